@@ -1,0 +1,135 @@
+"""The Application factory: the one place where handlers are registered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.processor import PerMemberUpdateProcessor
+from bot.settings import Settings
+from domain.service import ConversationService
+from domain.text import _
+from handlers.telegram import BotApplication, BotContext, BotData, keyboard_labels, respond
+from locales import Translator
+from storage.db import create_engine, session_factory, upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+# Shown in Telegram's command menu.
+COMMANDS = {
+    "new": _("Submit a new initiative"),
+    "my": _("My initiatives"),
+    "help": _("How to use the bot"),
+    "cancel": _("Stop the current step"),
+    "unit": _("Change my grassroots union"),
+    "lang": _("Language"),
+}
+SORRY = _("Sorry, something went wrong on our side. Your answers so far are saved; "
+          "please try again in a moment.")  # fmt: skip
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> BotApplication:
+    """Build the bot; the database and services are opened in ``post_init``."""
+    engine = create_engine(settings.database_url)
+    translator = Translator(settings.timezone)
+
+    async def post_init(application: BotApplication) -> None:
+        if settings.migrate_on_start:
+            await upgrade(engine)
+        service = ConversationService(
+            SqlUnitOfWorkFactory(session_factory(engine)),
+            clock=clock,
+            timezone=settings.timezone,
+            default_language=settings.default_language,
+        )
+        application.bot_data.service = service
+        application.bot_data.translator = translator
+        application.bot_data.labels = keyboard_labels(translator)
+        await _publish_commands(application, translator, settings.default_language)
+
+    async def post_shutdown(_application: BotApplication) -> None:
+        await engine.dispose()
+
+    async def on_error(update: object, context: BotContext) -> None:
+        """Log every error that reaches here and tell the member we are on it."""
+        user = update.effective_user if isinstance(update, Update) else None
+        log.error(
+            "update %s from user %s failed",
+            update.update_id if isinstance(update, Update) else None,
+            user.id if user else None,
+            exc_info=context.error,
+        )
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None:
+            try:
+                await context.bot.send_message(
+                    chat.id, translator.render(SORRY, settings.default_language)
+                )
+            except TelegramError:
+                log.warning("could not tell chat %s about the error", chat.id)
+
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{settings.telegram_api_base_url}/bot")
+        .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .concurrent_updates(PerMemberUpdateProcessor(settings.max_concurrent_updates))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    register_handlers(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler, in the order they are tried."""
+    private_messages = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handlers(
+        [
+            # Inline buttons: dialog answers, join and language choices, pagination.
+            CallbackQueryHandler(respond),
+            # Commands, /start with a deep-link payload included.
+            MessageHandler(private_messages & filters.COMMAND, respond),
+            # Everything else a member sends: text, contacts, photos, documents, stickers.
+            MessageHandler(private_messages, respond),
+        ]
+    )
+
+
+async def _publish_commands(
+    application: BotApplication, translator: Translator, default_language: str
+) -> None:
+    """Fill Telegram's command menu in each language."""
+    for language in translator.languages:
+        commands = [BotCommand(name, translator.render(text, language))
+                    for name, text in COMMANDS.items()]  # fmt: skip
+        code = None if language == default_language else language
+        await application.bot.set_my_commands(commands, language_code=code)

@@ -1,0 +1,64 @@
+"""Updates of different members run concurrently; one member's run strictly in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class PerMemberUpdateProcessor(BaseUpdateProcessor):
+    """Serialises each member's updates with a lock that exists while they have some queued.
+
+    Updates arrive in order and asyncio locks wake waiters first-in first-out, so one
+    member's updates are handled in the order Telegram sent them.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self.handled = 0
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update once the member's earlier updates are done."""
+        try:
+            await self._in_member_order(update, coroutine)
+        finally:
+            self.handled += 1
+
+    async def _in_member_order(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _member_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _member_key(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return None

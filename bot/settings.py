@@ -1,0 +1,96 @@
+"""One typed settings object, read once from the environment and an optional ``.env``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with."""
+
+    telegram_bot_token: str
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    timezone: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    default_language: str = "vi"
+    migrate_on_start: bool = True
+    max_concurrent_updates: int = 256
+
+    def __repr__(self) -> str:
+        """Never show the token."""
+        return (
+            f"Settings(database_url={self.database_url!r}, "
+            f"telegram_api_base_url={self.telegram_api_base_url!r}, timezone={self.timezone}, "
+            f"default_language={self.default_language!r}, telegram_bot_token='***')"
+        )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """Read settings; the process environment wins over the ``.env`` file."""
+        values = dict(read_env_file(env_file)) if env_file else {}
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Validate settings given as strings."""
+        token = values.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
+                "(send /newbot), then put the token it gives you in the environment or in .env "
+                "(see .env.example)."
+            )
+        if not _TOKEN.match(token):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then about "
+                "35 letters). Copy it again from @BotFather in Telegram (/mybots → API Token)."
+            )
+        zone = values.get("BOT_TIMEZONE", "Asia/Ho_Chi_Minh")
+        try:
+            timezone = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(f"BOT_TIMEZONE {zone!r} is not a known time zone.") from error
+        language = values.get("BOT_DEFAULT_LANGUAGE", "vi")
+        if language not in ("vi", "en"):
+            raise SettingsError("BOT_DEFAULT_LANGUAGE must be vi or en.")
+        return cls(
+            telegram_bot_token=token,
+            database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            telegram_api_base_url=(
+                values.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+            ).rstrip("/"),
+            timezone=timezone,
+            default_language=language,
+            migrate_on_start=values.get("BOT_MIGRATE_ON_START", "1") not in ("0", "false", "no"),
+        )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file; comments and blank lines are skipped."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("\"'")
+    return values

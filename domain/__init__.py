@@ -1,0 +1,1 @@
+"""The channel-free core: entities, the submission dialog and its services."""

@@ -1,0 +1,193 @@
+"""Entities of the programme: units, members, initiatives and the dialog state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from dataclasses import field as default
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class InitiativeStatus(StrEnum):
+    """Where an initiative stands; drafts are initiatives not yet submitted."""
+
+    DRAFT = "draft"
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    DISCARDED = "discarded"
+
+
+class SolutionKind(StrEnum):
+    """The five kinds of solution the programme's guidance counts, plus other."""
+
+    TECHNICAL = "technical"
+    MANAGEMENT = "management"
+    OPERATIONAL = "operational"
+    TECHNOLOGY = "technology"
+    OTHER = "other"
+
+
+class FieldOfUse(StrEnum):
+    """The field in which an initiative is applied."""
+
+    PRODUCTION = "production"
+    SAFETY = "safety"
+    COST = "cost"
+    QUALITY = "quality"
+    SERVICE = "service"
+    DIGITAL = "digital"
+    OTHER = "other"
+
+
+class Step(StrEnum):
+    """A question of the submission dialog; a draft remembers the one it is at."""
+
+    TITLE = "title"
+    KIND = "kind"
+    FIELD = "field"
+    PROBLEM = "problem"
+    SOLUTION = "solution"
+    APPLIED = "applied"
+    EFFECT = "effect"
+    BENEFIT = "benefit"
+    COAUTHORS = "coauthors"
+    ATTACHMENTS = "files"
+    CONFIDENTIAL = "secret"
+    CONFIDENTIAL_NOTE = "secret_note"
+    SUMMARY = "summary"
+    DISCARD = "discard"
+
+
+class DialogState(StrEnum):
+    """What a member's next message answers."""
+
+    IDLE = "idle"
+    JOIN_SEARCH = "join_search"
+    JOIN_CONFIRM = "join_confirm"
+    JOIN_NAME = "join_name"
+    JOIN_PHONE = "join_phone"
+    DRAFTING = "drafting"
+
+
+class AttachmentKind(StrEnum):
+    """What a member sent as evidence."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+@dataclass
+class Unit:
+    """A union unit in the tree; only grassroots units have members."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+
+    @property
+    def is_grassroots(self) -> bool:
+        """Whether members can join this unit directly."""
+        return self.level == "grassroots"
+
+
+@dataclass
+class Member:
+    """A person who talks to the bot through one channel."""
+
+    id: int
+    channel: str
+    external_id: str
+    display_name: str
+    language: str
+    full_name: str | None = None
+    phone: str | None = None
+    unit_id: int | None = None
+
+    @property
+    def has_joined(self) -> bool:
+        """Whether the member finished joining a grassroots unit."""
+        return self.unit_id is not None and self.full_name is not None
+
+
+@dataclass
+class Conversation:
+    """The dialog state of one member, saved at every answer."""
+
+    member_id: int
+    state: DialogState = DialogState.IDLE
+    draft_id: int | None = None
+    data: dict[str, Any] = default(default_factory=dict)
+
+
+@dataclass
+class Coauthor:
+    """A co-author named by the author, with an optional contribution share."""
+
+    name: str
+    share: Decimal | None = None
+
+
+@dataclass
+class Attachment:
+    """A photo or document kept by its channel file id."""
+
+    kind: AttachmentKind
+    file_id: str
+    file_unique_id: str
+    file_size: int | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass
+class Initiative:
+    """An initiative from its first answer as a draft to its decision."""
+
+    id: int
+    author_id: int
+    entered_by_id: int
+    unit_id: int
+    status: InitiativeStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    step: Step = Step.TITLE
+    editing: bool = False
+    title: str | None = None
+    kind: SolutionKind | None = None
+    field: FieldOfUse | None = None
+    problem: str | None = None
+    solution: str | None = None
+    applied: bool | None = None
+    applied_since: dt.date | None = None
+    effect: str | None = None
+    benefit_vnd: int | None = None
+    benefit_known: bool | None = None
+    coauthors_done: bool = False
+    confidential: bool | None = None
+    confidential_note: str | None = None
+    version: int = 0
+    submitted_at: dt.datetime | None = None
+    coauthors: list[Coauthor] = default(default_factory=list)
+    attachments: list[Attachment] = default(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        """The number people quote, e.g. SK-000123."""
+        return format_number(self.id)
+
+
+def format_number(initiative_id: int) -> str:
+    """Format an initiative id as people quote it."""
+    return f"SK-{initiative_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    """Read SK-000123, sk123 or 123 back into an id."""
+    cleaned = text.strip().upper().removeprefix("SK").lstrip("-").strip()
+    return int(cleaned) if cleaned.isdigit() and 0 < len(cleaned) <= 12 else None

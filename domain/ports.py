@@ -1,0 +1,134 @@
+"""What the core needs from storage; ``storage`` implements these protocols."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.model import Conversation, Initiative, InitiativeStatus, Member, Unit
+from domain.unit_import import UnitRecord
+
+
+class UnitRepository(Protocol):
+    """Units of the tree."""
+
+    async def get(self, unit_id: int) -> Unit | None:
+        """A unit by id."""
+
+    async def by_code(self, code: str) -> Unit | None:
+        """A unit by its code, ignoring case."""
+
+    async def path(self, unit: Unit) -> list[Unit]:
+        """The unit and its ancestors, nearest first."""
+
+    async def search_grassroots(self, terms: Sequence[str], limit: int) -> tuple[list[Unit], int]:
+        """Grassroots units whose name or path contains every term, and how many match."""
+
+    async def parents_by_code(self) -> dict[str, str | None]:
+        """Every unit code with its parent's code."""
+
+    async def import_records(self, records: Sequence[UnitRecord], now: dt.datetime) -> int:
+        """Insert or update units given parents first; return how many were new."""
+
+    async def grassroots(self) -> list[Unit]:
+        """Every grassroots unit, by code."""
+
+
+class MemberRepository(Protocol):
+    """Members by channel identity."""
+
+    async def by_external_id(self, channel: str, external_id: str) -> Member | None:
+        """The member known to a channel by this id."""
+
+    async def add(self, member: Member, now: dt.datetime) -> Member:
+        """Store a new member and return it with its id."""
+
+    async def save(self, member: Member, now: dt.datetime) -> None:
+        """Write a member's changes."""
+
+
+class ConversationRepository(Protocol):
+    """Dialog states."""
+
+    async def get(self, member_id: int) -> Conversation:
+        """The member's dialog state (idle if none stored)."""
+
+    async def save(self, conversation: Conversation, now: dt.datetime) -> None:
+        """Write the dialog state."""
+
+
+class InitiativeRepository(Protocol):
+    """Initiatives and drafts."""
+
+    async def add(self, initiative: Initiative) -> Initiative:
+        """Store a new initiative and return it with its id."""
+
+    async def get(self, initiative_id: int) -> Initiative | None:
+        """An initiative with its co-authors and attachments."""
+
+    async def save(self, initiative: Initiative) -> None:
+        """Write an initiative's changes, co-authors and attachments included."""
+
+    async def by_author(
+        self, author_id: int, offset: int, limit: int
+    ) -> tuple[list[Initiative], int]:
+        """A page of an author's initiatives, newest first, and how many there are in all."""
+
+    async def drafts(self, author_id: int, limit: int) -> tuple[list[Initiative], int]:
+        """An author's open drafts, last touched first, and how many there are."""
+
+    async def record(
+        self,
+        initiative: Initiative,
+        actor_id: int,
+        action: str,
+        at: dt.datetime,
+        note: str | None = None,
+    ) -> None:
+        """Append an entry to the initiative's history."""
+
+    async def history(self, initiative_id: int) -> list[tuple[str, int, dt.datetime]]:
+        """The initiative's recorded actions with version and time, oldest first."""
+
+    async def count(self, status: InitiativeStatus | None = None) -> int:
+        """How many initiatives there are, optionally of one status."""
+
+
+class Inbox(Protocol):
+    """Inbound events already handled."""
+
+    async def claim(self, event_id: str, now: dt.datetime) -> bool:
+        """Record the event; False when it was handled before."""
+
+
+class UnitOfWork(Protocol):
+    """One short transaction over the repositories."""
+
+    units: UnitRepository
+    members: MemberRepository
+    conversations: ConversationRepository
+    initiatives: InitiativeRepository
+    inbox: Inbox
+
+    async def __aenter__(self) -> Self:
+        """Begin."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    async def commit(self) -> None:
+        """Make the work durable."""
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work per task."""
+
+    def __call__(self) -> UnitOfWork:
+        """A new unit of work."""

@@ -1,0 +1,803 @@
+"""The conversation service: every inbound event becomes one short transaction.
+
+A member's dialog state is a row, loaded and saved on every event, so a restart,
+a second process or another channel continues the same conversation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+from domain import dialog
+from domain.errors import InputError
+from domain.model import (
+    Conversation,
+    DialogState,
+    Initiative,
+    InitiativeStatus,
+    Member,
+    Step,
+    Unit,
+)
+from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.text import Day, Text, Verbatim, _, n_
+from domain.ui import (
+    MAIN_MENU,
+    Button,
+    ButtonPress,
+    Command,
+    ContactShared,
+    FileShared,
+    Inbound,
+    KeyButton,
+    Outcome,
+    Reply,
+    TextMessage,
+    Unsupported,
+    decode,
+    encode,
+)
+from domain.unit_import import is_valid_code
+
+log = logging.getLogger(__name__)
+
+SEARCH_RESULTS = 8
+PAGE_SIZE = 5
+MAX_OPEN_DRAFTS = 20
+DRAFT_CHOICES = 5
+BUTTON_LABEL_MAX = 60
+LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+
+# Commands that work before a member has joined a unit.
+_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit"})
+_PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
+
+UNSUPPORTED_LABELS: dict[str, Text] = {
+    "sticker": _("a sticker"),
+    "voice": _("a voice message"),
+    "location": _("a location"),
+    "video": _("a video"),
+    "other": _("this kind of message"),
+}
+
+
+@dataclass
+class _Turn:
+    """What one event works on: the member, their dialog state and the clock."""
+
+    uow: UnitOfWork
+    member: Member
+    conversation: Conversation
+    now: dt.datetime
+    today: dt.date
+    outcome: Outcome
+
+    def say(self, *lines: Text, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Add a message to the replies."""
+        self.outcome.replies.append(Reply(tuple(lines), buttons))
+
+    def show(self, reply: Reply, *before: Text) -> None:
+        """Add a prepared reply, optionally with lines before it."""
+        self.outcome.replies.append(replace(reply, text=(*before, *reply.text)))
+
+    def menu(self, *lines: Text) -> None:
+        """Add a message that brings back the main menu keyboard."""
+        self.outcome.replies.append(Reply(tuple(lines), keyboard=MAIN_MENU))
+
+
+class ConversationService:
+    """Turns inbound events into replies, saving the dialog at every answer."""
+
+    def __init__(
+        self,
+        units_of_work: UnitOfWorkFactory,
+        *,
+        clock: Callable[[], dt.datetime],
+        timezone: ZoneInfo,
+        default_language: str = "vi",
+    ) -> None:
+        self._uow = units_of_work
+        self._clock = clock
+        self._tz = timezone
+        self._default_language = default_language
+
+    async def handle(self, inbound: Inbound) -> Outcome:
+        """Handle one event in one transaction; a redelivered event changes nothing."""
+        now = self._clock()
+        async with self._uow() as uow:
+            if inbound.event_id and not await uow.inbox.claim(inbound.event_id, now):
+                return Outcome(language=self._default_language, duplicate=True)
+            member = await self._member(uow, inbound, now)
+            before = replace(member)
+            conversation = await uow.conversations.get(member.id)
+            turn = _Turn(
+                uow, member, conversation, now, now.astimezone(self._tz).date(),
+                Outcome(language=member.language),
+            )  # fmt: skip
+            await self._dispatch(turn, inbound)
+            if member != before:
+                await uow.members.save(member, now)
+            await uow.conversations.save(conversation, now)
+            await uow.commit()
+        turn.outcome.language = member.language
+        return turn.outcome
+
+    async def _member(self, uow: UnitOfWork, inbound: Inbound, now: dt.datetime) -> Member:
+        sender = inbound.sender
+        member = await uow.members.by_external_id(sender.channel, sender.external_id)
+        display_name = sender.display_name[:200] or sender.external_id
+        if member is None:
+            member = Member(
+                id=0,
+                channel=sender.channel,
+                external_id=sender.external_id,
+                display_name=display_name,
+                language=self._default_language,
+            )
+            return await uow.members.add(member, now)
+        member.display_name = display_name
+        return member
+
+    async def _dispatch(self, turn: _Turn, inbound: Inbound) -> None:
+        payload = inbound.payload
+        try:
+            if isinstance(payload, Command):
+                await self._command(turn, payload)
+            elif isinstance(payload, ButtonPress):
+                await self._button(turn, payload.code)
+            elif not turn.member.has_joined and turn.conversation.state not in (
+                DialogState.JOIN_SEARCH, DialogState.JOIN_CONFIRM,
+                DialogState.JOIN_NAME, DialogState.JOIN_PHONE,
+            ):  # fmt: skip
+                await self._ask_unit(turn, _("First, let us find your grassroots union."))
+            elif isinstance(payload, TextMessage):
+                await self._text(turn, payload.text)
+            elif isinstance(payload, ContactShared):
+                await self._contact(turn, payload)
+            elif isinstance(payload, FileShared):
+                await self._file(turn, payload)
+            elif isinstance(payload, Unsupported):
+                label = UNSUPPORTED_LABELS.get(payload.kind, UNSUPPORTED_LABELS["other"])
+                await self._prompt(turn, _("Sorry, I cannot use {what} here.", what=label))
+        except InputError as error:
+            await self._prompt(turn, error.text)
+
+    # -- prompts -------------------------------------------------------------
+
+    async def _prompt(self, turn: _Turn, *before: Text) -> None:
+        """Say ``before`` and ask again whatever the member is expected to answer."""
+        conversation = turn.conversation
+        state = conversation.state
+        if state is DialogState.DRAFTING:
+            draft = await self._active_draft(turn)
+            if draft is not None:
+                turn.show(dialog.question(draft), *before)
+                return
+        if state is DialogState.JOIN_SEARCH:
+            turn.show(self._search_prompt(turn), *before)
+        elif state is DialogState.JOIN_CONFIRM:
+            unit = await turn.uow.units.get(int(conversation.data.get("unit", 0)))
+            if unit is not None:
+                await self._offer_unit(turn, unit, *before)
+            else:
+                await self._ask_unit(turn, *before)
+        elif state is DialogState.JOIN_NAME:
+            turn.show(self._name_prompt(turn), *before)
+        elif state is DialogState.JOIN_PHONE:
+            turn.show(self._phone_prompt(), *before)
+        elif not turn.member.has_joined:
+            await self._ask_unit(turn, *before)
+        else:
+            self._pause(turn)
+            turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
+
+    def _pause(self, turn: _Turn) -> None:
+        """Leave the dialog; the draft stays saved at its step."""
+        turn.conversation.state = DialogState.IDLE
+        turn.conversation.data = {}
+
+    async def _active_draft(self, turn: _Turn) -> Initiative | None:
+        draft_id = turn.conversation.draft_id
+        draft = await turn.uow.initiatives.get(draft_id) if draft_id else None
+        if draft is None or draft.status is not InitiativeStatus.DRAFT:
+            self._pause(turn)
+            return None
+        return draft
+
+    # -- commands ------------------------------------------------------------
+
+    async def _command(self, turn: _Turn, command: Command) -> None:
+        name = command.name
+        if not turn.member.has_joined and name not in _OPEN_COMMANDS:
+            await self._ask_unit(turn, _("First, let us find your grassroots union."))
+            return
+        if name == "start":
+            await self._start(turn, command.argument.strip())
+        elif name == "unit":
+            await self._ask_unit(turn)
+        elif name == "new":
+            await self._new(turn)
+        elif name == "my":
+            self._pause(turn)
+            await self._my(turn, 0)
+        elif name == "help":
+            turn.say(*HELP)
+            if turn.conversation.state is not DialogState.IDLE:
+                await self._prompt(turn)
+            elif turn.member.has_joined:
+                turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
+        elif name == "lang":
+            buttons = tuple(
+                (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
+                for code, label in LANGUAGES.items()
+            )
+            turn.say(_("Choose your language:"), buttons=buttons)
+        elif name == "cancel":
+            await self._cancel(turn)
+        elif name == "skip" and turn.conversation.state is DialogState.JOIN_PHONE:
+            self._finish_joining(turn)
+        else:
+            await self._prompt(turn, _("I do not know that command. Type /help to see what I can do."))
+
+    async def _cancel(self, turn: _Turn) -> None:
+        state = turn.conversation.state
+        if state is DialogState.DRAFTING:
+            draft = await self._active_draft(turn)
+            self._pause(turn)
+            if draft is not None:
+                turn.menu(_("Stopped. Draft {number} is saved; type /new to continue it.",
+                            number=draft.number))  # fmt: skip
+                return
+        elif state is not DialogState.IDLE:
+            self._pause(turn)
+            if not turn.member.has_joined:
+                turn.say(_("Cancelled. Type /start when you want to join your union."))
+                return
+            turn.menu(_("Cancelled."))
+            return
+        await self._prompt(turn, _("There is nothing to cancel."))
+
+    # -- joining a unit ------------------------------------------------------
+
+    async def _start(self, turn: _Turn, code: str) -> None:
+        if code:
+            unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
+            if unit is None or not unit.is_grassroots:
+                await self._ask_unit(
+                    turn,
+                    _("I could not find a grassroots union with the code “{code}”.",
+                      code=Verbatim(code[:64])),
+                )  # fmt: skip
+                return
+            if turn.member.has_joined and turn.member.unit_id == unit.id:
+                self._pause(turn)
+                turn.menu(_("You are already a member of {unit}.",
+                            unit=await self._path(turn, unit)))  # fmt: skip
+                return
+            await self._offer_unit(turn, unit)
+            return
+        if not turn.member.has_joined:
+            await self._ask_unit(
+                turn,
+                _("Hello! I help union members send their initiatives to their union."),
+            )
+            return
+        self._pause(turn)
+        lines = [_("Welcome back, {name}!", name=Verbatim(turn.member.full_name or ""))]
+        _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
+        if count:
+            lines.append(n_("You have {count} draft; type /new to continue it.",
+                            "You have {count} drafts; type /new to continue them.", count))  # fmt: skip
+        turn.menu(*lines)
+
+    def _search_prompt(self, turn: _Turn) -> Reply:
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if turn.member.has_joined:
+            buttons = ((Button(_("Keep my current union"), encode("j", "keep")),),)
+        return Reply(
+            (_("Type part of the name of your grassroots union or your company, "
+               "for example “May 10”."),),
+            buttons,
+        )  # fmt: skip
+
+    async def _ask_unit(self, turn: _Turn, *before: Text) -> None:
+        turn.conversation.state = DialogState.JOIN_SEARCH
+        turn.conversation.data = {}
+        turn.show(self._search_prompt(turn), *before)
+
+    async def _search(self, turn: _Turn, text: str) -> None:
+        terms = search_terms(text)
+        if sum(len(term) for term in terms) < 2:
+            raise InputError(_("Please type at least two letters of the name."))
+        units, total = await turn.uow.units.search_grassroots(terms[:8], SEARCH_RESULTS)
+        if not units:
+            turn.say(_("No grassroots union matches “{query}”. Try a shorter or different word.",
+                       query=Verbatim(text.strip()[:64])))  # fmt: skip
+            return
+        lines = [_("Choose your union:")]
+        if total > len(units):
+            lines.append(_("Showing {shown} of {total}; type more words to narrow it down.",
+                           shown=len(units), total=total))  # fmt: skip
+        buttons = tuple(
+            (Button(Text("{name}", {"name": Verbatim(_shorten(unit.name))}),
+                    encode("j", "pick", unit.id)),)
+            for unit in units
+        )  # fmt: skip
+        turn.say(*lines, buttons=buttons)
+
+    async def _path(self, turn: _Turn, unit: Unit) -> Verbatim:
+        path = await turn.uow.units.path(unit)
+        names = [u.name for u in path if u.level != "national"] or [unit.name]
+        return Verbatim(" › ".join(names))
+
+    async def _offer_unit(self, turn: _Turn, unit: Unit, *before: Text) -> None:
+        turn.conversation.state = DialogState.JOIN_CONFIRM
+        turn.conversation.data = {"unit": unit.id}
+        turn.say(
+            *before,
+            _("Your grassroots union: {path}", path=await self._path(turn, unit)),
+            _("Is this your union?"),
+            buttons=(
+                (Button(_("✅ Yes, join"), encode("j", "ok", unit.id)),),
+                (Button(_("🔍 Find another union"), encode("j", "search")),),
+            ),
+        )
+
+    def _name_prompt(self, turn: _Turn) -> Reply:
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if _valid_name(turn.member.display_name):
+            label = _("Use “{name}”", name=Verbatim(_shorten(turn.member.display_name)))
+            buttons = ((Button(label, encode("j", "name")),),)
+        return Reply((_("What is your full name?"),), buttons)
+
+    def _phone_prompt(self) -> Reply:
+        keyboard = (
+            (KeyButton(_("📱 Share my phone number"), request_contact=True),),
+            (KeyButton(_("Skip")),),
+        )
+        return Reply(
+            (_("Would you share your phone number, so the union can reach you about your "
+               "initiatives? It is optional."),),
+            keyboard=keyboard,
+        )  # fmt: skip
+
+    async def _join_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+        action = parts[1]
+        conversation = turn.conversation
+        if action == "search":
+            await self._ask_unit(turn)
+        elif action == "keep" and turn.member.has_joined:
+            self._pause(turn)
+            turn.menu(_("You stay in your current union."))
+        elif action == "pick" and len(parts) == 3 and parts[2].isdigit():
+            unit = await turn.uow.units.get(int(parts[2]))
+            if unit is None or not unit.is_grassroots:
+                raise InputError(_("That union is no longer available. Please search again."))
+            await self._offer_unit(turn, unit)
+        elif (
+            action == "ok"
+            and len(parts) == 3
+            and conversation.state is DialogState.JOIN_CONFIRM
+            and str(conversation.data.get("unit")) == parts[2]
+        ):
+            await self._join(turn, int(parts[2]))
+        elif action == "name" and conversation.state is DialogState.JOIN_NAME:
+            self._set_name(turn, turn.member.display_name)
+        else:
+            turn.outcome.notice = _("That button is from an earlier message.")
+            await self._prompt(turn)
+
+    async def _join(self, turn: _Turn, unit_id: int) -> None:
+        unit = await turn.uow.units.get(unit_id)
+        if unit is None:
+            await self._ask_unit(turn, _("That union is no longer available."))
+            return
+        changing = turn.member.has_joined
+        turn.member.unit_id = unit.id
+        if changing:
+            self._pause(turn)
+            turn.menu(_("Done: you are now a member of {unit}.",
+                        unit=await self._path(turn, unit)))  # fmt: skip
+            return
+        turn.conversation.state = DialogState.JOIN_NAME
+        turn.conversation.data = {}
+        turn.show(self._name_prompt(turn))
+
+    def _set_name(self, turn: _Turn, text: str) -> None:
+        name = " ".join(clean_text(text, limit=NAME_MAX).split())
+        if not _valid_name(name):
+            raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
+                               minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
+        turn.member.full_name = name
+        turn.conversation.state = DialogState.JOIN_PHONE
+        turn.show(self._phone_prompt())
+
+    def _finish_joining(self, turn: _Turn) -> None:
+        self._pause(turn)
+        turn.menu(
+            _("Welcome, {name}! You are now a member of your union here.",
+              name=Verbatim(turn.member.full_name or "")),
+            _("Tap “📝 Submit an initiative” whenever you have an idea to improve your work."),
+        )  # fmt: skip
+
+    async def _contact(self, turn: _Turn, contact: ContactShared) -> None:
+        if turn.conversation.state is not DialogState.JOIN_PHONE:
+            raise InputError(_("A contact is not expected here."))
+        if contact.owner_external_id != turn.member.external_id:
+            raise InputError(_("Please share your own phone number with the button below."))
+        turn.member.phone = _clean_phone(contact.phone)
+        self._finish_joining(turn)
+
+    # -- typed text ----------------------------------------------------------
+
+    async def _text(self, turn: _Turn, text: str) -> None:
+        state = turn.conversation.state
+        if state is DialogState.JOIN_SEARCH:
+            await self._search(turn, text)
+        elif state is DialogState.JOIN_CONFIRM:
+            await self._prompt(turn, _("Please answer with the buttons below."))
+        elif state is DialogState.JOIN_NAME:
+            self._set_name(turn, text)
+        elif state is DialogState.JOIN_PHONE:
+            if not _PHONE.match(text.strip()):
+                raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+            turn.member.phone = _clean_phone(text)
+            self._finish_joining(turn)
+        elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
+            await self._draft_text(turn, draft, text)
+        else:
+            await self._prompt(turn)
+
+    async def _draft_text(self, turn: _Turn, draft: Initiative, text: str) -> None:
+        replace_text = bool(turn.conversation.data.pop("replace", False))
+        acknowledgement = dialog.answer_text(draft, text, turn.today, replace_text)
+        if acknowledgement is None:
+            await self._save_draft(turn, draft)
+            turn.show(_continuation(draft))
+            return
+        await self._advance(turn, draft, draft.step, acknowledgement)
+
+    async def _file(self, turn: _Turn, shared: FileShared) -> None:
+        draft = await self._active_draft(turn) if turn.conversation.state is (
+            DialogState.DRAFTING) else None  # fmt: skip
+        if draft is None:
+            raise InputError(_("A file is not expected here."))
+        acknowledgement = dialog.add_attachment(draft, shared.attachment)
+        await self._save_draft(turn, draft)
+        turn.show(_continuation(draft), acknowledgement)
+
+    # -- drafts --------------------------------------------------------------
+
+    async def _save_draft(self, turn: _Turn, draft: Initiative) -> None:
+        draft.updated_at = turn.now
+        await turn.uow.initiatives.save(draft)
+
+    async def _advance(
+        self, turn: _Turn, draft: Initiative, answered: Step, before: Sequence[Text] = ()
+    ) -> None:
+        draft.step = dialog.next_step(draft, answered)
+        if draft.step is Step.SUMMARY:
+            draft.editing = False
+        turn.conversation.data = {}
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft), *before)
+
+    async def _new(self, turn: _Turn) -> None:
+        drafts, count = await turn.uow.initiatives.drafts(turn.member.id, DRAFT_CHOICES)
+        self._pause(turn)
+        if not count:
+            await self._start_draft(turn)
+            return
+        buttons = [
+            (Button(_("▶️ {number}: {title}", number=d.number,
+                      title=Verbatim(_shorten(d.title or "…", 40))),
+                    encode("n", "resume", d.id)),)
+            for d in drafts
+        ]  # fmt: skip
+        buttons.append((Button(_("🆕 Start a new one"), encode("n", "fresh")),))
+        turn.say(
+            n_("You have {count} unfinished draft. Continue it or start a new one?",
+               "You have {count} unfinished drafts. Continue one or start a new one?", count),
+            buttons=tuple(buttons),
+        )  # fmt: skip
+
+    async def _start_draft(self, turn: _Turn) -> None:
+        _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
+        if count >= MAX_OPEN_DRAFTS:
+            raise InputError(_("You already have {count} drafts. Please finish or discard one "
+                               "first (📋 My initiatives).", count=count))  # fmt: skip
+        member = turn.member
+        assert member.unit_id is not None
+        draft = await turn.uow.initiatives.add(
+            Initiative(
+                id=0,
+                author_id=member.id,
+                entered_by_id=member.id,
+                unit_id=member.unit_id,
+                status=InitiativeStatus.DRAFT,
+                created_at=turn.now,
+                updated_at=turn.now,
+            )
+        )
+        await turn.uow.initiatives.record(draft, member.id, "created", turn.now)
+        self._activate(turn, draft)
+        turn.show(dialog.question(draft), _("New initiative {number}. Your answers are saved "
+                                            "as you go.", number=draft.number))  # fmt: skip
+
+    def _activate(self, turn: _Turn, draft: Initiative) -> None:
+        turn.conversation.state = DialogState.DRAFTING
+        turn.conversation.draft_id = draft.id
+        turn.conversation.data = {}
+
+    async def _owned(self, turn: _Turn, raw_id: str) -> Initiative | None:
+        """The member's initiative with this id; anything else is refused and logged."""
+        initiative = await turn.uow.initiatives.get(int(raw_id)) if raw_id.isdigit() else None
+        if initiative is None or initiative.author_id != turn.member.id:
+            log.warning("refused button for initiative %s from member %s", raw_id, turn.member.id)
+            turn.outcome.notice = _("This button is not for you.")
+            return None
+        return initiative
+
+    async def _draft_menu_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+        if parts[1] == "fresh":
+            await self._start_draft(turn)
+            return
+        if parts[1] != "resume" or len(parts) != 3:
+            raise _Forged
+        draft = await self._owned(turn, parts[2])
+        if draft is None:
+            return
+        if draft.status is not InitiativeStatus.DRAFT:
+            turn.outcome.notice = _("This initiative is no longer a draft.")
+            await self._prompt(turn)
+            return
+        self._activate(turn, draft)
+        turn.show(dialog.question(draft), _("Continuing draft {number}.", number=draft.number))
+
+    async def _draft_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+        if len(parts) not in (4, 5):
+            raise _Forged
+        _feature, action, raw_id, step = parts[:4]
+        value = parts[4] if len(parts) == 5 else None
+        draft = await self._owned(turn, raw_id)
+        if draft is None:
+            return
+        if draft.status is not InitiativeStatus.DRAFT:
+            turn.outcome.notice = _("This initiative has already been submitted or discarded.")
+            await self._prompt(turn)
+            return
+        if draft.step.value != step:
+            turn.outcome.notice = _("That button is from an earlier message.")
+            if turn.conversation.draft_id == draft.id:
+                self._activate(turn, draft)
+            await self._prompt(turn)
+            return
+        self._activate(turn, draft)
+        await self._draft_action(turn, draft, action, value)
+
+    async def _draft_action(
+        self, turn: _Turn, draft: Initiative, action: str, value: str | None
+    ) -> None:
+        step = draft.step
+        if action == "pick" and value is not None:
+            acknowledgement = dialog.answer_pick(draft, value, turn.today)
+            await self._advance(turn, draft, step, acknowledgement)
+        elif action == "done":
+            dialog.answer_done(draft)
+            await self._advance(turn, draft, step)
+        elif action == "clear":
+            cleared = dialog.clear_step(draft)
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft), cleared)
+        elif action == "back":
+            target = dialog.previous_step(draft)
+            if target is None:
+                await self._save_draft(turn, draft)
+                self._pause(turn)
+                turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
+                            number=draft.number))  # fmt: skip
+                return
+            draft.step = target
+            if target is Step.SUMMARY:
+                draft.editing = False
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft))
+        elif action == "edit" and step is Step.SUMMARY and value in dialog.EDIT_LABELS:
+            draft.step = Step(value)
+            draft.editing = True
+            if draft.step in dialog.MULTI_MESSAGE_STEPS:
+                # The first message of an edit replaces the old text; later ones add to it.
+                turn.conversation.data = {"replace": True}
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft), *_current_value(draft))
+        elif action == "submit" and step is Step.SUMMARY:
+            await self._submit(turn, draft)
+        elif action == "save" and step is Step.SUMMARY:
+            await self._save_draft(turn, draft)
+            self._pause(turn)
+            turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
+                        number=draft.number))  # fmt: skip
+        elif action == "discard" and step is Step.SUMMARY:
+            draft.step = Step.DISCARD
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft))
+        elif action == "discard_yes" and step is Step.DISCARD:
+            draft.status = InitiativeStatus.DISCARDED
+            await self._save_draft(turn, draft)
+            await turn.uow.initiatives.record(draft, turn.member.id, "discarded", turn.now)
+            self._pause(turn)
+            turn.conversation.draft_id = None
+            turn.menu(_("Draft {number} was discarded.", number=draft.number))
+        elif action == "discard_no" and step is Step.DISCARD:
+            draft.step = Step.SUMMARY
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft))
+        else:
+            raise _Forged
+
+    async def _submit(self, turn: _Turn, draft: Initiative) -> None:
+        missing = dialog.missing_answer(draft)
+        if missing is not None:
+            draft.step = missing
+            draft.editing = True
+            await self._save_draft(turn, draft)
+            turn.show(dialog.question(draft), _("One answer is still missing:"))
+            return
+        member = turn.member
+        assert member.unit_id is not None
+        draft.unit_id = member.unit_id
+        draft.status = InitiativeStatus.PENDING
+        draft.version += 1
+        draft.submitted_at = turn.now
+        await self._save_draft(turn, draft)
+        await turn.uow.initiatives.record(draft, member.id, "submitted", turn.now)
+        self._pause(turn)
+        turn.conversation.draft_id = None
+        unit = await turn.uow.units.get(member.unit_id)
+        turn.menu(
+            _("📤 Initiative {number} has been sent for review to {unit}.",
+              number=draft.number, unit=Verbatim(unit.name if unit else "")),
+            _("Thank you! You will be told here when it has been reviewed."),
+        )  # fmt: skip
+
+    # -- my initiatives ------------------------------------------------------
+
+    async def _my(self, turn: _Turn, page: int) -> None:
+        items, total = await turn.uow.initiatives.by_author(
+            turn.member.id, page * PAGE_SIZE, PAGE_SIZE
+        )
+        if not total:
+            turn.menu(_("You have no initiatives yet. Tap “📝 Submit an initiative” to send "
+                        "your first idea."))  # fmt: skip
+            return
+        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+        page = min(page, pages - 1)
+        lines = [_("📋 Your initiatives ({total}), page {page}/{pages}:",
+                   total=total, page=page + 1, pages=pages)]  # fmt: skip
+        for item in items:
+            when = (item.submitted_at or item.created_at).astimezone(self._tz).date()
+            lines.append(_("{number} · {title} · {date} · {status}",
+                           number=item.number, title=Verbatim(_shorten(item.title or "…", 50)),
+                           date=Day(when), status=dialog.STATUS_LABELS[item.status]))  # fmt: skip
+        rows: list[tuple[Button, ...]] = [
+            (Button(_("📄 Open {number}", number=item.number), encode("m", "open", item.id, page)),)
+            for item in items
+        ]
+        navigation = []
+        if page > 0:
+            navigation.append(Button(_("◀️ Newer"), encode("m", "page", page - 1)))
+        if page + 1 < pages:
+            navigation.append(Button(_("Older ▶️"), encode("m", "page", page + 1)))
+        if navigation:
+            rows.append(tuple(navigation))
+        turn.say(*lines, buttons=tuple(rows))
+
+    async def _my_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+        if parts[1] == "page" and len(parts) == 3 and parts[2].isdigit():
+            await self._my(turn, int(parts[2]))
+            return
+        if parts[1] != "open" or len(parts) != 4 or not parts[3].isdigit():
+            raise _Forged
+        initiative = await self._owned(turn, parts[2])
+        if initiative is None:
+            return
+        lines = dialog.card_lines(initiative, full=True)
+        lines.append(_("Created: {date}",
+                       date=Day(initiative.created_at.astimezone(self._tz).date())))  # fmt: skip
+        if initiative.submitted_at:
+            lines.append(_("Submitted: {date} (version {version})",
+                           date=Day(initiative.submitted_at.astimezone(self._tz).date()),
+                           version=initiative.version))  # fmt: skip
+        rows: list[tuple[Button, ...]] = []
+        if initiative.status is InitiativeStatus.DRAFT:
+            rows.append((Button(_("▶️ Continue this draft"), encode("n", "resume", initiative.id)),))
+        rows.append((Button(_("⬅️ Back to the list"), encode("m", "page", parts[3])),))
+        turn.say(*lines, buttons=tuple(rows))
+
+    # -- buttons -------------------------------------------------------------
+
+    async def _button(self, turn: _Turn, code: str) -> None:
+        parts = decode(code)
+        try:
+            if parts is None or len(parts) < 2:
+                raise _Forged
+            feature = parts[0]
+            if feature == "l" and parts[1] in LANGUAGES and len(parts) == 2:
+                turn.member.language = parts[1]
+                turn.outcome.language = parts[1]
+                await self._prompt(turn, _("Language changed to English."))
+            elif feature == "j":
+                await self._join_button(turn, parts)
+            elif not turn.member.has_joined:
+                await self._ask_unit(turn, _("First, let us find your grassroots union."))
+            elif feature == "d":
+                await self._draft_button(turn, parts)
+            elif feature == "n":
+                await self._draft_menu_button(turn, parts)
+            elif feature == "m":
+                await self._my_button(turn, parts)
+            else:
+                raise _Forged
+        except _Forged:
+            log.warning("refused malformed button %r from member %s", code[:80], turn.member.id)
+            turn.outcome.notice = _("This button is not valid any more.")
+
+
+class _Forged(Exception):
+    """A button code we could not have made for this member."""
+
+
+HELP: tuple[Text, ...] = (
+    _("❓ How to submit an initiative"),
+    _("1. Tap “📝 Submit an initiative” (or /new) and answer the questions; every answer is "
+      "saved at once, so you can stop and continue later."),
+    _("2. Check the summary, correct anything with ✏️, then tap “📤 Submit for review”."),
+    _("3. Your union reviews it; follow it in “📋 My initiatives” (/my)."),
+    _("Commands: /new new initiative · /my my initiatives · /cancel stop the current step · "
+      "/unit change union · /lang language"),
+)  # fmt: skip
+
+
+def _continuation(draft: Initiative) -> Reply:
+    """A short reply for a step that takes several messages."""
+    return dialog.question(draft) if draft.step not in dialog.MULTI_MESSAGE_STEPS else Reply(
+        (_("Saved ({length} of {limit} characters). Send more, or tap “Done”.",
+           length=len((draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""),
+           limit=dialog.TEXT_LIMIT),),
+        ((dialog.button(draft, "done", dialog.DONE),
+          dialog.button(draft, "clear", _("🗑 Start over"))),
+         (dialog.button(draft, "back", dialog.BACK),)),
+    )  # fmt: skip
+
+
+def _current_value(draft: Initiative) -> list[Text]:
+    """Show the current answer before asking it again for an edit."""
+    current = {
+        Step.TITLE: draft.title,
+        Step.PROBLEM: draft.problem,
+        Step.SOLUTION: draft.solution,
+        Step.EFFECT: draft.effect,
+    }.get(draft.step)
+    if not current:
+        return []
+    return [_("Current answer: {value}", value=Verbatim(current)),
+            _("Send the new text, or tap “Back” to keep it.")]  # fmt: skip
+
+
+def _shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _valid_name(name: str) -> bool:
+    return NAME_MIN <= len(name) <= NAME_MAX and any(ch.isalpha() for ch in name)
+
+
+def _clean_phone(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" if phone.strip().startswith("+") else "") + digits

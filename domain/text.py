@@ -1,0 +1,76 @@
+"""Translatable text as data: the core says what to show, a channel renders it.
+
+The core never formats a number, amount or date itself: it wraps them in the
+small value types below so that the channel formats them for the reader's
+locale after translation (56.106 · 1.200.000 ₫ · 22/11/2026 in Vietnamese).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in Vietnamese đồng."""
+
+    vnd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A calendar date, shown as dd/mm/yyyy in Vietnamese."""
+
+    value: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A timezone-aware instant, shown in the union's clock."""
+
+    value: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A percentage given as a fraction of 100 (12.5 means 12,5%)."""
+
+    value: Decimal | float | int
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """User-written text: shown as it is, never translated."""
+
+    value: str
+
+
+Arg = "str | int | Money | Day | Moment | Percent | Verbatim | Text"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message id with its named arguments, translated when rendered."""
+
+    msgid: str
+    args: Mapping[str, object] = field(default_factory=dict)
+    plural: str | None = None
+    count: int | None = None
+
+
+def _(msgid: str, /, **args: object) -> Text:
+    """Mark a message for translation; extraction looks for this name."""
+    return Text(msgid, args)
+
+
+def n_(singular: str, plural: str, count: int, /, **args: object) -> Text:
+    """Mark a message with a plural form; ``count`` selects the form."""
+    return Text(singular, {"count": count, **args}, plural=plural, count=count)
+
+
+def verbatim(value: str) -> Text:
+    """Wrap user text so that it passes through the catalog untouched."""
+    return Text("{text}", {"text": Verbatim(value)})

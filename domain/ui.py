@@ -1,0 +1,154 @@
+"""What the core asks a channel to show, and what a channel hands the core.
+
+Replies are data: translatable texts and buttons carrying short codes. Telegram
+renders buttons as inline keyboards; a channel without buttons can number them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.model import Attachment
+from domain.text import Text, _
+
+# Telegram allows at most 64 bytes of callback data per button.
+MAX_CODE_BYTES = 64
+_SEPARATOR = ":"
+
+
+def encode(*parts: str | int) -> str:
+    """Join parts into a button code ``feature:action:id...`` of at most 64 bytes."""
+    texts = [str(part) for part in parts]
+    if any(_SEPARATOR in text or not text for text in texts):
+        raise ValueError(f"bad code part in {texts!r}")
+    code = _SEPARATOR.join(texts)
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise ValueError(f"code over {MAX_CODE_BYTES} bytes: {code!r}")
+    return code
+
+
+def decode(code: str | None) -> tuple[str, ...] | None:
+    """Split a button code; None for anything we could not have made."""
+    if not code or len(code.encode()) > MAX_CODE_BYTES or not code.isascii():
+        return None
+    parts = tuple(code.split(_SEPARATOR))
+    return parts if all(parts) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: a label and the code it sends back."""
+
+    label: Text
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyButton:
+    """A reply-keyboard button: tapping it sends its label (or the contact)."""
+
+    label: Text
+    request_contact: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to show; ``keyboard`` replaces the reply keyboard when given."""
+
+    text: tuple[Text, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: tuple[tuple[KeyButton, ...], ...] | None = None
+    remove_keyboard: bool = False
+
+
+@dataclass
+class Outcome:
+    """The replies to one inbound event, in the member's language."""
+
+    language: str
+    replies: list[Reply] = field(default_factory=list)
+    notice: Text | None = None
+    duplicate: bool = False
+
+
+def reply(*text: Text, buttons: tuple[tuple[Button, ...], ...] = (), **kw: object) -> Reply:
+    """Build a reply from lines of text."""
+    return Reply(text=tuple(text), buttons=buttons, **kw)  # type: ignore[arg-type]
+
+
+# The main menu; a channel maps a tap on one of these labels to the command.
+MENU_COMMANDS: dict[str, Text] = {
+    "new": _("📝 Submit an initiative"),
+    "my": _("📋 My initiatives"),
+    "help": _("❓ Help"),
+}
+MAIN_MENU: tuple[tuple[KeyButton, ...], ...] = (
+    (KeyButton(MENU_COMMANDS["new"]),),
+    (KeyButton(MENU_COMMANDS["my"]), KeyButton(MENU_COMMANDS["help"])),
+)
+SKIP_PHONE = _("Skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent an event, as the channel knows them."""
+
+    channel: str
+    external_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command such as /new, with its argument (a deep-link payload for /start)."""
+
+    name: str
+    argument: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage:
+    """Text typed by the member."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """A tap on an inline button, with the code it carried."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactShared:
+    """A phone number shared through the channel's contact button."""
+
+    phone: str
+    owner_external_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileShared:
+    """A photo or document."""
+
+    attachment: Attachment
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """Something we cannot use here: a sticker, voice, location..."""
+
+    kind: str
+
+
+Payload = Command | TextMessage | ButtonPress | ContactShared | FileShared | Unsupported
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One event from a channel; ``event_id`` makes redelivery harmless."""
+
+    sender: Sender
+    payload: Payload
+    event_id: str | None = None

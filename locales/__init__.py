@@ -1,0 +1,102 @@
+"""Gettext catalogs and the translator that turns core ``Text`` into strings.
+
+Catalogs are the ``.po`` files beside this module; they are compiled in memory at
+start-up, so a stale ``.mo`` can never disagree with its source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.support import Translations
+
+from domain.text import Day, Moment, Money, Percent, Text, Verbatim
+
+CATALOG_DIR = Path(__file__).parent
+DOMAIN = "messages"
+# Babel locale used to format numbers, money and dates for each interface language.
+LOCALES = {"vi": "vi_VN", "en": "en_US"}
+
+
+def catalog_path(language: str) -> Path:
+    """Where the catalog of a language lives."""
+    return CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=None)
+def load_translations(language: str) -> Translations:
+    """Compile a language's catalog in memory."""
+    with catalog_path(language).open("rb") as source:
+        catalog = read_po(source, locale=LOCALES[language])
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+class Translator:
+    """Renders core texts in a language, formatting values the way its readers expect."""
+
+    def __init__(self, timezone: ZoneInfo, languages: Iterable[str] = ("vi", "en")) -> None:
+        self._tz = timezone
+        self._translations = {lang: load_translations(lang) for lang in languages}
+        self._locales = {lang: Locale.parse(LOCALES[lang]) for lang in self._translations}
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages with a catalog."""
+        return list(self._translations)
+
+    def render(self, text: Text, language: str) -> str:
+        """Translate ``text`` and fill in its arguments."""
+        translations = self._translations.get(language) or self._translations["vi"]
+        if text.plural is not None:
+            template = translations.ngettext(text.msgid, text.plural, text.count or 0)
+        else:
+            template = translations.gettext(text.msgid)
+        if not text.args:
+            return template
+        values = {name: self._value(value, language) for name, value in text.args.items()}
+        return template.format(**values)
+
+    def lines(self, texts: Iterable[Text], language: str) -> str:
+        """Render texts as lines of one message."""
+        return "\n".join(self.render(text, language) for text in texts)
+
+    def _value(self, value: object, language: str) -> str:
+        locale = self._locales.get(language) or self._locales["vi"]
+        if isinstance(value, Verbatim):
+            return value.value
+        if isinstance(value, Text):
+            return self.render(value, language)
+        if isinstance(value, tuple):
+            return ", ".join(self._value(item, language) for item in value)
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int):
+            return format_decimal(value, locale=locale)
+        if isinstance(value, Money):
+            return format_currency(value.vnd, "VND", locale=locale)
+        if isinstance(value, Percent):
+            return format_percent(
+                Decimal(str(value.value)) / 100, format="#,##0.##%", locale=locale
+            )
+        if isinstance(value, Day):
+            return format_date(value.value, "dd/MM/yyyy", locale=locale)
+        if isinstance(value, Moment):
+            return format_datetime(value.value.astimezone(self._tz), "HH:mm dd/MM/yyyy",
+                                   tzinfo=self._tz, locale=locale)  # fmt: skip
+        if isinstance(value, dt.date):
+            return format_date(value, "dd/MM/yyyy", locale=locale)
+        return str(value)

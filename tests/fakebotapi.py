@@ -1,0 +1,263 @@
+"""A fake Telegram Bot API at the HTTP request boundary, and members who talk to it.
+
+The real ``Application`` serialises its calls into ``RequestData`` and parses our
+JSON answers, so handler wiring and (de)serialisation are exercised for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Sáng kiến",
+    "username": "sangkien_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+TOKEN = "7000000001:AAH-test-token-000000000000000000000"
+
+
+@dataclass
+class Call:
+    """One Bot API method call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+
+    @property
+    def text(self) -> str:
+        """The text of a sent message or the notice of an answered button."""
+        return str(self.params.get("text") or "")
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """Inline buttons as (label, callback data)."""
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [(b["text"], b.get("callback_data", "")) for row in
+                markup.get("inline_keyboard", []) for b in row]  # fmt: skip
+
+    @property
+    def keyboard(self) -> list[str]:
+        """Reply-keyboard labels."""
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [b["text"] if isinstance(b, dict) else b
+                for row in markup.get("keyboard", []) for b in row]  # fmt: skip
+
+
+class FakeBotApi(BaseRequest):
+    """Answers every Bot API method the bot uses, and records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._message_ids = itertools.count(1000)
+        self.by_chat: dict[int, list[Call]] = defaultdict(list)
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    @property
+    def read_timeout(self) -> float:
+        """A nominal timeout."""
+        return 5.0
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        """Record the call and answer as Telegram would."""
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        call = Call(name, params)
+        self.calls.append(call)
+        if "chat_id" in params:
+            self.by_chat[int(params["chat_id"])].append(call)
+        result = self._result(name, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _result(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT_USER
+        if name == "getUpdates":
+            return []
+        if name in ("sendMessage", "sendPhoto", "sendDocument"):
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+        return True
+
+    def sent_to(self, chat_id: int) -> list[Call]:
+        """Messages sent to a chat, oldest first."""
+        return [c for c in self.by_chat[chat_id] if c.method == "sendMessage"]
+
+
+_update_ids = itertools.count(1)
+
+
+def next_update_id() -> int:
+    """A fresh update id, as Telegram numbers them."""
+    return next(_update_ids)
+
+
+class Member:
+    """A person in a private chat with the bot, who builds real updates."""
+
+    def __init__(self, harness: Any, user_id: int, first_name: str, last_name: str = "") -> None:
+        self.harness = harness
+        self.id = user_id
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name,
+                     "language_code": "vi", **({"last_name": last_name} if last_name else {})}  # fmt: skip
+        self.chat = {"id": user_id, "type": "private", "first_name": first_name}
+        self._message_ids = itertools.count(1)
+        self.last_update: dict[str, Any] | None = None
+
+    # -- building updates ----------------------------------------------------
+
+    def message_update(self, **content: Any) -> dict[str, Any]:
+        """An update carrying a message with ``content``."""
+        return {
+            "update_id": next_update_id(),
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": self.chat,
+                "from": self.user,
+                **content,
+            },
+        }
+
+    def text_update(self, text: str) -> dict[str, Any]:
+        """An update with typed text; a leading slash makes it a command."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}
+            ]
+        return self.message_update(**content)
+
+    def button_update(self, data: str) -> dict[str, Any]:
+        """An update for a tap on an inline button carrying ``data``."""
+        return {
+            "update_id": next_update_id(),
+            "callback_query": {
+                "id": str(next_update_id()),
+                "from": self.user,
+                "chat_instance": f"ci{self.id}",
+                "data": data,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": self.chat,
+                    "from": BOT_USER,
+                    "text": "…",
+                },
+            },
+        }
+
+    # -- acting --------------------------------------------------------------
+
+    async def deliver(self, data: dict[str, Any]) -> list[Call]:
+        """Deliver an update and return the calls the bot made in answer."""
+        self.last_update = data
+        return await self.harness.deliver(data, self.id)
+
+    async def say(self, text: str) -> list[Call]:
+        """Type text (or a command)."""
+        return await self.deliver(self.text_update(text))
+
+    async def press(self, data: str) -> list[Call]:
+        """Tap a button by its callback data."""
+        return await self.deliver(self.button_update(data))
+
+    async def tap(self, label: str) -> list[Call]:
+        """Tap the inline button whose label contains ``label`` on the latest message with it."""
+        return await self.press(self.button(label))
+
+    def button(self, label: str) -> str:
+        """The callback data of the newest inline button whose label contains ``label``."""
+        for call in reversed(self.harness.api.sent_to(self.id)):
+            for text, data in call.buttons:
+                if label in text:
+                    return data
+        raise AssertionError(f"no button {label!r}; last messages: {self.transcript(3)}")
+
+    async def send(self, **content: Any) -> list[Call]:
+        """Send a non-text message (photo, sticker, contact...)."""
+        return await self.deliver(self.message_update(**content))
+
+    def last(self) -> Call:
+        """The latest message sent to this member."""
+        return self.harness.api.sent_to(self.id)[-1]
+
+    def transcript(self, count: int = 5) -> str:
+        """The latest messages, for assertion messages."""
+        return "\n---\n".join(c.text for c in self.harness.api.sent_to(self.id)[-count:])
+
+
+class Harness:
+    """Drives a real Application: updates in through its queue, calls out to the fake."""
+
+    def __init__(self, application: Any, api: FakeBotApi) -> None:
+        self.application = application
+        self.api = api
+        self.errors: list[BaseException] = []
+        self._delivered = 0
+
+        async def collect(update: object, context: Any) -> None:
+            self.errors.append(context.error)
+
+        application.add_error_handler(collect)
+
+    def member(self, user_id: int, first_name: str, last_name: str = "") -> Member:
+        """A member talking to this bot."""
+        return Member(self, user_id, first_name, last_name)
+
+    async def deliver(self, data: dict[str, Any], chat_id: int) -> list[Call]:
+        """Queue an update and wait until the bot has handled it."""
+        before = len(self.api.calls)
+        await self.put(data)
+        await self.settle()
+        return [c for c in self.api.calls[before:] if int(c.params.get("chat_id", chat_id)) == chat_id]
+
+    async def put(self, data: dict[str, Any]) -> None:
+        """Queue an update without waiting."""
+        self._delivered += 1
+        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every queued update has been handled."""
+        processor = self.application.update_processor
+        deadline = time.monotonic() + timeout
+        while processor.handled < self._delivered:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{processor.handled}/{self._delivered} updates handled")
+            await asyncio.sleep(0.001)
