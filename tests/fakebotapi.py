@@ -39,8 +39,11 @@ class Call:
 
     @property
     def text(self) -> str:
-        """The text of a sent message or the notice of an answered button."""
-        return str(self.params.get("text") or "")
+        """The text of a sent message or the notice of an answered button.
+
+        Babel puts a no-break space inside amounts ("1.200.000\u00a0₫"); it reads as a space.
+        """
+        return str(self.params.get("text") or "").replace("\u00a0", " ")
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
