@@ -15,8 +15,13 @@ from telegram import Bot, Update
 
 from bot.app import build_application
 from bot.links import deep_link, write_qr
-from bot.settings import DEFAULT_API_BASE_URL, DEFAULT_DATABASE_URL, Settings, SettingsError
-from bot.settings import read_env_file
+from bot.settings import (
+    DEFAULT_DATABASE_URL,
+    UNION_TIMEZONE,
+    Settings,
+    SettingsError,
+    read_env_file,
+)
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
 from locales import Translator
@@ -58,9 +63,11 @@ def units_import(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         factory = await _with_database(_database_url(args))
-        translator = Translator(Settings.timezone)
+        translator = Translator(UNION_TIMEZONE)
         try:
-            report = await import_units(factory, Path(args.file).read_bytes(), dt.datetime.now(dt.UTC))
+            report = await import_units(
+                factory, Path(args.file).read_bytes(), dt.datetime.now(dt.UTC)
+            )
         except UnitImportError as error:
             print(translator.render(error.text, args.lang), file=sys.stderr)
             for problem in error.problems:
@@ -124,7 +131,9 @@ def parser() -> argparse.ArgumentParser:
     units = commands.add_parser("units", help="manage the unit tree").add_subparsers(
         dest="units_command", required=True
     )
-    importing = units.add_parser("import", help="import units from CSV: code,name,parent_code,level")
+    importing = units.add_parser(
+        "import", help="import units from CSV: code,name,parent_code,level"
+    )
     importing.add_argument("file")
     importing.add_argument("--lang", choices=("vi", "en"), default="vi")
     importing.set_defaults(func=units_import)

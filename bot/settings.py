@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+UNION_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 
 
@@ -25,7 +26,7 @@ class Settings:
     telegram_bot_token: str
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
-    timezone: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    timezone: ZoneInfo = UNION_TIMEZONE
     default_language: str = "vi"
     migrate_on_start: bool = True
     max_concurrent_updates: int = 256

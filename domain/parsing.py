@@ -110,16 +110,20 @@ def _amount_not_understood() -> InputError:
 def _amount_not_positive() -> InputError:
     """The error for a negative or zero amount."""
     return InputError(
-        _("The amount must be more than zero. Please type an amount like 200 triệu, "
-          "or tap “Unknown”.")
+        _(
+            "The amount must be more than zero. Please type an amount like 200 triệu, "
+            "or tap “Unknown”."
+        )
     )
 
 
 def _amount_too_large() -> InputError:
     """The error for an amount above MAX_BENEFIT_VND."""
     return InputError(
-        _("That is more than the maximum of {maximum}. Please check the number of zeros.",
-          maximum=Money(MAX_BENEFIT_VND))
+        _(
+            "That is more than the maximum of {maximum}. Please check the number of zeros.",
+            maximum=Money(MAX_BENEFIT_VND),
+        )
     )
 
 
@@ -238,25 +242,30 @@ def parse_day(text: str, today: dt.date) -> dt.date:
     day, _sep, month, year = match.groups()
     if len(year) != 4:
         raise InputError(
-            _("Please type the year with four digits, for example {example}.",
-              example=Day(today))
+            _("Please type the year with four digits, for example {example}.", example=Day(today))
         )
     try:
         value = dt.date(int(year), int(month), int(day))
     except ValueError:
         raise InputError(
-            _("That date does not exist. Please check the day and month, for example {example}.",
-              example=Day(today))
+            _(
+                "That date does not exist. Please check the day and month, for example {example}.",
+                example=Day(today),
+            )
         ) from None
     if value > today:
         raise InputError(
-            _("The date cannot be later than today, {today}. Please type a past date.",
-              today=Day(today))
+            _(
+                "The date cannot be later than today, {today}. Please type a past date.",
+                today=Day(today),
+            )
         )
     if value < EARLIEST_DAY:
         raise InputError(
-            _("The date cannot be before {earliest}. Please check the year.",
-              earliest=Day(EARLIEST_DAY))
+            _(
+                "The date cannot be before {earliest}. Please check the year.",
+                earliest=Day(EARLIEST_DAY),
+            )
         )
     return value
 
@@ -297,8 +306,7 @@ def _read_share(raw: str, entry: str) -> Decimal:
         exponent = share.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -2:
             raise InputError(
-                _("The share in “{entry}” can have at most two decimals, like 12,5%.",
-                  entry=entry)
+                _("The share in “{entry}” can have at most two decimals, like 12,5%.", entry=entry)
             )
         if isinstance(exponent, int) and exponent > 0:
             share = share.quantize(Decimal(1))
@@ -309,18 +317,27 @@ def _check_name(name: str, entry: str) -> None:
     """Reject names without letters, with a stray % or of the wrong length."""
     if "%" in name:
         raise InputError(
-            _("I could not read “{entry}”. Please type a name, then a share if any, "
-              "like “Nguyễn Văn B 30%”.", entry=entry)
+            _(
+                "I could not read “{entry}”. Please type a name, then a share if any, "
+                "like “Nguyễn Văn B 30%”.",
+                entry=entry,
+            )
         )
     if not any(ch.isalpha() for ch in name):
         raise InputError(
-            _("“{entry}” does not look like a name. Please type the co-author’s full name.",
-              entry=entry)
+            _(
+                "“{entry}” does not look like a name. Please type the co-author’s full name.",
+                entry=entry,
+            )
         )
     if not NAME_MIN <= len(name) <= NAME_MAX:
         raise InputError(
-            _("The name in “{entry}” should be {minimum} to {maximum} characters long.",
-              entry=entry, minimum=NAME_MIN, maximum=NAME_MAX)
+            _(
+                "The name in “{entry}” should be {minimum} to {maximum} characters long.",
+                entry=entry,
+                minimum=NAME_MIN,
+                maximum=NAME_MAX,
+            )
         )
 
 
@@ -343,8 +360,10 @@ def _parse_entry(typed: str) -> CoauthorInput:
         bare = _WITHOUT_PERCENT.fullmatch(body)
         if bare is not None and any(ch.isalpha() for ch in bare.group("name")):
             raise InputError(
-                _("Please add “%” after the share in “{entry}”, like “Nguyễn Văn B 30%”.",
-                  entry=entry)
+                _(
+                    "Please add “%” after the share in “{entry}”, like “Nguyễn Văn B 30%”.",
+                    entry=entry,
+                )
             )
         name = body
     name = name.strip(_NAME_TRIM)
@@ -354,9 +373,7 @@ def _parse_entry(typed: str) -> CoauthorInput:
 
 def parse_coauthors(text: str) -> list[CoauthorInput]:
     """Read co-authors typed one per line (or separated by ";"), each "name [share%]"."""
-    entries = [
-        " ".join(part.split()) for line in text.splitlines() for part in line.split(";")
-    ]
+    entries = [" ".join(part.split()) for line in text.splitlines() for part in line.split(";")]
     entries = [entry for entry in entries if entry]
     if not entries:
         raise InputError(
@@ -367,29 +384,33 @@ def parse_coauthors(text: str) -> list[CoauthorInput]:
     return result
 
 
-def check_coauthor_total(
-    existing: Sequence[CoauthorInput], new: Sequence[CoauthorInput]
-) -> None:
+def check_coauthor_total(existing: Sequence[CoauthorInput], new: Sequence[CoauthorInput]) -> None:
     """Check the combined co-authors: not too many, shares within 100%, no name twice."""
     combined = [*existing, *new]
     if len(combined) > MAX_COAUTHORS:
         raise InputError(
-            _("You can add at most {maximum} co-authors. Please remove some.",
-              maximum=MAX_COAUTHORS)
+            _(
+                "You can add at most {maximum} co-authors. Please remove some.",
+                maximum=MAX_COAUTHORS,
+            )
         )
     total = sum((c.share for c in combined if c.share is not None), Decimal(0))
     if total > 100:
         raise InputError(
-            _("The shares add up to {total}, which is more than 100%. Please check them.",
-              total=Percent(total))
+            _(
+                "The shares add up to {total}, which is more than 100%. Please check them.",
+                total=Percent(total),
+            )
         )
     seen: set[str] = set()
     for coauthor in combined:
         key = normalize_search(coauthor.name)
         if key in seen:
             raise InputError(
-                _("“{entry}” is listed more than once. Please type each co-author once.",
-                  entry=_shown(coauthor.name))
+                _(
+                    "“{entry}” is listed more than once. Please type each co-author once.",
+                    entry=_shown(coauthor.name),
+                )
             )
         seen.add(key)
 
@@ -411,7 +432,10 @@ def clean_text(text: str | None, *, limit: int) -> str:
         raise InputError(_("Please type some text."))
     if len(cleaned) > limit:
         raise InputError(
-            _("This text has {length} characters; please shorten it to at most {limit}.",
-              length=len(cleaned), limit=limit)
+            _(
+                "This text has {length} characters; please shorten it to at most {limit}.",
+                length=len(cleaned),
+                limit=limit,
+            )
         )
     return cleaned

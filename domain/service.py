@@ -24,7 +24,7 @@ from domain.model import (
     Step,
     Unit,
 )
-from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
+from domain.parsing import NAME_MAX, NAME_MIN, TEXT_LIMIT, clean_text, search_terms
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.ui import (
@@ -243,7 +243,9 @@ class ConversationService:
         elif name == "skip" and turn.conversation.state is DialogState.JOIN_PHONE:
             self._finish_joining(turn)
         else:
-            await self._prompt(turn, _("I do not know that command. Type /help to see what I can do."))
+            await self._prompt(
+                turn, _("I do not know that command. Type /help to see what I can do.")
+            )
 
     async def _cancel(self, turn: _Turn) -> None:
         state = turn.conversation.state
@@ -292,8 +294,13 @@ class ConversationService:
         lines = [_("Welcome back, {name}!", name=Verbatim(turn.member.full_name or ""))]
         _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
         if count:
-            lines.append(n_("You have {count} draft; type /new to continue it.",
-                            "You have {count} drafts; type /new to continue them.", count))  # fmt: skip
+            lines.append(
+                n_(
+                    "You have {count} draft; type /new to continue it.",
+                    "You have {count} drafts; type /new to continue them.",
+                    count,
+                )
+            )
         turn.menu(*lines)
 
     def _search_prompt(self, turn: _Turn) -> Reply:
@@ -769,7 +776,7 @@ def _continuation(draft: Initiative) -> Reply:
     return dialog.question(draft) if draft.step not in dialog.MULTI_MESSAGE_STEPS else Reply(
         (_("Saved ({length} of {limit} characters). Send more, or tap “Done”.",
            length=len((draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""),
-           limit=dialog.TEXT_LIMIT),),
+           limit=TEXT_LIMIT),),
         ((dialog.button(draft, "done", dialog.DONE),
           dialog.button(draft, "clear", _("🗑 Start over"))),
          (dialog.button(draft, "back", dialog.BACK),)),

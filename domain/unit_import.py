@@ -144,8 +144,14 @@ def _read_rows(content: str, report: _Reporter) -> list[_Row] | None:
         except StopIteration:
             break
         except csv.Error as exc:
-            report(line, _("Line {line}: the file cannot be read as CSV ({error}).",
-                           line=line, error=str(exc)))
+            report(
+                line,
+                _(
+                    "Line {line}: the file cannot be read as CSV ({error}).",
+                    line=line,
+                    error=str(exc),
+                ),
+            )
             return None
         fields = [field.strip() for field in fields]
         if not any(fields):
@@ -154,36 +160,48 @@ def _read_rows(content: str, report: _Reporter) -> list[_Row] | None:
             header_line = line
             if tuple(field.lstrip(_BOM).lower() for field in fields) == HEADER:
                 continue
-            report(line, _("Line {line}: the first line must be the header "
-                           "“code,name,parent_code,level”.", line=line))
+            report(
+                line,
+                _(
+                    "Line {line}: the first line must be the header “code,name,parent_code,level”.",
+                    line=line,
+                ),
+            )
             if _looks_like_data(fields):
                 rows.extend(_read_row(line, fields, report))
             continue
         rows.extend(_read_row(line, fields, report))
     if header_line is None:
-        report(1, _("Line {line}: the file is empty; the first line must be the header "
-                    "“code,name,parent_code,level”.", line=1))
+        report(
+            1,
+            _(
+                "Line {line}: the file is empty; the first line must be the header "
+                "“code,name,parent_code,level”.",
+                line=1,
+            ),
+        )
         return None
     if not rows:
-        report(header_line, _("Line {line}: the file has a header but no units.",
-                              line=header_line))
+        report(header_line, _("Line {line}: the file has a header but no units.", line=header_line))
     return rows
 
 
 def _looks_like_data(fields: list[str]) -> bool:
     """Tell whether a line that should be the header is really the first unit."""
-    return (
-        len(fields) == len(HEADER)
-        and is_valid_code(fields[0])
-        and fields[3].lower() in LEVELS
-    )
+    return len(fields) == len(HEADER) and is_valid_code(fields[0]) and fields[3].lower() in LEVELS
 
 
 def _read_row(line: int, fields: list[str], report: _Reporter) -> list[_Row]:
     """Check the fields of one data row; return it if its code is usable."""
     if len(fields) != len(HEADER):
-        report(line, _("Line {line}: expected 4 columns (code,name,parent_code,level), "
-                       "found {count}.", line=line, count=len(fields)))
+        report(
+            line,
+            _(
+                "Line {line}: expected 4 columns (code,name,parent_code,level), found {count}.",
+                line=line,
+                count=len(fields),
+            ),
+        )
         return []
     code, raw_name, raw_parent, raw_level = fields
     name: str | None = " ".join(unicodedata.normalize("NFC", raw_name).split())
@@ -191,19 +209,40 @@ def _read_row(line: int, fields: list[str], report: _Reporter) -> list[_Row]:
         report(line, _("Line {line}: the name is empty.", line=line))
         name = None
     elif len(name) > MAX_NAME_LENGTH:
-        report(line, _("Line {line}: the name has {length} characters; at most {limit} "
-                       "are allowed.", line=line, length=len(name), limit=MAX_NAME_LENGTH))
+        report(
+            line,
+            _(
+                "Line {line}: the name has {length} characters; at most {limit} are allowed.",
+                line=line,
+                length=len(name),
+                limit=MAX_NAME_LENGTH,
+            ),
+        )
         name = None
     level: UnitLevel | None = None
     if raw_level.lower() in LEVELS:
         level = UnitLevel(raw_level.lower())
     else:
-        report(line, _("Line {line}: unknown level “{level}”; use one of: {allowed}.",
-                       line=line, level=raw_level, allowed=", ".join(LEVELS)))
+        report(
+            line,
+            _(
+                "Line {line}: unknown level “{level}”; use one of: {allowed}.",
+                line=line,
+                level=raw_level,
+                allowed=", ".join(LEVELS),
+            ),
+        )
     if not is_valid_code(code):
-        report(line, _("Line {line}: the code “{code}” is not valid: it becomes part of a "
-                       "Telegram link, so use 1 to 32 letters (A–Z, a–z), digits, “_” or “-”, "
-                       "without spaces or accents.", line=line, code=code))
+        report(
+            line,
+            _(
+                "Line {line}: the code “{code}” is not valid: it becomes part of a "
+                "Telegram link, so use 1 to 32 letters (A–Z, a–z), digits, “_” or “-”, "
+                "without spaces or accents.",
+                line=line,
+                code=code,
+            ),
+        )
         return []
     return [_Row(line, code, name, raw_parent or None, level)]
 
@@ -216,8 +255,15 @@ def _collect_rows(rows: list[_Row], report: _Reporter) -> dict[str, _Row]:
         if first is None:
             by_code[row.code] = row
         else:
-            report(row.line, _("Line {line}: the code “{code}” is already used on line {first}.",
-                               line=row.line, code=row.code, first=first.line))
+            report(
+                row.line,
+                _(
+                    "Line {line}: the code “{code}” is already used on line {first}.",
+                    line=row.line,
+                    code=row.code,
+                    first=first.line,
+                ),
+            )
     return by_code
 
 
@@ -228,35 +274,79 @@ def _check_structure(
     for row in by_code.values():
         parent = row.parent_code
         if row.level is UnitLevel.NATIONAL and parent is not None:
-            report(row.line, _("Line {line}: a national unit has no parent; leave parent_code "
-                               "empty.", line=row.line))
+            report(
+                row.line,
+                _(
+                    "Line {line}: a national unit has no parent; leave parent_code empty.",
+                    line=row.line,
+                ),
+            )
         elif row.level is not None and row.level is not UnitLevel.NATIONAL and parent is None:
-            report(row.line, _("Line {line}: a {level} unit needs a parent_code.",
-                               line=row.line, level=row.level.value))
+            report(
+                row.line,
+                _(
+                    "Line {line}: a {level} unit needs a parent_code.",
+                    line=row.line,
+                    level=row.level.value,
+                ),
+            )
         if parent is None:
             continue
         if parent == row.code:
-            report(row.line, _("Line {line}: the unit “{code}” cannot be its own parent.",
-                               line=row.line, code=row.code))
+            report(
+                row.line,
+                _(
+                    "Line {line}: the unit “{code}” cannot be its own parent.",
+                    line=row.line,
+                    code=row.code,
+                ),
+            )
         elif parent not in by_code and parent not in existing:
-            report(row.line, _("Line {line}: the parent code “{parent}” is neither in this file "
-                               "nor among the existing units.", line=row.line, parent=parent))
+            report(
+                row.line,
+                _(
+                    "Line {line}: the parent code “{parent}” is neither in this file "
+                    "nor among the existing units.",
+                    line=row.line,
+                    parent=parent,
+                ),
+            )
         elif parent in by_code and by_code[parent].level is UnitLevel.GRASSROOTS:
-            report(row.line, _("Line {line}: “{parent}” (line {parent_line}) is a grassroots "
-                               "unit and cannot have units under it.", line=row.line,
-                               parent=parent, parent_line=by_code[parent].line))
+            report(
+                row.line,
+                _(
+                    "Line {line}: “{parent}” (line {parent_line}) is a grassroots "
+                    "unit and cannot have units under it.",
+                    line=row.line,
+                    parent=parent,
+                    parent_line=by_code[parent].line,
+                ),
+            )
     for code, parent in existing.items():
         above = by_code.get(parent) if parent is not None else None
         if code not in by_code and above is not None and above.level is UnitLevel.GRASSROOTS:
-            report(above.line, _("Line {line}: “{code}” cannot become a grassroots unit because "
-                                 "the existing unit “{child}” is under it.", line=above.line,
-                                 code=above.code, child=code))
+            report(
+                above.line,
+                _(
+                    "Line {line}: “{code}” cannot become a grassroots unit because "
+                    "the existing unit “{child}” is under it.",
+                    line=above.line,
+                    code=above.code,
+                    child=code,
+                ),
+            )
     for cycle in _cycles(by_code, existing):
         first = min((by_code[code] for code in cycle if code in by_code), key=lambda r: r.line)
         start = cycle.index(first.code)
         loop = [*cycle[start:], *cycle[:start], first.code]
-        report(first.line, _("Line {line}: the parent codes go round in a loop: {loop}.",
-                             line=first.line, loop=" → ".join(loop)))
+        report(
+            first.line,
+            _(
+                "Line {line}: the parent codes go round in a loop: {loop}.",
+                line=first.line,
+                loop=" → ".join(loop),
+            ),
+        )
 
 
 def _effective_parents(
@@ -308,4 +398,3 @@ def _in_tree_order(by_code: dict[str, _Row]) -> list[UnitRecord]:
                 UnitRecord(item.line, item.code, item.name, item.parent_code, item.level)
             )
     return ordered
-

@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from domain.model import Attachment, AttachmentKind
 from domain.service import ConversationService
@@ -52,7 +52,9 @@ class BotData:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]):
+class BotContext(
+    CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
+):
     """The callback context with our typed ``bot_data``."""
 
     @property
@@ -69,7 +71,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object
 
 
 BotApplication = Application[ExtBot[None], BotContext, dict[object, object],
-                             dict[object, object], BotData, object]  # fmt: skip
+                             dict[object, object], BotData, JobQueue[BotContext]]  # fmt: skip
 
 
 def keyboard_labels(translator: Translator) -> dict[str, str]:
@@ -169,7 +171,8 @@ def markup(
         )  # fmt: skip
     if reply.keyboard:
         return ReplyKeyboardMarkup(
-            [[KeyboardButton(translator.render(b.label, language), request_contact=b.request_contact)
+            [[KeyboardButton(translator.render(b.label, language),
+                             request_contact=b.request_contact)
               for b in row] for row in reply.keyboard],
             resize_keyboard=True,
         )  # fmt: skip
@@ -209,9 +212,7 @@ async def respond(update: Update, context: BotContext) -> None:
     if query is not None:
         # Answered after the core call so that a refused or stale press shows its reason.
         notice = outcome.notice
-        await query.answer(
-            context.translator.render(notice, outcome.language) if notice else None
-        )
+        await query.answer(context.translator.render(notice, outcome.language) if notice else None)
     if outcome.duplicate:
         log.info("ignored redelivered update %s", update.update_id)
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ def catalog_path(language: str) -> Path:
     return CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_translations(language: str) -> Translations:
     """Compile a language's catalog in memory."""
     with catalog_path(language).open("rb") as source:

@@ -96,7 +96,8 @@ def _fill(row: InitiativeRow, initiative: Initiative) -> None:
     wanted = [(c.name, c.share) for c in initiative.coauthors]
     if [(c.name, c.share) for c in row.coauthors] != wanted:
         row.coauthors = [
-            CoauthorRow(position=i, name=name, share=share) for i, (name, share) in enumerate(wanted)
+            CoauthorRow(position=i, name=name, share=share)
+            for i, (name, share) in enumerate(wanted)
         ]
     if [a.file_unique_id for a in row.attachments] != [
         a.file_unique_id for a in initiative.attachments

@@ -7,6 +7,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.ports import (
+    ConversationRepository,
+    Inbox,
+    InitiativeRepository,
+    MemberRepository,
+    UnitRepository,
+)
 from storage.repositories import (
     SqlConversationRepository,
     SqlInbox,
@@ -18,6 +25,12 @@ from storage.repositories import (
 
 class SqlUnitOfWork:
     """A transaction over every repository; leaving without commit rolls back."""
+
+    units: UnitRepository
+    members: MemberRepository
+    conversations: ConversationRepository
+    initiatives: InitiativeRepository
+    inbox: Inbox
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

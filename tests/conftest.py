@@ -68,7 +68,7 @@ def postgres_database() -> Iterator[str]:
 
     try:
         run_in_thread(create)
-    except Exception as error:  # noqa: BLE001 - any failure means no server to test on
+    except Exception as error:
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL at {admin_url} is required but not usable: {error}")
         pytest.skip(f"PostgreSQL not reachable at {admin_url}: {error}")
@@ -114,7 +114,9 @@ async def seed_units(database_url: str, path: Path = EXAMPLE_UNITS) -> None:
     engine = create_engine(database_url)
     try:
         await import_units(
-            SqlUnitOfWorkFactory(session_factory(engine)), path.read_bytes(), dt.datetime.now(dt.UTC)
+            SqlUnitOfWorkFactory(session_factory(engine)),
+            path.read_bytes(),
+            dt.datetime.now(dt.UTC),
         )
     finally:
         await engine.dispose()

@@ -137,8 +137,14 @@ class Member:
     def __init__(self, harness: Any, user_id: int, first_name: str, last_name: str = "") -> None:
         self.harness = harness
         self.id = user_id
-        self.user = {"id": user_id, "is_bot": False, "first_name": first_name,
-                     "language_code": "vi", **({"last_name": last_name} if last_name else {})}  # fmt: skip
+        self.user: dict[str, Any] = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": "vi",
+        }
+        if last_name:
+            self.user["last_name"] = last_name
         self.chat = {"id": user_id, "type": "private", "first_name": first_name}
         self._message_ids = itertools.count(1)
         self.last_update: dict[str, Any] | None = None
@@ -249,7 +255,9 @@ class Harness:
         before = len(self.api.calls)
         await self.put(data)
         await self.settle()
-        return [c for c in self.api.calls[before:] if int(c.params.get("chat_id", chat_id)) == chat_id]
+        return [
+            c for c in self.api.calls[before:] if int(c.params.get("chat_id", chat_id)) == chat_id
+        ]
 
     async def put(self, data: dict[str, Any]) -> None:
         """Queue an update without waiting."""

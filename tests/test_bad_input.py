@@ -85,7 +85,12 @@ async def reach_step(worker: Member, steps: int) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "says"),
-    [("abc", "5 tỷ"), ("-5", "lớn hơn 0"), ("5 tỷ tỷ", "5 tỷ"), ("2.000.000 tỷ", "1.000.000.000.000.000")],
+    [
+        ("abc", "5 tỷ"),
+        ("-5", "lớn hơn 0"),
+        ("5 tỷ tỷ", "5 tỷ"),
+        ("2.000.000 tỷ", "1.000.000.000.000.000"),
+    ],
 )
 async def test_bad_amounts(bot: Harness, database_url: str, typed: str, says: str) -> None:
     worker = await worker_at_title(bot, 403)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from domain.model import InitiativeStatus
 from tests.conftest import StartBot, seed_units, stop
 from tests.fakebotapi import Harness
@@ -175,4 +174,3 @@ async def test_a_long_full_view_is_split_under_telegrams_limit(
     sent = [c for c in calls if c.method == "sendMessage"]
     assert len(sent) >= 2 and all(len(c.params["text"]) <= 4096 for c in sent)
     assert "a" * 3990 in "".join(c.params["text"] for c in sent)
-

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from domain.model import Initiative, InitiativeStatus
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import StartBot, seed_units, stop
 from tests.fakebotapi import Harness, Member
 from tests.scenario import answer_all, join
 
@@ -83,7 +81,10 @@ async def test_full_submission_with_every_field(bot: Harness, database_url: str)
     stored = await load(database_url, 1)
     assert stored.status is InitiativeStatus.PENDING
     assert stored.version == 1 and stored.submitted_at is not None
-    assert stored.problem == "Công nhân phải cúi người thay cuộn chỉ.\nMỗi lần mất 5 phút, dễ đau lưng."
+    assert (
+        stored.problem
+        == "Công nhân phải cúi người thay cuộn chỉ.\nMỗi lần mất 5 phút, dễ đau lưng."
+    )
     assert stored.applied_since == dt.date(2026, 3, 15)
     assert stored.benefit_vnd == 1_500_000_000
     assert [a.file_id for a in stored.attachments] == ["big-1", "doc-1"]

@@ -20,8 +20,7 @@ from domain.unit_import import (
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "units.csv"
 HEADER = "code,name,parent_code,level\n"
 BASE = HEADER + (
-    "TLD,Tổng Liên đoàn Lao động Việt Nam,,national\n"
-    "TH,LĐLĐ tỉnh Thanh Hóa,TLD,province\n"
+    "TLD,Tổng Liên đoàn Lao động Việt Nam,,national\nTH,LĐLĐ tỉnh Thanh Hóa,TLD,province\n"
 )
 
 
@@ -110,8 +109,9 @@ def test_bom_blank_lines_crlf_and_quoted_commas() -> None:
 def test_fields_are_trimmed_and_level_is_case_insensitive() -> None:
     content = HEADER + " TLD , Tổng  Liên đoàn   Lao động Việt Nam ,, National \n"
     (record,) = parse_units_csv(content, {})
-    assert record == UnitRecord(2, "TLD", "Tổng Liên đoàn Lao động Việt Nam", None,
-                                UnitLevel.NATIONAL)
+    assert record == UnitRecord(
+        2, "TLD", "Tổng Liên đoàn Lao động Việt Nam", None, UnitLevel.NATIONAL
+    )
 
 
 def test_decomposed_diacritics_are_normalised() -> None:
@@ -154,8 +154,7 @@ def test_wrong_header() -> None:
 
 def test_missing_header_first_line_still_checked_as_data() -> None:
     content = (
-        "TLD,Tổng Liên đoàn Lao động Việt Nam,,national\n"
-        "TH,LĐLĐ tỉnh Thanh Hóa,TLD,province\n"
+        "TLD,Tổng Liên đoàn Lao động Việt Nam,,national\nTH,LĐLĐ tỉnh Thanh Hóa,TLD,province\n"
     )
     problem = only_problem(content)
     assert problem.line == 1
@@ -235,11 +234,7 @@ def test_own_parent() -> None:
 
 
 def test_cycle_within_file() -> None:
-    content = BASE + (
-        "A,Công đoàn A,B,upper\n"
-        "B,Công đoàn B,C,upper\n"
-        "C,Công đoàn C,A,upper\n"
-    )
+    content = BASE + ("A,Công đoàn A,B,upper\nB,Công đoàn B,C,upper\nC,Công đoàn C,A,upper\n")
     problem = only_problem(content)
     assert problem.line == 4
     assert problem.text.args["loop"] == "A → B → C → A"
@@ -270,10 +265,15 @@ def test_grassroots_cannot_be_parent() -> None:
 
 
 def test_unit_with_existing_children_cannot_become_grassroots() -> None:
-    existing: dict[str, str | None] = {"TLD": None, "TH": "TLD", "TH-KCN": "TH",
-                                       "TH-KCN-ANNORA": "TH-KCN"}
-    problem = only_problem(HEADER + "TH-KCN,Công đoàn các KCN tỉnh Thanh Hóa,TH,grassroots\n",
-                           existing)
+    existing: dict[str, str | None] = {
+        "TLD": None,
+        "TH": "TLD",
+        "TH-KCN": "TH",
+        "TH-KCN-ANNORA": "TH-KCN",
+    }
+    problem = only_problem(
+        HEADER + "TH-KCN,Công đoàn các KCN tỉnh Thanh Hóa,TH,grassroots\n", existing
+    )
     assert problem.line == 2
     assert problem.text.args["child"] == "TH-KCN-ANNORA"
 
@@ -283,13 +283,13 @@ def test_unit_with_existing_children_cannot_become_grassroots() -> None:
 
 def test_all_problems_reported_together_sorted_by_line() -> None:
     content = HEADER + (
-        "NA,LĐLĐ tỉnh Nghệ An,XX,province\n"          # 2: unknown parent
+        "NA,LĐLĐ tỉnh Nghệ An,XX,province\n"  # 2: unknown parent
         "TLD,Tổng Liên đoàn Lao động Việt Nam,,national\n"
-        "bad code,Công đoàn,TLD,upper\n"              # 4: invalid code
-        "HT,,TLD,province\n"                          # 5: empty name
-        "NH,Công đoàn Ngân hàng Việt Nam,TLD,bank\n"   # 6: unknown level
-        "NA,LĐLĐ tỉnh Nghệ An,TLD,province\n"          # 7: duplicate of line 2
-        "DK,Công đoàn Dầu khí Việt Nam\n"              # 8: column count
+        "bad code,Công đoàn,TLD,upper\n"  # 4: invalid code
+        "HT,,TLD,province\n"  # 5: empty name
+        "NH,Công đoàn Ngân hàng Việt Nam,TLD,bank\n"  # 6: unknown level
+        "NA,LĐLĐ tỉnh Nghệ An,TLD,province\n"  # 7: duplicate of line 2
+        "DK,Công đoàn Dầu khí Việt Nam\n"  # 8: column count
     )
     problems = problems_of(content)
     assert [p.line for p in problems] == [2, 4, 5, 6, 7, 8]
@@ -314,20 +314,26 @@ def test_every_problem_text_names_its_line() -> None:
 
 
 def test_reimport_with_reparent_that_creates_cycle_is_rejected() -> None:
-    existing: dict[str, str | None] = {"TLD": None, "HN": "TLD", "HN-LB": "HN",
-                                       "HN-LB-MAY10": "HN-LB"}
-    content = HEADER + (
-        "HN-HM,LĐLĐ quận Hoàng Mai,HN,upper\n"
-        "HN,LĐLĐ TP Hà Nội,HN-LB,province\n"
-    )
+    existing: dict[str, str | None] = {
+        "TLD": None,
+        "HN": "TLD",
+        "HN-LB": "HN",
+        "HN-LB-MAY10": "HN-LB",
+    }
+    content = HEADER + ("HN-HM,LĐLĐ quận Hoàng Mai,HN,upper\nHN,LĐLĐ TP Hà Nội,HN-LB,province\n")
     problem = only_problem(content, existing)
     assert problem.line == 3
     assert problem.text.args["loop"] == "HN → HN-LB → HN"
 
 
 def test_reimport_with_harmless_reparent_is_accepted() -> None:
-    existing: dict[str, str | None] = {"TLD": None, "HN": "TLD", "TH": "TLD",
-                                       "HN-LB": "HN", "HN-LB-MAY10": "HN-LB"}
+    existing: dict[str, str | None] = {
+        "TLD": None,
+        "HN": "TLD",
+        "TH": "TLD",
+        "HN-LB": "HN",
+        "HN-LB-MAY10": "HN-LB",
+    }
     content = HEADER + "HN-LB,LĐLĐ quận Long Biên,TH,upper\n"
     (record,) = parse_units_csv(content, existing)
     assert record.parent_code == "TH"

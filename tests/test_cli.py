@@ -1,0 +1,82 @@
+"""The command line: importing units (idempotent, all or nothing) and printing links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.__main__ import main
+from storage.db import create_engine, session_factory
+from storage.models import UnitRow
+from tests.conftest import EXAMPLE_UNITS, run_in_thread
+
+
+def unit_names(url: str) -> dict[str, str]:
+    async def read() -> dict[str, str]:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                rows = await session.execute(select(UnitRow.code, UnitRow.name))
+                count = (await session.execute(select(func.count()).select_from(UnitRow))).scalar()
+                names = {code: name for code, name in rows}
+                assert count == len(names)
+                return names
+        finally:
+            await engine.dispose()
+
+    return run_in_thread(read)
+
+
+def test_import_is_idempotent_and_updates_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert main(["--database-url", url, "units", "import", str(EXAMPLE_UNITS)]) == 0
+    first = unit_names(url)
+    assert first["HN-LB-MAY10"] == "CĐCS Công ty May 10"
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(
+        EXAMPLE_UNITS.read_text(encoding="utf-8").replace(
+            "CĐCS Công ty May 10", "CĐCS Tổng Công ty May 10"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["--database-url", url, "units", "import", str(renamed)]) == 0
+    second = unit_names(url)
+    assert len(second) == len(first), "re-import never duplicates"
+    assert second["HN-LB-MAY10"] == "CĐCS Tổng Công ty May 10"
+    assert "0 new" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_bad_file_imports_nothing_and_names_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,parent_code,level\n"
+        "TLD,Tổng Liên đoàn,,national\n"
+        "A,Đơn vị A,KHONG,province\n"
+        "TLD,Trùng mã,,national\n",
+        encoding="utf-8",
+    )
+    assert main(["--database-url", url, "units", "import", str(bad)]) == 1
+    errors = capsys.readouterr().err
+    assert "3" in errors and "4" in errors
+    assert unit_names(url) == {}
+
+
+def test_links_and_qr_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert main(["--database-url", url, "units", "import", str(EXAMPLE_UNITS)]) == 0
+    capsys.readouterr()
+    qr = tmp_path / "qr"
+    assert main(["--database-url", url, "units", "links", "--bot-username", "@sangkien_bot",
+                 "--qr", str(qr)]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    may10 = next(line for line in lines if line.startswith("HN-LB-MAY10\t"))
+    assert "https://t.me/sangkien_bot?start=HN-LB-MAY10" in may10
+    assert (qr / "HN-LB-MAY10.png").read_bytes().startswith(b"\x89PNG")
+    assert not any(line.startswith("HN\t") for line in lines), "only grassroots units"

@@ -1,0 +1,56 @@
+"""Settings: a clear message for a bad token, and a self-hosted Bot API server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.settings import Settings, SettingsError
+from tests.fakebotapi import TOKEN, FakeBotApi
+
+
+def test_missing_token_says_where_to_get_one() -> None:
+    with pytest.raises(SettingsError, match="BotFather"):
+        Settings.from_mapping({})
+
+
+def test_malformed_token_is_refused() -> None:
+    with pytest.raises(SettingsError, match="does not look like a bot token"):
+        Settings.from_mapping({"TELEGRAM_BOT_TOKEN": "hello"})
+
+
+def test_defaults_and_env_file(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f"# comment\nTELEGRAM_BOT_TOKEN={TOKEN}\nBOT_DEFAULT_LANGUAGE=en\n")
+    settings = Settings.from_env({"BOT_DEFAULT_LANGUAGE": "vi"}, env_file=env)
+    assert settings.telegram_bot_token == TOKEN
+    assert settings.default_language == "vi", "the environment wins over .env"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///data/")
+    assert str(settings.timezone) == "Asia/Ho_Chi_Minh"
+    assert TOKEN not in repr(settings)
+
+
+def test_bad_timezone_and_language() -> None:
+    with pytest.raises(SettingsError, match="time zone"):
+        Settings.from_mapping({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_TIMEZONE": "Mars/Base"})
+    with pytest.raises(SettingsError, match="vi or en"):
+        Settings.from_mapping({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_DEFAULT_LANGUAGE": "fr"})
+
+
+async def test_self_hosted_bot_api_server_is_used(tmp_path: Path) -> None:
+    settings = Settings.from_mapping({
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+    })  # fmt: skip
+    api = FakeBotApi()
+    application = build_application(settings, request=api)
+    await application.initialize()
+    try:
+        assert api.calls[0].method == "getMe"
+    finally:
+        await application.shutdown()
+    assert application.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+    assert application.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
