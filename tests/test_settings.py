@@ -54,3 +54,14 @@ async def test_self_hosted_bot_api_server_is_used(tmp_path: Path) -> None:
         await application.shutdown()
     assert application.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
     assert application.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
+
+
+def test_run_without_a_token_stops_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    assert "BotFather" in capsys.readouterr().err
