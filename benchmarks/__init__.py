@@ -1,0 +1,1 @@
+"""Load benchmarks that drive the real Application; run ``python -m benchmarks.dialog``."""
