@@ -63,7 +63,7 @@ from bot.app import build_application
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from domain.units import import_units
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -351,14 +351,12 @@ async def fresh_database(engine_name: str, postgres_url: str) -> AsyncIterator[s
 
 async def _prepare(url: str) -> None:
     engine = create_engine(url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
     try:
         await upgrade(engine)
-        await import_units(
-            SqlUnitOfWorkFactory(session_factory(engine)),
-            UNITS_CSV.read_bytes(),
-            dt.datetime.now(dt.UTC),
-        )
+        await import_units(units_of_work, UNITS_CSV.read_bytes(), dt.datetime.now(dt.UTC))
     finally:
+        units_of_work.dispose()
         await engine.dispose()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from telegram import Bot, Update
@@ -25,7 +26,7 @@ from bot.settings import (
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
 from locales import Translator
-from storage.db import create_engine, current_revision, head_revision, session_factory, upgrade
+from storage.db import create_engine, current_revision, head_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 
@@ -51,23 +52,28 @@ def run(_args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_database(url: str, migrate: bool = True) -> SqlUnitOfWorkFactory:
+@contextlib.asynccontextmanager
+async def _database(url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """A migrated database for one command, closed afterwards."""
     engine = create_engine(url)
-    if migrate:
+    factory = SqlUnitOfWorkFactory(engine)
+    try:
         await upgrade(engine)
-    return SqlUnitOfWorkFactory(session_factory(engine))
+        yield factory
+    finally:
+        factory.dispose()
+        await engine.dispose()
 
 
 def units_import(args: argparse.Namespace) -> int:
     """Import the unit tree from a CSV file, all or nothing."""
 
     async def main() -> int:
-        factory = await _with_database(_database_url(args))
         translator = Translator(UNION_TIMEZONE)
+        data = Path(args.file).read_bytes()
         try:
-            report = await import_units(
-                factory, Path(args.file).read_bytes(), dt.datetime.now(dt.UTC)
-            )
+            async with _database(_database_url(args)) as factory:
+                report = await import_units(factory, data, dt.datetime.now(dt.UTC))
         except UnitImportError as error:
             print(translator.render(error.text, args.lang), file=sys.stderr)
             for problem in error.problems:
@@ -90,8 +96,9 @@ def units_links(args: argparse.Namespace) -> int:
                       base_url=f"{settings.telegram_api_base_url}/bot")  # fmt: skip
             async with bot:
                 username = bot.username
-        factory = await _with_database(_database_url(args))
-        for unit in await grassroots_units(factory):
+        async with _database(_database_url(args)) as factory:
+            grassroots = await grassroots_units(factory)
+        for unit in grassroots:
             link = deep_link(username, unit.code)
             line = f"{unit.code}\t{unit.name}\t{link}"
             if args.qr:

@@ -23,7 +23,7 @@ from domain.service import ConversationService
 from domain.text import _
 from handlers.telegram import BotApplication, BotContext, BotData, keyboard_labels, respond
 from locales import Translator
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,14 @@ def build_application(
 ) -> BotApplication:
     """Build the bot; the database and services are opened in ``post_init``."""
     engine = create_engine(settings.database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
     translator = Translator(settings.timezone)
 
     async def post_init(application: BotApplication) -> None:
         if settings.migrate_on_start:
             await upgrade(engine)
         service = ConversationService(
-            SqlUnitOfWorkFactory(session_factory(engine)),
+            units_of_work,
             clock=clock,
             timezone=settings.timezone,
             default_language=settings.default_language,
@@ -69,8 +70,18 @@ def build_application(
         application.bot_data.translator = translator
         application.bot_data.labels = keyboard_labels(translator)
         await _publish_commands(application, translator, settings.default_language)
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                forget_handled_updates, interval=dt.timedelta(hours=6), first=60
+            )
+
+    async def forget_handled_updates(context: BotContext) -> None:
+        """Drop the record of updates old enough that Telegram will not send them again."""
+        forgotten = await context.service.forget_handled_events(dt.timedelta(days=7))
+        log.info("forgot %s handled updates", forgotten)
 
     async def post_shutdown(_application: BotApplication) -> None:
+        units_of_work.dispose()
         await engine.dispose()
 
     async def on_error(update: object, context: BotContext) -> None:

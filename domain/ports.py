@@ -102,6 +102,9 @@ class Inbox(Protocol):
     async def claim(self, event_id: str, now: dt.datetime) -> bool:
         """Record the event; False when it was handled before."""
 
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Forget events handled before ``cutoff``; return how many."""
+
 
 class UnitOfWork(Protocol):
     """One short transaction over the repositories."""

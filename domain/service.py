@@ -128,6 +128,13 @@ class ConversationService:
         turn.outcome.language = member.language
         return turn.outcome
 
+    async def forget_handled_events(self, older_than: dt.timedelta) -> int:
+        """Forget redelivery guards older than Telegram's redelivery window."""
+        async with self._uow() as uow:
+            forgotten = await uow.inbox.forget_before(self._clock() - older_than)
+            await uow.commit()
+        return forgotten
+
     async def _member(self, uow: UnitOfWork, inbound: Inbound, now: dt.datetime) -> Member:
         sender = inbound.sender
         member = await uow.members.by_external_id(sender.channel, sender.external_id)

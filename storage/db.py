@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -35,17 +36,31 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 1)
     kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL survives a crash of the process; only a power loss
+    # can take back the last commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def inline_sqlite_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite engine, a synchronous one on the same file (see storage.executor)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return None
+    inline = create_sync_engine(
+        url.set(drivername="sqlite"), pool_size=1, max_overflow=0, pool_timeout=0
+    )
+    event.listen(inline, "connect", _sqlite_pragmas)
+    return inline
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

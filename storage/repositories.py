@@ -1,14 +1,18 @@
-"""Repositories over one session; they never commit, the unit of work does."""
+"""Repositories over one connection; they never commit, the unit of work does.
+
+They use SQLAlchemy Core on the tables the models declare: a dialog step is a
+handful of short statements, and the ORM's per-object bookkeeping cost several
+times more CPU than the statements themselves.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import CursorResult, Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import (
     Attachment,
@@ -26,6 +30,7 @@ from domain.model import (
 )
 from domain.parsing import normalize_search
 from domain.unit_import import UnitRecord
+from storage.executor import Executor
 from storage.models import (
     AttachmentRow,
     CoauthorRow,
@@ -37,6 +42,15 @@ from storage.models import (
     UnitRow,
 )
 
+units = cast(Table, UnitRow.__table__)
+members = cast(Table, MemberRow.__table__)
+conversations = cast(Table, ConversationRow.__table__)
+initiatives = cast(Table, InitiativeRow.__table__)
+coauthors = cast(Table, CoauthorRow.__table__)
+attachments = cast(Table, AttachmentRow.__table__)
+events = cast(Table, InitiativeEventRow.__table__)
+processed = cast(Table, ProcessedEventRow.__table__)
+
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
     "author_id", "entered_by_id", "unit_id", "editing", "title", "problem", "solution",
@@ -45,11 +59,24 @@ _INITIATIVE_FIELDS = (
 )  # fmt: skip
 
 
-def _unit(row: UnitRow) -> Unit:
+def _dialect_insert(connection: Executor, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT on both engines."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _unit(row: Row[Any]) -> Unit:
     return Unit(id=row.id, code=row.code, name=row.name, level=row.level, parent_id=row.parent_id)
 
 
-def _member(row: MemberRow) -> Member:
+def _member(row: Row[Any]) -> Member:
     return Member(
         id=row.id,
         channel=row.channel,
@@ -62,82 +89,45 @@ def _member(row: MemberRow) -> Member:
     )
 
 
-def _initiative(row: InitiativeRow) -> Initiative:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _INITIATIVE_FIELDS}
-    return Initiative(
-        id=row.id,
-        status=InitiativeStatus(row.status),
-        step=Step(row.step),
-        kind=SolutionKind(row.kind) if row.kind else None,
-        field=FieldOfUse(row.field) if row.field else None,
-        coauthors=[Coauthor(name=c.name, share=c.share) for c in row.coauthors],
-        attachments=[
-            Attachment(
-                kind=AttachmentKind(a.kind),
-                file_id=a.file_id,
-                file_unique_id=a.file_unique_id,
-                file_size=a.file_size,
-                file_name=a.file_name,
-                mime_type=a.mime_type,
-            )
-            for a in row.attachments
-        ],
-        **values,
-    )
+def _initiative_values(initiative: Initiative) -> dict[str, Any]:
+    values = {name: getattr(initiative, name) for name in _INITIATIVE_FIELDS}
+    values["status"] = initiative.status.value
+    values["step"] = initiative.step.value
+    values["kind"] = initiative.kind.value if initiative.kind else None
+    values["field"] = initiative.field.value if initiative.field else None
+    return values
 
 
-def _fill(row: InitiativeRow, initiative: Initiative) -> None:
-    for name in _INITIATIVE_FIELDS:
-        setattr(row, name, getattr(initiative, name))
-    row.status = initiative.status.value
-    row.step = initiative.step.value
-    row.kind = initiative.kind.value if initiative.kind else None
-    row.field = initiative.field.value if initiative.field else None
-    wanted = [(c.name, c.share) for c in initiative.coauthors]
-    if [(c.name, c.share) for c in row.coauthors] != wanted:
-        row.coauthors = [
-            CoauthorRow(position=i, name=name, share=share)
-            for i, (name, share) in enumerate(wanted)
-        ]
-    if [a.file_unique_id for a in row.attachments] != [
-        a.file_unique_id for a in initiative.attachments
-    ]:
-        row.attachments = [
-            AttachmentRow(
-                position=i,
-                kind=a.kind.value,
-                file_id=a.file_id,
-                file_unique_id=a.file_unique_id,
-                file_size=a.file_size,
-                file_name=a.file_name,
-                mime_type=a.mime_type,
-            )
-            for i, a in enumerate(initiative.attachments)
-        ]
+def _attachment_values(initiative_id: int, position: int, a: Attachment) -> dict[str, Any]:
+    return {
+        "initiative_id": initiative_id,
+        "position": position,
+        "kind": a.kind.value,
+        "file_id": a.file_id,
+        "file_unique_id": a.file_unique_id,
+        "file_size": a.file_size,
+        "file_name": a.file_name,
+        "mime_type": a.mime_type,
+    }
 
 
 class SqlUnitRepository:
     """Units in SQL."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
 
     async def get(self, unit_id: int) -> Unit | None:
         """A unit by id."""
-        row = await self._session.get(UnitRow, unit_id)
+        row = (await self._db.execute(select(units).where(units.c.id == unit_id))).first()
         return _unit(row) if row else None
 
     async def by_code(self, code: str) -> Unit | None:
         """A unit by its code, ignoring case."""
-        row = (
-            await self._session.execute(select(UnitRow).where(UnitRow.code == code))
-        ).scalar_one_or_none()
+        row = (await self._db.execute(select(units).where(units.c.code == code))).first()
         if row is None:
-            row = (
-                await self._session.execute(
-                    select(UnitRow).where(func.lower(UnitRow.code) == code.lower()).limit(1)
-                )
-            ).scalar_one_or_none()
+            query = select(units).where(func.lower(units.c.code) == code.lower()).limit(1)
+            row = (await self._db.execute(query)).first()
         return _unit(row) if row else None
 
     async def path(self, unit: Unit) -> list[Unit]:
@@ -155,139 +145,145 @@ class SqlUnitRepository:
     async def search_grassroots(self, terms: Sequence[str], limit: int) -> tuple[list[Unit], int]:
         """Grassroots units whose name or path contains every term, and how many match."""
         condition = and_(
-            UnitRow.level == "grassroots",
-            *(UnitRow.search_text.contains(term, autoescape=True) for term in terms),
+            units.c.level == "grassroots",
+            *(units.c.search_text.contains(term, autoescape=True) for term in terms),
         )
-        total = (
-            await self._session.execute(select(func.count()).select_from(UnitRow).where(condition))
-        ).scalar_one()
+        count = select(func.count()).select_from(units).where(condition)
+        total = (await self._db.execute(count)).scalar_one()
         # Units whose own name carries the first term come first.
         first = terms[0] if terms else ""
         own_name_first = or_(
-            UnitRow.search_text.startswith(first, autoescape=True),
-            UnitRow.search_text.contains(" " + first, autoescape=True),
+            units.c.search_text.startswith(first, autoescape=True),
+            units.c.search_text.contains(" " + first, autoescape=True),
         )
-        rows = (
-            await self._session.execute(
-                select(UnitRow)
-                .where(condition)
-                .order_by(own_name_first.desc(), func.length(UnitRow.name), UnitRow.name)
-                .limit(limit)
-            )
-        ).scalars()
+        rows = await self._db.execute(
+            select(units)
+            .where(condition)
+            .order_by(own_name_first.desc(), func.length(units.c.name), units.c.name)
+            .limit(limit)
+        )
         return [_unit(row) for row in rows], total
 
     async def parents_by_code(self) -> dict[str, str | None]:
         """Every unit code with its parent's code."""
-        parent = UnitRow.__table__.alias("parent")
-        rows = await self._session.execute(
-            select(UnitRow.code, parent.c.code).outerjoin(parent, parent.c.id == UnitRow.parent_id)
+        parent = units.alias("parent")
+        rows = await self._db.execute(
+            select(units.c.code, parent.c.code.label("parent_code")).outerjoin(
+                parent, parent.c.id == units.c.parent_id
+            )
         )
-        return {code: parent_code for code, parent_code in rows}
+        return {row.code: row.parent_code for row in rows}
 
     async def import_records(self, records: Sequence[UnitRecord], now: dt.datetime) -> int:
         """Insert or update units given parents first; return how many were new."""
-        existing = {
-            row.code: row for row in (await self._session.execute(select(UnitRow))).scalars()
-        }
-        names = {code: row.name for code, row in existing.items()}
-        parents = {code: row.parent_id for code, row in existing.items()}
-        by_id = {row.id: row.code for row in existing.values()}
-        for record in records:
-            names[record.code] = record.name
+        rows = (await self._db.execute(select(units))).all()
+        ids = {row.code: row.id for row in rows}
+        names = {row.code: row.name for row in rows}
+        parent_ids = {row.code: row.parent_id for row in rows}
+        texts = {row.code: row.search_text for row in rows}
         added = 0
         for record in records:
-            row = existing.get(record.code)
-            if row is None:
-                row = UnitRow(code=record.code)
-                self._session.add(row)
-                existing[record.code] = row
+            values = {
+                "name": record.name,
+                "level": record.level.value,
+                "parent_id": ids[record.parent_code] if record.parent_code else None,
+                "updated_at": now,
+            }
+            if record.code in ids:
+                await self._db.execute(
+                    update(units).where(units.c.id == ids[record.code]).values(values)
+                )
+            else:
+                result = await self._db.execute(
+                    insert(units).values(code=record.code, search_text="", **values)
+                )
+                ids[record.code] = _new_id(result)
+                texts[record.code] = ""
                 added += 1
-            row.name = record.name
-            row.level = record.level.value
-            row.parent_id = existing[record.parent_code].id if record.parent_code else None
-            row.updated_at = now
-            row.search_text = ""
-            await self._session.flush()
-            by_id[row.id] = row.code
-            parents[record.code] = row.parent_id
+            names[record.code] = record.name
+            parent_ids[record.code] = values["parent_id"]
         # Search covers a unit's own name and its ancestors' names ("thanh hoa" finds units
         # under LĐLĐ tỉnh Thanh Hóa), so every unit's text is refreshed after an import.
-        for code, row in existing.items():
-            chain, parent_id, seen = [names[code]], parents[code], {code}
-            while parent_id is not None and by_id[parent_id] not in seen:
-                seen.add(by_id[parent_id])
-                chain.append(names[by_id[parent_id]])
-                parent_id = parents[by_id[parent_id]]
+        codes = {unit_id: code for code, unit_id in ids.items()}
+        for code, unit_id in ids.items():
+            chain, parent_id, seen = [names[code]], parent_ids[code], {code}
+            while parent_id is not None and codes[parent_id] not in seen:
+                seen.add(codes[parent_id])
+                chain.append(names[codes[parent_id]])
+                parent_id = parent_ids[codes[parent_id]]
             text = normalize_search(" | ".join(chain))
-            if row.search_text != text:
-                row.search_text = text
+            if texts[code] != text:
+                await self._db.execute(
+                    update(units).where(units.c.id == unit_id).values(search_text=text)
+                )
         return added
 
     async def grassroots(self) -> list[Unit]:
         """Every grassroots unit, by code."""
-        rows = await self._session.execute(
-            select(UnitRow).where(UnitRow.level == "grassroots").order_by(UnitRow.code)
+        rows = await self._db.execute(
+            select(units).where(units.c.level == "grassroots").order_by(units.c.code)
         )
-        return [_unit(row) for row in rows.scalars()]
+        return [_unit(row) for row in rows]
 
 
 class SqlMemberRepository:
     """Members in SQL."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
 
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""
-        row = (
-            await self._session.execute(
-                select(MemberRow).where(
-                    MemberRow.channel == channel, MemberRow.external_id == external_id
-                )
-            )
-        ).scalar_one_or_none()
+        query = select(members).where(
+            members.c.channel == channel, members.c.external_id == external_id
+        )
+        row = (await self._db.execute(query)).first()
         return _member(row) if row else None
 
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
-        row = MemberRow(
-            channel=member.channel,
-            external_id=member.external_id,
-            display_name=member.display_name,
-            language=member.language,
-            full_name=member.full_name,
-            phone=member.phone,
-            unit_id=member.unit_id,
-            created_at=now,
-            updated_at=now,
+        result = await self._db.execute(
+            insert(members).values(
+                channel=member.channel,
+                external_id=member.external_id,
+                display_name=member.display_name,
+                language=member.language,
+                full_name=member.full_name,
+                phone=member.phone,
+                unit_id=member.unit_id,
+                created_at=now,
+                updated_at=now,
+            )
         )
-        self._session.add(row)
-        await self._session.flush()
-        return _member(row)
+        member.id = _new_id(result)
+        return member
 
     async def save(self, member: Member, now: dt.datetime) -> None:
         """Write a member's changes."""
-        row = await self._session.get(MemberRow, member.id)
-        if row is None:
-            raise LookupError(member.id)
-        row.display_name = member.display_name
-        row.language = member.language
-        row.full_name = member.full_name
-        row.phone = member.phone
-        row.unit_id = member.unit_id
-        row.updated_at = now
+        await self._db.execute(
+            update(members)
+            .where(members.c.id == member.id)
+            .values(
+                display_name=member.display_name,
+                language=member.language,
+                full_name=member.full_name,
+                phone=member.phone,
+                unit_id=member.unit_id,
+                updated_at=now,
+            )
+        )
 
 
 class SqlConversationRepository:
     """Dialog states in SQL."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
 
     async def get(self, member_id: int) -> Conversation:
         """The member's dialog state (idle if none stored)."""
-        row = await self._session.get(ConversationRow, member_id)
+        query = select(conversations).where(conversations.c.member_id == member_id)
+        row = (await self._db.execute(query)).first()
         if row is None:
             return Conversation(member_id=member_id)
         return Conversation(
@@ -299,83 +295,168 @@ class SqlConversationRepository:
 
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
-        row = await self._session.get(ConversationRow, conversation.member_id)
-        if row is None:
-            row = ConversationRow(member_id=conversation.member_id)
-            self._session.add(row)
-        row.state = conversation.state.value
-        row.draft_id = conversation.draft_id
-        row.data = dict(conversation.data)
-        row.updated_at = now
+        values = {
+            "state": conversation.state.value,
+            "draft_id": conversation.draft_id,
+            "data": dict(conversation.data),
+            "updated_at": now,
+        }
+        statement = _dialect_insert(self._db, conversations).values(
+            member_id=conversation.member_id, **values
+        )
+        await self._db.execute(
+            statement.on_conflict_do_update(index_elements=["member_id"], set_=values)
+        )
 
 
 class SqlInitiativeRepository:
-    """Initiatives in SQL."""
+    """Initiatives in SQL; remembers what it loaded so a save writes only what changed."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+        self._loaded: dict[int, Initiative] = {}
+        self._children: dict[int, tuple[list[Coauthor], list[Attachment]]] = {}
 
     async def add(self, initiative: Initiative) -> Initiative:
         """Store a new initiative and return it with its id."""
-        row = InitiativeRow(coauthors=[], attachments=[])
-        _fill(row, initiative)
-        self._session.add(row)
-        await self._session.flush()
-        initiative.id = row.id
+        result = await self._db.execute(insert(initiatives).values(_initiative_values(initiative)))
+        initiative.id = _new_id(result)
+        self._children[initiative.id] = ([], [])
+        await self._write_children(initiative)
+        self._loaded[initiative.id] = initiative
         return initiative
 
     async def get(self, initiative_id: int) -> Initiative | None:
         """An initiative with its co-authors and attachments."""
-        row = await self._session.get(InitiativeRow, initiative_id)
-        return _initiative(row) if row else None
+        if initiative_id in self._loaded:
+            return self._loaded[initiative_id]
+        query = select(initiatives).where(initiatives.c.id == initiative_id)
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        found = await self._with_children([row])
+        return found[0]
+
+    async def _with_children(self, rows: Sequence[Row[Any]]) -> list[Initiative]:
+        ids = [row.id for row in rows]
+        names: dict[int, list[Coauthor]] = {i: [] for i in ids}
+        files: dict[int, list[Attachment]] = {i: [] for i in ids}
+        if ids:
+            for c in await self._db.execute(
+                select(coauthors)
+                .where(coauthors.c.initiative_id.in_(ids))
+                .order_by(coauthors.c.position)
+            ):
+                names[c.initiative_id].append(Coauthor(name=c.name, share=c.share))
+            for a in await self._db.execute(
+                select(attachments)
+                .where(attachments.c.initiative_id.in_(ids))
+                .order_by(attachments.c.position)
+            ):
+                files[a.initiative_id].append(
+                    Attachment(
+                        kind=AttachmentKind(a.kind),
+                        file_id=a.file_id,
+                        file_unique_id=a.file_unique_id,
+                        file_size=a.file_size,
+                        file_name=a.file_name,
+                        mime_type=a.mime_type,
+                    )
+                )
+        result = []
+        for row in rows:
+            mapping = row._mapping
+            initiative = Initiative(
+                id=row.id,
+                status=InitiativeStatus(row.status),
+                step=Step(row.step),
+                kind=SolutionKind(row.kind) if row.kind else None,
+                field=FieldOfUse(row.field) if row.field else None,
+                coauthors=names[row.id],
+                attachments=files[row.id],
+                **{name: mapping[name] for name in _INITIATIVE_FIELDS},
+            )
+            self._loaded[row.id] = initiative
+            self._children[row.id] = (list(names[row.id]), list(files[row.id]))
+            result.append(initiative)
+        return result
 
     async def save(self, initiative: Initiative) -> None:
         """Write an initiative's changes, co-authors and attachments included."""
-        row = await self._session.get(InitiativeRow, initiative.id)
-        if row is None:
-            raise LookupError(initiative.id)
-        _fill(row, initiative)
+        await self._db.execute(
+            update(initiatives)
+            .where(initiatives.c.id == initiative.id)
+            .values(_initiative_values(initiative))
+        )
+        await self._write_children(initiative)
+
+    async def _write_children(self, initiative: Initiative) -> None:
+        old_names, old_files = self._children.get(initiative.id, (None, None))
+        if old_names != initiative.coauthors:
+            await self._db.execute(
+                delete(coauthors).where(coauthors.c.initiative_id == initiative.id)
+            )
+            if initiative.coauthors:
+                await self._db.execute(
+                    insert(coauthors),
+                    [
+                        {"initiative_id": initiative.id, "position": i, "name": c.name,
+                         "share": c.share}
+                        for i, c in enumerate(initiative.coauthors)
+                    ],
+                )  # fmt: skip
+        if old_files != initiative.attachments:
+            await self._db.execute(
+                delete(attachments).where(attachments.c.initiative_id == initiative.id)
+            )
+            if initiative.attachments:
+                await self._db.execute(
+                    insert(attachments),
+                    [
+                        _attachment_values(initiative.id, i, a)
+                        for i, a in enumerate(initiative.attachments)
+                    ],
+                )
+        self._children[initiative.id] = (list(initiative.coauthors), list(initiative.attachments))
 
     async def by_author(
         self, author_id: int, offset: int, limit: int
     ) -> tuple[list[Initiative], int]:
         """A page of an author's initiatives, newest first, and how many there are in all."""
         condition = and_(
-            InitiativeRow.author_id == author_id,
-            InitiativeRow.status != InitiativeStatus.DISCARDED.value,
+            initiatives.c.author_id == author_id,
+            initiatives.c.status != InitiativeStatus.DISCARDED.value,
         )
         total = (
-            await self._session.execute(
-                select(func.count()).select_from(InitiativeRow).where(condition)
-            )
+            await self._db.execute(select(func.count()).select_from(initiatives).where(condition))
         ).scalar_one()
-        rows = await self._session.execute(
-            select(InitiativeRow)
+        rows = await self._db.execute(
+            select(initiatives)
             .where(condition)
-            .order_by(InitiativeRow.id.desc())
+            .order_by(initiatives.c.id.desc())
             .offset(offset)
             .limit(limit)
         )
-        return [_initiative(row) for row in rows.scalars()], total
+        return await self._with_children(rows.all()), total
 
     async def drafts(self, author_id: int, limit: int) -> tuple[list[Initiative], int]:
         """An author's open drafts, last touched first, and how many there are."""
         condition = and_(
-            InitiativeRow.author_id == author_id,
-            InitiativeRow.status == InitiativeStatus.DRAFT.value,
+            initiatives.c.author_id == author_id,
+            initiatives.c.status == InitiativeStatus.DRAFT.value,
         )
         total = (
-            await self._session.execute(
-                select(func.count()).select_from(InitiativeRow).where(condition)
-            )
+            await self._db.execute(select(func.count()).select_from(initiatives).where(condition))
         ).scalar_one()
-        rows = await self._session.execute(
-            select(InitiativeRow)
+        if not limit or not total:
+            return [], total
+        rows = await self._db.execute(
+            select(initiatives)
             .where(condition)
-            .order_by(InitiativeRow.updated_at.desc(), InitiativeRow.id.desc())
+            .order_by(initiatives.c.updated_at.desc(), initiatives.c.id.desc())
             .limit(limit)
         )
-        return [_initiative(row) for row in rows.scalars()], total
+        return await self._with_children(rows.all()), total
 
     async def record(
         self,
@@ -386,8 +467,8 @@ class SqlInitiativeRepository:
         note: str | None = None,
     ) -> None:
         """Append an entry to the initiative's history."""
-        self._session.add(
-            InitiativeEventRow(
+        await self._db.execute(
+            insert(events).values(
                 initiative_id=initiative.id,
                 actor_id=actor_id,
                 action=action,
@@ -399,37 +480,34 @@ class SqlInitiativeRepository:
 
     async def history(self, initiative_id: int) -> list[tuple[str, int, dt.datetime]]:
         """The initiative's recorded actions with version and time, oldest first."""
-        rows = await self._session.execute(
-            select(InitiativeEventRow.action, InitiativeEventRow.version, InitiativeEventRow.at)
-            .where(InitiativeEventRow.initiative_id == initiative_id)
-            .order_by(InitiativeEventRow.id)
+        rows = await self._db.execute(
+            select(events.c.action, events.c.version, events.c.at)
+            .where(events.c.initiative_id == initiative_id)
+            .order_by(events.c.id)
         )
-        return [(action, version, at) for action, version, at in rows]
+        return [(row.action, row.version, row.at) for row in rows]
 
     async def count(self, status: InitiativeStatus | None = None) -> int:
         """How many initiatives there are, optionally of one status."""
-        query = select(func.count()).select_from(InitiativeRow)
+        query = select(func.count()).select_from(initiatives)
         if status is not None:
-            query = query.where(InitiativeRow.status == status.value)
-        return (await self._session.execute(query)).scalar_one()
+            query = query.where(initiatives.c.status == status.value)
+        return int((await self._db.execute(query)).scalar_one())
 
 
 class SqlInbox:
     """Processed event ids in SQL."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
 
     async def claim(self, event_id: str, now: dt.datetime) -> bool:
         """Record the event; False when it was handled before."""
-        dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
-        values = {"event_id": event_id, "at": now}
-        statement: Any
-        if dialect == "postgresql":
-            statement = postgresql.insert(ProcessedEventRow).values(values)
-        elif dialect == "sqlite":
-            statement = sqlite.insert(ProcessedEventRow).values(values)
-        else:  # pragma: no cover - only the two engines are supported
-            statement = insert(ProcessedEventRow).values(values)
-        result = await self._session.execute(statement.on_conflict_do_nothing())
-        return bool(getattr(result, "rowcount", 0) == 1)
+        statement = _dialect_insert(self._db, processed).values(event_id=event_id, at=now)
+        result = await self._db.execute(statement.on_conflict_do_nothing())
+        return bool(result.rowcount == 1)
+
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Forget events older than ``cutoff``; Telegram redelivers for hours, not weeks."""
+        result = await self._db.execute(delete(processed).where(processed.c.at < cutoff))
+        return int(result.rowcount or 0)

@@ -1,11 +1,12 @@
-"""The unit of work: one session, one short transaction, repositories over it."""
+"""The unit of work: one connection, one short transaction, repositories over it."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
     ConversationRepository,
@@ -14,6 +15,8 @@ from domain.ports import (
     MemberRepository,
     UnitRepository,
 )
+from storage.db import inline_sqlite_engine
+from storage.executor import AwaitedExecutor, Executor, InlineExecutor
 from storage.repositories import (
     SqlConversationRepository,
     SqlInbox,
@@ -32,17 +35,30 @@ class SqlUnitOfWork:
     initiatives: InitiativeRepository
     inbox: Inbox
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
+        self._engine = engine
+        self._inline = inline
+        self._awaited: AsyncConnection | None = None
+        self._sync: Connection | None = None
 
     async def __aenter__(self) -> Self:
-        """Open a session and the repositories over it."""
-        self._session = self._sessions()
-        self.units = SqlUnitRepository(self._session)
-        self.members = SqlMemberRepository(self._session)
-        self.conversations = SqlConversationRepository(self._session)
-        self.initiatives = SqlInitiativeRepository(self._session)
-        self.inbox = SqlInbox(self._session)
+        """Take a connection, begin, and open the repositories over it."""
+        executor: Executor
+        if self._inline is not None:
+            # The pool has one connection and never waits (pool_timeout=0): if it is taken,
+            # a transaction suspended halfway, which the inline design must never do.
+            self._sync = self._inline.connect()
+            self._sync.begin()
+            executor = InlineExecutor(self._sync)
+        else:
+            self._awaited = await self._engine.connect()
+            await self._awaited.begin()
+            executor = AwaitedExecutor(self._awaited)
+        self.units = SqlUnitRepository(executor)
+        self.members = SqlMemberRepository(executor)
+        self.conversations = SqlConversationRepository(executor)
+        self.initiatives = SqlInitiativeRepository(executor)
+        self.inbox = SqlInbox(executor)
         return self
 
     async def __aexit__(
@@ -51,23 +67,42 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Roll back what was not committed and close the session."""
-        try:
-            await self._session.rollback()
-        finally:
-            await self._session.close()
+        """Roll back what was not committed and give the connection back."""
+        if self._sync is not None:
+            try:
+                if self._sync.in_transaction():
+                    self._sync.rollback()
+            finally:
+                self._sync.close()
+                self._sync = None
+        if self._awaited is not None:
+            try:
+                if self._awaited.in_transaction():
+                    await self._awaited.rollback()
+            finally:
+                await self._awaited.close()
+                self._awaited = None
 
     async def commit(self) -> None:
         """Commit the transaction."""
-        await self._session.commit()
+        if self._sync is not None:
+            self._sync.commit()
+        elif self._awaited is not None:
+            await self._awaited.commit()
 
 
 class SqlUnitOfWorkFactory:
-    """Makes a unit of work per task from one session factory."""
+    """Makes a unit of work per task from one engine."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._inline = inline_sqlite_engine(engine)
 
     def __call__(self) -> SqlUnitOfWork:
         """A new unit of work."""
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._engine, self._inline)
+
+    def dispose(self) -> None:
+        """Close the inline connection, if any; the async engine is its owner's to dispose."""
+        if self._inline is not None:
+            self._inline.dispose()

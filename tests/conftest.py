@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.app import build_application
 from bot.settings import Settings
 from domain.units import import_units
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, upgrade
 from storage.models import Base
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import TOKEN, FakeBotApi, Harness
@@ -112,13 +112,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def seed_units(database_url: str, path: Path = EXAMPLE_UNITS) -> None:
     """Import the example unit tree."""
     engine = create_engine(database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
     try:
-        await import_units(
-            SqlUnitOfWorkFactory(session_factory(engine)),
-            path.read_bytes(),
-            dt.datetime.now(dt.UTC),
-        )
+        await import_units(units_of_work, path.read_bytes(), dt.datetime.now(dt.UTC))
     finally:
+        units_of_work.dispose()
         await engine.dispose()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from domain.model import Initiative, InitiativeStatus
-from storage.db import create_engine, session_factory
+from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import Harness, Member
 from tests.scenario import answer_all, join
@@ -21,11 +21,13 @@ PHOTO = [
 async def load(database_url: str, initiative_id: int) -> Initiative:
     """An initiative as stored."""
     engine = create_engine(database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
     try:
-        async with SqlUnitOfWorkFactory(session_factory(engine))() as uow:
+        async with units_of_work() as uow:
             initiative = await uow.initiatives.get(initiative_id)
             history = await uow.initiatives.history(initiative_id)
     finally:
+        units_of_work.dispose()
         await engine.dispose()
     assert initiative is not None
     initiative.history = history  # type: ignore[attr-defined]
