@@ -116,6 +116,7 @@ class ConversationService:
             member = await self._member(uow, inbound, now)
             before = replace(member)
             conversation = await uow.conversations.get(member.id)
+            conversation_before = replace(conversation, data=dict(conversation.data))
             turn = _Turn(
                 uow, member, conversation, now, now.astimezone(self._tz).date(),
                 Outcome(language=member.language),
@@ -123,7 +124,8 @@ class ConversationService:
             await self._dispatch(turn, inbound)
             if member != before:
                 await uow.members.save(member, now)
-            await uow.conversations.save(conversation, now)
+            if conversation != conversation_before:
+                await uow.conversations.save(conversation, now)
             await uow.commit()
         turn.outcome.language = member.language
         return turn.outcome

@@ -111,6 +111,21 @@ def _attachment_values(initiative_id: int, position: int, a: Attachment) -> dict
     }
 
 
+def _with_flags() -> Any:
+    """Select initiatives with whether each has co-authors and attachments."""
+    has_coauthors = (
+        select(coauthors.c.id).where(coauthors.c.initiative_id == initiatives.c.id).exists()
+    )
+    has_attachments = (
+        select(attachments.c.id).where(attachments.c.initiative_id == initiatives.c.id).exists()
+    )
+    return select(
+        initiatives,
+        has_coauthors.label("has_coauthors"),
+        has_attachments.label("has_attachments"),
+    )
+
+
 class SqlUnitRepository:
     """Units in SQL."""
 
@@ -226,19 +241,50 @@ class SqlUnitRepository:
         return [_unit(row) for row in rows]
 
 
+class Prefetched:
+    """Rows one statement brought for another repository of the same unit of work."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[int, Conversation] = {}
+
+
+def _conversation(
+    member_id: int, state: str | None, draft_id: int | None, data: Any
+) -> Conversation:
+    if state is None:
+        return Conversation(member_id=member_id)
+    return Conversation(
+        member_id=member_id, state=DialogState(state), draft_id=draft_id, data=dict(data or {})
+    )
+
+
 class SqlMemberRepository:
     """Members in SQL."""
 
-    def __init__(self, connection: Executor) -> None:
+    def __init__(self, connection: Executor, prefetched: Prefetched) -> None:
         self._db = connection
+        self._prefetched = prefetched
 
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""
-        query = select(members).where(
-            members.c.channel == channel, members.c.external_id == external_id
+        # The dialog state is read with the member: every event needs both.
+        query = (
+            select(
+                members,
+                conversations.c.state.label("dialog_state"),
+                conversations.c.draft_id.label("dialog_draft_id"),
+                conversations.c.data.label("dialog_data"),
+            )
+            .outerjoin(conversations, conversations.c.member_id == members.c.id)
+            .where(members.c.channel == channel, members.c.external_id == external_id)
         )
         row = (await self._db.execute(query)).first()
-        return _member(row) if row else None
+        if row is None:
+            return None
+        self._prefetched.conversations[row.id] = _conversation(
+            row.id, row.dialog_state, row.dialog_draft_id, row.dialog_data
+        )
+        return _member(row)
 
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
@@ -277,21 +323,19 @@ class SqlMemberRepository:
 class SqlConversationRepository:
     """Dialog states in SQL."""
 
-    def __init__(self, connection: Executor) -> None:
+    def __init__(self, connection: Executor, prefetched: Prefetched) -> None:
         self._db = connection
+        self._prefetched = prefetched
 
     async def get(self, member_id: int) -> Conversation:
         """The member's dialog state (idle if none stored)."""
+        if member_id in self._prefetched.conversations:
+            return self._prefetched.conversations.pop(member_id)
         query = select(conversations).where(conversations.c.member_id == member_id)
         row = (await self._db.execute(query)).first()
         if row is None:
             return Conversation(member_id=member_id)
-        return Conversation(
-            member_id=member_id,
-            state=DialogState(row.state),
-            draft_id=row.draft_id,
-            data=dict(row.data or {}),
-        )
+        return _conversation(member_id, row.state, row.draft_id, row.data)
 
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
@@ -330,7 +374,7 @@ class SqlInitiativeRepository:
         """An initiative with its co-authors and attachments."""
         if initiative_id in self._loaded:
             return self._loaded[initiative_id]
-        query = select(initiatives).where(initiatives.c.id == initiative_id)
+        query = _with_flags().where(initiatives.c.id == initiative_id)
         row = (await self._db.execute(query)).first()
         if row is None:
             return None
@@ -338,19 +382,23 @@ class SqlInitiativeRepository:
         return found[0]
 
     async def _with_children(self, rows: Sequence[Row[Any]]) -> list[Initiative]:
-        ids = [row.id for row in rows]
-        names: dict[int, list[Coauthor]] = {i: [] for i in ids}
-        files: dict[int, list[Attachment]] = {i: [] for i in ids}
-        if ids:
+        names: dict[int, list[Coauthor]] = {row.id: [] for row in rows}
+        files: dict[int, list[Attachment]] = {row.id: [] for row in rows}
+        # Most dialog steps happen before there are any co-authors or files: the flags
+        # spare two round trips to the database then.
+        with_names = [row.id for row in rows if row.has_coauthors]
+        with_files = [row.id for row in rows if row.has_attachments]
+        if with_names:
             for c in await self._db.execute(
                 select(coauthors)
-                .where(coauthors.c.initiative_id.in_(ids))
+                .where(coauthors.c.initiative_id.in_(with_names))
                 .order_by(coauthors.c.position)
             ):
                 names[c.initiative_id].append(Coauthor(name=c.name, share=c.share))
+        if with_files:
             for a in await self._db.execute(
                 select(attachments)
-                .where(attachments.c.initiative_id.in_(ids))
+                .where(attachments.c.initiative_id.in_(with_files))
                 .order_by(attachments.c.position)
             ):
                 files[a.initiative_id].append(
@@ -431,7 +479,7 @@ class SqlInitiativeRepository:
             await self._db.execute(select(func.count()).select_from(initiatives).where(condition))
         ).scalar_one()
         rows = await self._db.execute(
-            select(initiatives)
+            _with_flags()
             .where(condition)
             .order_by(initiatives.c.id.desc())
             .offset(offset)
@@ -451,7 +499,7 @@ class SqlInitiativeRepository:
         if not limit or not total:
             return [], total
         rows = await self._db.execute(
-            select(initiatives)
+            _with_flags()
             .where(condition)
             .order_by(initiatives.c.updated_at.desc(), initiatives.c.id.desc())
             .limit(limit)

@@ -18,6 +18,7 @@ from domain.ports import (
 from storage.db import inline_sqlite_engine
 from storage.executor import AwaitedExecutor, Executor, InlineExecutor
 from storage.repositories import (
+    Prefetched,
     SqlConversationRepository,
     SqlInbox,
     SqlInitiativeRepository,
@@ -54,9 +55,10 @@ class SqlUnitOfWork:
             self._awaited = await self._engine.connect()
             await self._awaited.begin()
             executor = AwaitedExecutor(self._awaited)
+        prefetched = Prefetched()
         self.units = SqlUnitRepository(executor)
-        self.members = SqlMemberRepository(executor)
-        self.conversations = SqlConversationRepository(executor)
+        self.members = SqlMemberRepository(executor, prefetched)
+        self.conversations = SqlConversationRepository(executor, prefetched)
         self.initiatives = SqlInitiativeRepository(executor)
         self.inbox = SqlInbox(executor)
         return self
