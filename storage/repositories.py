@@ -11,7 +11,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.model import (
@@ -59,11 +71,9 @@ _INITIATIVE_FIELDS = (
 )  # fmt: skip
 
 
-def _dialect_insert(connection: Executor, table: Table) -> Any:
-    """An INSERT that can say ON CONFLICT on both engines."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+def _by_dialect(build: Any) -> dict[str, Any]:
+    """One statement per engine, for the INSERT ... ON CONFLICT forms each spells its own way."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -124,6 +134,39 @@ def _with_flags() -> Any:
         has_coauthors.label("has_coauthors"),
         has_attachments.label("has_attachments"),
     )
+
+
+# The statements of a dialog step are built once: building and hashing a statement cost
+# more CPU than running it. Values travel as parameters; an UPDATE executed with a
+# parameter dict sets the columns the dict names.
+_MEMBER_WITH_DIALOG = (
+    select(
+        members,
+        conversations.c.state.label("dialog_state"),
+        conversations.c.draft_id.label("dialog_draft_id"),
+        conversations.c.data.label("dialog_data"),
+    )
+    .outerjoin(conversations, conversations.c.member_id == members.c.id)
+    .where(members.c.channel == bindparam("b_channel"))
+    .where(members.c.external_id == bindparam("b_external_id"))
+)
+_UPDATE_MEMBER = update(members).where(members.c.id == bindparam("b_id"))
+_INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
+_UPDATE_INITIATIVE = update(initiatives).where(initiatives.c.id == bindparam("b_id"))
+_CLAIM = _by_dialect(lambda insert_: insert_(processed).on_conflict_do_nothing())
+
+
+def _conversation_upsert(insert_: Any) -> Any:
+    statement = insert_(conversations)
+    return statement.on_conflict_do_update(
+        index_elements=["member_id"],
+        set_={
+            name: statement.excluded[name] for name in ("state", "draft_id", "data", "updated_at")
+        },
+    )
+
+
+_SAVE_CONVERSATION = _by_dialect(_conversation_upsert)
 
 
 class SqlUnitRepository:
@@ -268,17 +311,8 @@ class SqlMemberRepository:
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""
         # The dialog state is read with the member: every event needs both.
-        query = (
-            select(
-                members,
-                conversations.c.state.label("dialog_state"),
-                conversations.c.draft_id.label("dialog_draft_id"),
-                conversations.c.data.label("dialog_data"),
-            )
-            .outerjoin(conversations, conversations.c.member_id == members.c.id)
-            .where(members.c.channel == channel, members.c.external_id == external_id)
-        )
-        row = (await self._db.execute(query)).first()
+        parameters = {"b_channel": channel, "b_external_id": external_id}
+        row = (await self._db.execute(_MEMBER_WITH_DIALOG, parameters)).first()
         if row is None:
             return None
         self._prefetched.conversations[row.id] = _conversation(
@@ -307,16 +341,16 @@ class SqlMemberRepository:
     async def save(self, member: Member, now: dt.datetime) -> None:
         """Write a member's changes."""
         await self._db.execute(
-            update(members)
-            .where(members.c.id == member.id)
-            .values(
-                display_name=member.display_name,
-                language=member.language,
-                full_name=member.full_name,
-                phone=member.phone,
-                unit_id=member.unit_id,
-                updated_at=now,
-            )
+            _UPDATE_MEMBER,
+            {
+                "b_id": member.id,
+                "display_name": member.display_name,
+                "language": member.language,
+                "full_name": member.full_name,
+                "phone": member.phone,
+                "unit_id": member.unit_id,
+                "updated_at": now,
+            },
         )
 
 
@@ -339,17 +373,15 @@ class SqlConversationRepository:
 
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
-        values = {
-            "state": conversation.state.value,
-            "draft_id": conversation.draft_id,
-            "data": dict(conversation.data),
-            "updated_at": now,
-        }
-        statement = _dialect_insert(self._db, conversations).values(
-            member_id=conversation.member_id, **values
-        )
         await self._db.execute(
-            statement.on_conflict_do_update(index_elements=["member_id"], set_=values)
+            _SAVE_CONVERSATION[self._db.dialect.name],
+            {
+                "member_id": conversation.member_id,
+                "state": conversation.state.value,
+                "draft_id": conversation.draft_id,
+                "data": dict(conversation.data),
+                "updated_at": now,
+            },
         )
 
 
@@ -374,8 +406,7 @@ class SqlInitiativeRepository:
         """An initiative with its co-authors and attachments."""
         if initiative_id in self._loaded:
             return self._loaded[initiative_id]
-        query = _with_flags().where(initiatives.c.id == initiative_id)
-        row = (await self._db.execute(query)).first()
+        row = (await self._db.execute(_INITIATIVE_BY_ID, {"b_id": initiative_id})).first()
         if row is None:
             return None
         found = await self._with_children([row])
@@ -432,9 +463,7 @@ class SqlInitiativeRepository:
     async def save(self, initiative: Initiative) -> None:
         """Write an initiative's changes, co-authors and attachments included."""
         await self._db.execute(
-            update(initiatives)
-            .where(initiatives.c.id == initiative.id)
-            .values(_initiative_values(initiative))
+            _UPDATE_INITIATIVE, {"b_id": initiative.id, **_initiative_values(initiative)}
         )
         await self._write_children(initiative)
 
@@ -516,14 +545,15 @@ class SqlInitiativeRepository:
     ) -> None:
         """Append an entry to the initiative's history."""
         await self._db.execute(
-            insert(events).values(
-                initiative_id=initiative.id,
-                actor_id=actor_id,
-                action=action,
-                version=initiative.version,
-                note=note,
-                at=at,
-            )
+            insert(events),
+            {
+                "initiative_id": initiative.id,
+                "actor_id": actor_id,
+                "action": action,
+                "version": initiative.version,
+                "note": note,
+                "at": at,
+            },
         )
 
     async def history(self, initiative_id: int) -> list[tuple[str, int, dt.datetime]]:
@@ -551,8 +581,9 @@ class SqlInbox:
 
     async def claim(self, event_id: str, now: dt.datetime) -> bool:
         """Record the event; False when it was handled before."""
-        statement = _dialect_insert(self._db, processed).values(event_id=event_id, at=now)
-        result = await self._db.execute(statement.on_conflict_do_nothing())
+        result = await self._db.execute(
+            _CLAIM[self._db.dialect.name], {"event_id": event_id, "at": now}
+        )
         return bool(result.rowcount == 1)
 
     async def forget_before(self, cutoff: dt.datetime) -> int:
