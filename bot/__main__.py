@@ -23,6 +23,9 @@ from bot.settings import (
     SettingsError,
     read_env_file,
 )
+from domain.errors import InputError
+from domain.model import RoleKind
+from domain.roles import grant_role, list_roles, revoke_role
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
 from locales import Translator
@@ -113,6 +116,41 @@ def units_links(args: argparse.Namespace) -> int:
         return 2
 
 
+def admins_command(args: argparse.Namespace) -> int:
+    """Give, take back or list admin roles."""
+
+    async def main() -> int:
+        now = dt.datetime.now(dt.UTC)
+        translator = Translator(UNION_TIMEZONE)
+        async with _database(_database_url(args)) as factory:
+            if args.action == "list":
+                for role, member, unit in await list_roles(factory):
+                    name = member.full_name or member.display_name
+                    print(f"{unit.code}\t{role.kind.value}\t{member.external_id}\t{name}")
+                return 0
+            if not args.unit or not args.telegram_id:
+                print("give --unit CODE and --telegram-id N", file=sys.stderr)
+                return 2
+            where = {"unit_code": args.unit, "channel": "telegram",
+                     "external_id": str(args.telegram_id), "kind": RoleKind(args.role),
+                     "now": now}  # fmt: skip
+            try:
+                if args.action == "add":
+                    _role, member, unit = await grant_role(factory, **where)
+                    print(f"{member.external_id} is {args.role} of {unit.code} ({unit.name}).")
+                    return 0
+                if await revoke_role(factory, **where):
+                    print(f"{args.telegram_id} is no longer {args.role} of {args.unit}.")
+                    return 0
+                print(f"{args.telegram_id} was not {args.role} of {args.unit}.", file=sys.stderr)
+                return 1
+            except InputError as error:
+                print(translator.render(error.text, "en"), file=sys.stderr)
+                return 1
+
+    return asyncio.run(main())
+
+
 def db_command(args: argparse.Namespace) -> int:
     """Apply migrations or show the schema version."""
 
@@ -148,6 +186,12 @@ def parser() -> argparse.ArgumentParser:
     links.add_argument("--qr", metavar="DIR", help="also write a QR code PNG per unit here")
     links.add_argument("--bot-username", help="default: $BOT_USERNAME, else asked from Telegram")
     links.set_defaults(func=units_links)
+    admins = commands.add_parser("admins", help="bootstrap admins and helpers")
+    admins.add_argument("action", choices=("add", "list", "remove"))
+    admins.add_argument("--unit", metavar="CODE", help="the unit's code")
+    admins.add_argument("--telegram-id", type=int, metavar="N", help="the person's Telegram id")
+    admins.add_argument("--role", choices=[k.value for k in RoleKind], default="admin")
+    admins.set_defaults(func=admins_command)
     database = commands.add_parser("db", help="database schema")
     database.add_argument("action", choices=("upgrade", "current"))
     database.set_defaults(func=db_command)

@@ -215,7 +215,8 @@ def _coauthor_list(coauthors: list[Coauthor]) -> Text:
     return Text("{items}", {"items": tuple(parts)})
 
 
-def _excerpt(text: str | None, limit: int | None) -> Text | Verbatim:
+def excerpt(text: str | None, limit: int | None) -> Text | Verbatim:
+    """User text, cut to ``limit`` characters with an ellipsis."""
     if not text:
         return _("—")
     if limit is not None and len(text) > limit:
@@ -244,18 +245,18 @@ def card_lines(draft: Initiative, *, full: bool) -> list[Text]:
     if draft.confidential is None:
         secret = _("—")
     elif draft.confidential:
-        secret = _("🔒 Yes: {note}", note=_excerpt(draft.confidential_note, limit))
+        secret = _("🔒 Yes: {note}", note=excerpt(draft.confidential_note, limit))
     else:
         secret = _("No")
     return [
         _("📄 {number} · {status}", number=draft.number, status=STATUS_LABELS[draft.status]),
-        _("Title: {value}", value=_excerpt(draft.title, None)),
+        _("Title: {value}", value=excerpt(draft.title, None)),
         _("Kind: {value}", value=KIND_LABELS[draft.kind] if draft.kind else _("—")),
         _("Field: {value}", value=FIELD_LABELS[draft.field] if draft.field else _("—")),
-        _("Before: {value}", value=_excerpt(draft.problem, limit)),
-        _("Solution: {value}", value=_excerpt(draft.solution, limit)),
+        _("Before: {value}", value=excerpt(draft.problem, limit)),
+        _("Solution: {value}", value=excerpt(draft.solution, limit)),
         _("Applied: {value}", value=applied),
-        _("Effect: {value}", value=_excerpt(draft.effect, limit)),
+        _("Effect: {value}", value=excerpt(draft.effect, limit)),
         _("Estimated benefit: {value}", value=benefit),
         _("Co-authors: {value}",
           value=_coauthor_list(draft.coauthors) if draft.coauthors else _("None")),

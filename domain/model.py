@@ -71,6 +71,68 @@ class DialogState(StrEnum):
     JOIN_NAME = "join_name"
     JOIN_PHONE = "join_phone"
     DRAFTING = "drafting"
+    REVIEWING = "reviewing"
+
+
+class RoleKind(StrEnum):
+    """What a person may do for a unit and the units below it."""
+
+    ADMIN = "admin"
+    HELPER = "helper"
+
+
+class Decision(StrEnum):
+    """What a reviewer decides about one version of an initiative."""
+
+    APPROVE = "approve"
+    RETURN = "return"
+    REJECT = "reject"
+
+
+DECISION_STATUS = {
+    Decision.APPROVE: InitiativeStatus.APPROVED,
+    Decision.RETURN: InitiativeStatus.RETURNED,
+    Decision.REJECT: InitiativeStatus.REJECTED,
+}
+# Statuses in which the author may still change the initiative.
+EDITABLE = frozenset({InitiativeStatus.DRAFT, InitiativeStatus.RETURNED})
+
+
+@dataclass
+class Role:
+    """A role a member holds for a unit, until revoked."""
+
+    id: int
+    member_id: int
+    unit_id: int
+    kind: RoleKind
+    granted_at: dt.datetime
+    granted_by_id: int | None = None
+    revoked_at: dt.datetime | None = None
+
+
+@dataclass
+class ReviewCard:
+    """A review card shown to one reviewer, kept so every copy can be updated."""
+
+    initiative_id: int
+    version: int
+    member_id: int
+    chat_id: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of an initiative's record."""
+
+    action: str
+    version: int
+    at: dt.datetime
+    actor_id: int
+    actor_name: str
+    role: str | None
+    note: str | None
 
 
 class AttachmentKind(StrEnum):

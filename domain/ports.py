@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.model import Conversation, Initiative, InitiativeStatus, Member, Unit
+from domain.model import (
+    Conversation,
+    HistoryEntry,
+    Initiative,
+    InitiativeStatus,
+    Member,
+    ReviewCard,
+    Role,
+    RoleKind,
+    Unit,
+)
 from domain.unit_import import UnitRecord
 
 
@@ -41,6 +51,9 @@ class MemberRepository(Protocol):
 
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""
+
+    async def by_ids(self, member_ids: Sequence[int]) -> dict[int, Member]:
+        """Members by id."""
 
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
@@ -86,14 +99,53 @@ class InitiativeRepository(Protocol):
         action: str,
         at: dt.datetime,
         note: str | None = None,
+        role: str | None = None,
     ) -> None:
         """Append an entry to the initiative's history."""
 
-    async def history(self, initiative_id: int) -> list[tuple[str, int, dt.datetime]]:
-        """The initiative's recorded actions with version and time, oldest first."""
+    async def history(self, initiative_id: int) -> list[HistoryEntry]:
+        """The initiative's record, oldest first."""
+
+    async def decide(
+        self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
+    ) -> bool:
+        """Set the outcome of a pending version; False when it was decided already."""
 
     async def count(self, status: InitiativeStatus | None = None) -> int:
         """How many initiatives there are, optionally of one status."""
+
+
+class RoleRepository(Protocol):
+    """Roles of members for units."""
+
+    async def grant(
+        self, member_id: int, unit_id: int, kind: RoleKind, by: int | None, now: dt.datetime
+    ) -> Role:
+        """Give a role, or return it if the member holds it already."""
+
+    async def revoke(
+        self, member_id: int, unit_id: int, kind: RoleKind, by: int | None, now: dt.datetime
+    ) -> bool:
+        """End a role; False when the member did not hold it."""
+
+    async def of_member(self, member_id: int) -> list[Role]:
+        """The member's roles in force."""
+
+    async def holders(self, unit_ids: Sequence[int], kind: RoleKind) -> dict[int, list[Member]]:
+        """Members holding a role in force for each of these units."""
+
+    async def listing(self) -> list[tuple[Role, Member, Unit]]:
+        """Every role in force, with its member and unit."""
+
+
+class ReviewCardRepository(Protocol):
+    """Review cards shown in reviewers' chats."""
+
+    async def add(self, card: ReviewCard, now: dt.datetime) -> None:
+        """Remember a card that was sent."""
+
+    async def of_initiative(self, initiative_id: int) -> list[ReviewCard]:
+        """Every card shown for the initiative, oldest first."""
 
 
 class Inbox(Protocol):
@@ -113,6 +165,8 @@ class UnitOfWork(Protocol):
     members: MemberRepository
     conversations: ConversationRepository
     initiatives: InitiativeRepository
+    roles: RoleRepository
+    cards: ReviewCardRepository
     inbox: Inbox
 
     async def __aenter__(self) -> Self:

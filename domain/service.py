@@ -10,25 +10,27 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain import dialog
 from domain.errors import InputError
 from domain.model import (
-    Conversation,
+    EDITABLE,
     DialogState,
     Initiative,
     InitiativeStatus,
     Member,
+    ReviewCard,
     Step,
     Unit,
 )
 from domain.parsing import NAME_MAX, NAME_MIN, TEXT_LIMIT, clean_text, search_terms
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.review import ReviewDesk, reason_text
 from domain.text import Day, Text, Verbatim, _, n_
+from domain.turn import Forged, Turn
 from domain.ui import (
-    MAIN_MENU,
     Button,
     ButtonPress,
     Command,
@@ -55,7 +57,7 @@ BUTTON_LABEL_MAX = 60
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
 # Commands that work before a member has joined a unit.
-_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit"})
+_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit", "history"})
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 UNSUPPORTED_LABELS: dict[str, Text] = {
@@ -65,30 +67,6 @@ UNSUPPORTED_LABELS: dict[str, Text] = {
     "video": _("a video"),
     "other": _("this kind of message"),
 }
-
-
-@dataclass
-class _Turn:
-    """What one event works on: the member, their dialog state and the clock."""
-
-    uow: UnitOfWork
-    member: Member
-    conversation: Conversation
-    now: dt.datetime
-    today: dt.date
-    outcome: Outcome
-
-    def say(self, *lines: Text, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        """Add a message to the replies."""
-        self.outcome.replies.append(Reply(tuple(lines), buttons))
-
-    def show(self, reply: Reply, *before: Text) -> None:
-        """Add a prepared reply, optionally with lines before it."""
-        self.outcome.replies.append(replace(reply, text=(*before, *reply.text)))
-
-    def menu(self, *lines: Text) -> None:
-        """Add a message that brings back the main menu keyboard."""
-        self.outcome.replies.append(Reply(tuple(lines), keyboard=MAIN_MENU))
 
 
 class ConversationService:
@@ -106,6 +84,7 @@ class ConversationService:
         self._clock = clock
         self._tz = timezone
         self._default_language = default_language
+        self._desk = ReviewDesk(timezone)
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Handle one event in one transaction; a redelivered event changes nothing."""
@@ -117,7 +96,7 @@ class ConversationService:
             before = replace(member)
             conversation = await uow.conversations.get(member.id)
             conversation_before = replace(conversation, data=dict(conversation.data))
-            turn = _Turn(
+            turn = Turn(
                 uow, member, conversation, now, now.astimezone(self._tz).date(),
                 Outcome(language=member.language),
             )  # fmt: skip
@@ -129,6 +108,12 @@ class ConversationService:
             await uow.commit()
         turn.outcome.language = member.language
         return turn.outcome
+
+    async def remember_card(self, card: ReviewCard) -> None:
+        """Record where a review card was shown, so its decision can be shown there too."""
+        async with self._uow() as uow:
+            await uow.cards.add(card, self._clock())
+            await uow.commit()
 
     async def forget_handled_events(self, older_than: dt.timedelta) -> int:
         """Forget redelivery guards older than Telegram's redelivery window."""
@@ -153,7 +138,7 @@ class ConversationService:
         member.display_name = display_name
         return member
 
-    async def _dispatch(self, turn: _Turn, inbound: Inbound) -> None:
+    async def _dispatch(self, turn: Turn, inbound: Inbound) -> None:
         payload = inbound.payload
         try:
             if isinstance(payload, Command):
@@ -162,7 +147,7 @@ class ConversationService:
                 await self._button(turn, payload.code)
             elif not turn.member.has_joined and turn.conversation.state not in (
                 DialogState.JOIN_SEARCH, DialogState.JOIN_CONFIRM,
-                DialogState.JOIN_NAME, DialogState.JOIN_PHONE,
+                DialogState.JOIN_NAME, DialogState.JOIN_PHONE, DialogState.REVIEWING,
             ):  # fmt: skip
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
@@ -179,7 +164,7 @@ class ConversationService:
 
     # -- prompts -------------------------------------------------------------
 
-    async def _prompt(self, turn: _Turn, *before: Text) -> None:
+    async def _prompt(self, turn: Turn, *before: Text) -> None:
         """Say ``before`` and ask again whatever the member is expected to answer."""
         conversation = turn.conversation
         state = conversation.state
@@ -188,7 +173,9 @@ class ConversationService:
             if draft is not None:
                 turn.show(dialog.question(draft), *before)
                 return
-        if state is DialogState.JOIN_SEARCH:
+        if state is DialogState.REVIEWING:
+            await self._desk.prompt(turn, *before)
+        elif state is DialogState.JOIN_SEARCH:
             turn.show(self._search_prompt(turn), *before)
         elif state is DialogState.JOIN_CONFIRM:
             unit = await turn.uow.units.get(int(conversation.data.get("unit", 0)))
@@ -206,22 +193,22 @@ class ConversationService:
             self._pause(turn)
             turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
 
-    def _pause(self, turn: _Turn) -> None:
+    def _pause(self, turn: Turn) -> None:
         """Leave the dialog; the draft stays saved at its step."""
         turn.conversation.state = DialogState.IDLE
         turn.conversation.data = {}
 
-    async def _active_draft(self, turn: _Turn) -> Initiative | None:
+    async def _active_draft(self, turn: Turn) -> Initiative | None:
         draft_id = turn.conversation.draft_id
         draft = await turn.uow.initiatives.get(draft_id) if draft_id else None
-        if draft is None or draft.status is not InitiativeStatus.DRAFT:
+        if draft is None or draft.status not in EDITABLE:
             self._pause(turn)
             return None
         return draft
 
     # -- commands ------------------------------------------------------------
 
-    async def _command(self, turn: _Turn, command: Command) -> None:
+    async def _command(self, turn: Turn, command: Command) -> None:
         name = command.name
         if not turn.member.has_joined and name not in _OPEN_COMMANDS:
             await self._ask_unit(turn, _("First, let us find your grassroots union."))
@@ -247,6 +234,8 @@ class ConversationService:
                 for code, label in LANGUAGES.items()
             )
             turn.say(_("Choose your language:"), buttons=buttons)
+        elif name == "history":
+            await self._desk.history(turn, command.argument)
         elif name == "cancel":
             await self._cancel(turn)
         elif name == "skip" and turn.conversation.state is DialogState.JOIN_PHONE:
@@ -256,7 +245,7 @@ class ConversationService:
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
 
-    async def _cancel(self, turn: _Turn) -> None:
+    async def _cancel(self, turn: Turn) -> None:
         state = turn.conversation.state
         if state is DialogState.DRAFTING:
             draft = await self._active_draft(turn)
@@ -276,7 +265,7 @@ class ConversationService:
 
     # -- joining a unit ------------------------------------------------------
 
-    async def _start(self, turn: _Turn, code: str) -> None:
+    async def _start(self, turn: Turn, code: str) -> None:
         if code:
             unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
             if unit is None or not unit.is_grassroots:
@@ -312,7 +301,7 @@ class ConversationService:
             )
         turn.menu(*lines)
 
-    def _search_prompt(self, turn: _Turn) -> Reply:
+    def _search_prompt(self, turn: Turn) -> Reply:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if turn.member.has_joined:
             buttons = ((Button(_("Keep my current union"), encode("j", "keep")),),)
@@ -322,12 +311,12 @@ class ConversationService:
             buttons,
         )  # fmt: skip
 
-    async def _ask_unit(self, turn: _Turn, *before: Text) -> None:
+    async def _ask_unit(self, turn: Turn, *before: Text) -> None:
         turn.conversation.state = DialogState.JOIN_SEARCH
         turn.conversation.data = {}
         turn.show(self._search_prompt(turn), *before)
 
-    async def _search(self, turn: _Turn, text: str) -> None:
+    async def _search(self, turn: Turn, text: str) -> None:
         terms = search_terms(text)
         if sum(len(term) for term in terms) < 2:
             raise InputError(_("Please type at least two letters of the name."))
@@ -347,12 +336,12 @@ class ConversationService:
         )  # fmt: skip
         turn.say(*lines, buttons=buttons)
 
-    async def _path(self, turn: _Turn, unit: Unit) -> Verbatim:
+    async def _path(self, turn: Turn, unit: Unit) -> Verbatim:
         path = await turn.uow.units.path(unit)
         names = [u.name for u in path if u.level != "national"] or [unit.name]
         return Verbatim(" › ".join(names))
 
-    async def _offer_unit(self, turn: _Turn, unit: Unit, *before: Text) -> None:
+    async def _offer_unit(self, turn: Turn, unit: Unit, *before: Text) -> None:
         turn.conversation.state = DialogState.JOIN_CONFIRM
         turn.conversation.data = {"unit": unit.id}
         turn.say(
@@ -365,7 +354,7 @@ class ConversationService:
             ),
         )
 
-    def _name_prompt(self, turn: _Turn) -> Reply:
+    def _name_prompt(self, turn: Turn) -> Reply:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if _valid_name(turn.member.display_name):
             label = _("Use “{name}”", name=Verbatim(_shorten(turn.member.display_name)))
@@ -383,7 +372,7 @@ class ConversationService:
             keyboard=keyboard,
         )  # fmt: skip
 
-    async def _join_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+    async def _join_button(self, turn: Turn, parts: Sequence[str]) -> None:
         action = parts[1]
         conversation = turn.conversation
         if action == "search":
@@ -409,7 +398,7 @@ class ConversationService:
             turn.outcome.notice = _("That button is from an earlier message.")
             await self._prompt(turn)
 
-    async def _join(self, turn: _Turn, unit_id: int) -> None:
+    async def _join(self, turn: Turn, unit_id: int) -> None:
         unit = await turn.uow.units.get(unit_id)
         if unit is None:
             await self._ask_unit(turn, _("That union is no longer available."))
@@ -425,7 +414,7 @@ class ConversationService:
         turn.conversation.data = {}
         turn.show(self._name_prompt(turn))
 
-    def _set_name(self, turn: _Turn, text: str) -> None:
+    def _set_name(self, turn: Turn, text: str) -> None:
         name = " ".join(clean_text(text, limit=NAME_MAX).split())
         if not _valid_name(name):
             raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
@@ -434,7 +423,7 @@ class ConversationService:
         turn.conversation.state = DialogState.JOIN_PHONE
         turn.show(self._phone_prompt())
 
-    def _finish_joining(self, turn: _Turn) -> None:
+    def _finish_joining(self, turn: Turn) -> None:
         self._pause(turn)
         turn.menu(
             _("Welcome, {name}! You are now a member of your union here.",
@@ -442,7 +431,7 @@ class ConversationService:
             _("Tap “📝 Submit an initiative” whenever you have an idea to improve your work."),
         )  # fmt: skip
 
-    async def _contact(self, turn: _Turn, contact: ContactShared) -> None:
+    async def _contact(self, turn: Turn, contact: ContactShared) -> None:
         if turn.conversation.state is not DialogState.JOIN_PHONE:
             raise InputError(_("A contact is not expected here."))
         if contact.owner_external_id != turn.member.external_id:
@@ -452,7 +441,7 @@ class ConversationService:
 
     # -- typed text ----------------------------------------------------------
 
-    async def _text(self, turn: _Turn, text: str) -> None:
+    async def _text(self, turn: Turn, text: str) -> None:
         state = turn.conversation.state
         if state is DialogState.JOIN_SEARCH:
             await self._search(turn, text)
@@ -465,12 +454,14 @@ class ConversationService:
                 raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
             turn.member.phone = _clean_phone(text)
             self._finish_joining(turn)
+        elif state is DialogState.REVIEWING:
+            await self._desk.text(turn, text)
         elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
             await self._draft_text(turn, draft, text)
         else:
             await self._prompt(turn)
 
-    async def _draft_text(self, turn: _Turn, draft: Initiative, text: str) -> None:
+    async def _draft_text(self, turn: Turn, draft: Initiative, text: str) -> None:
         replace_text = bool(turn.conversation.data.pop("replace", False))
         acknowledgement = dialog.answer_text(draft, text, turn.today, replace_text)
         if acknowledgement is None:
@@ -479,7 +470,7 @@ class ConversationService:
             return
         await self._advance(turn, draft, draft.step, acknowledgement)
 
-    async def _file(self, turn: _Turn, shared: FileShared) -> None:
+    async def _file(self, turn: Turn, shared: FileShared) -> None:
         draft = await self._active_draft(turn) if turn.conversation.state is (
             DialogState.DRAFTING) else None  # fmt: skip
         if draft is None:
@@ -490,12 +481,12 @@ class ConversationService:
 
     # -- drafts --------------------------------------------------------------
 
-    async def _save_draft(self, turn: _Turn, draft: Initiative) -> None:
+    async def _save_draft(self, turn: Turn, draft: Initiative) -> None:
         draft.updated_at = turn.now
         await turn.uow.initiatives.save(draft)
 
     async def _advance(
-        self, turn: _Turn, draft: Initiative, answered: Step, before: Sequence[Text] = ()
+        self, turn: Turn, draft: Initiative, answered: Step, before: Sequence[Text] = ()
     ) -> None:
         draft.step = dialog.next_step(draft, answered)
         if draft.step is Step.SUMMARY:
@@ -504,7 +495,7 @@ class ConversationService:
         await self._save_draft(turn, draft)
         turn.show(dialog.question(draft), *before)
 
-    async def _new(self, turn: _Turn) -> None:
+    async def _new(self, turn: Turn) -> None:
         drafts, count = await turn.uow.initiatives.drafts(turn.member.id, DRAFT_CHOICES)
         self._pause(turn)
         if not count:
@@ -523,7 +514,7 @@ class ConversationService:
             buttons=tuple(buttons),
         )  # fmt: skip
 
-    async def _start_draft(self, turn: _Turn) -> None:
+    async def _start_draft(self, turn: Turn) -> None:
         _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
         if count >= MAX_OPEN_DRAFTS:
             raise InputError(_("You already have {count} drafts. Please finish or discard one "
@@ -546,12 +537,12 @@ class ConversationService:
         turn.show(dialog.question(draft), _("New initiative {number}. Your answers are saved "
                                             "as you go.", number=draft.number))  # fmt: skip
 
-    def _activate(self, turn: _Turn, draft: Initiative) -> None:
+    def _activate(self, turn: Turn, draft: Initiative) -> None:
         turn.conversation.state = DialogState.DRAFTING
         turn.conversation.draft_id = draft.id
         turn.conversation.data = {}
 
-    async def _owned(self, turn: _Turn, raw_id: str) -> Initiative | None:
+    async def _owned(self, turn: Turn, raw_id: str) -> Initiative | None:
         """The member's initiative with this id; anything else is refused and logged."""
         initiative = await turn.uow.initiatives.get(int(raw_id)) if raw_id.isdigit() else None
         if initiative is None or initiative.author_id != turn.member.id:
@@ -560,31 +551,42 @@ class ConversationService:
             return None
         return initiative
 
-    async def _draft_menu_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+    async def _draft_menu_button(self, turn: Turn, parts: Sequence[str]) -> None:
         if parts[1] == "fresh":
             await self._start_draft(turn)
             return
         if parts[1] != "resume" or len(parts) != 3:
-            raise _Forged
+            raise Forged
         draft = await self._owned(turn, parts[2])
         if draft is None:
             return
-        if draft.status is not InitiativeStatus.DRAFT:
-            turn.outcome.notice = _("This initiative is no longer a draft.")
+        if draft.status not in EDITABLE:
+            turn.outcome.notice = _("This initiative can no longer be changed.")
             await self._prompt(turn)
             return
         self._activate(turn, draft)
+        if draft.status is InitiativeStatus.RETURNED:
+            draft.step, draft.editing = Step.SUMMARY, False
+            await self._save_draft(turn, draft)
+            lines = [_("Initiative {number} was returned for changes.", number=draft.number)]
+            history = await turn.uow.initiatives.history(draft.id)
+            returns = [e for e in history if e.action == "return"]
+            if returns and (reason := reason_text(returns[-1].note)):
+                lines.append(_("Reason: {reason}", reason=reason))
+            lines.append(_("Edit what is needed with ✏️, then tap “📤 Submit for review”."))
+            turn.show(dialog.question(draft), *lines)
+            return
         turn.show(dialog.question(draft), _("Continuing draft {number}.", number=draft.number))
 
-    async def _draft_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+    async def _draft_button(self, turn: Turn, parts: Sequence[str]) -> None:
         if len(parts) not in (4, 5):
-            raise _Forged
+            raise Forged
         _feature, action, raw_id, step = parts[:4]
         value = parts[4] if len(parts) == 5 else None
         draft = await self._owned(turn, raw_id)
         if draft is None:
             return
-        if draft.status is not InitiativeStatus.DRAFT:
+        if draft.status not in EDITABLE:
             turn.outcome.notice = _("This initiative has already been submitted or discarded.")
             await self._prompt(turn)
             return
@@ -598,7 +600,7 @@ class ConversationService:
         await self._draft_action(turn, draft, action, value)
 
     async def _draft_action(
-        self, turn: _Turn, draft: Initiative, action: str, value: str | None
+        self, turn: Turn, draft: Initiative, action: str, value: str | None
     ) -> None:
         step = draft.step
         if action == "pick" and value is not None:
@@ -655,9 +657,9 @@ class ConversationService:
             await self._save_draft(turn, draft)
             turn.show(dialog.question(draft))
         else:
-            raise _Forged
+            raise Forged
 
-    async def _submit(self, turn: _Turn, draft: Initiative) -> None:
+    async def _submit(self, turn: Turn, draft: Initiative) -> None:
         missing = dialog.missing_answer(draft)
         if missing is not None:
             draft.step = missing
@@ -667,15 +669,21 @@ class ConversationService:
             return
         member = turn.member
         assert member.unit_id is not None
-        draft.unit_id = member.unit_id
+        resubmitted = draft.status is InitiativeStatus.RETURNED
+        if not resubmitted:
+            # A returned initiative goes back to the same review; a new one to the
+            # author's union as it is now.
+            draft.unit_id = member.unit_id
         draft.status = InitiativeStatus.PENDING
         draft.version += 1
         draft.submitted_at = turn.now
         await self._save_draft(turn, draft)
-        await turn.uow.initiatives.record(draft, member.id, "submitted", turn.now)
+        action = "resubmitted" if resubmitted else "submitted"
+        await turn.uow.initiatives.record(draft, member.id, action, turn.now, role="author")
+        await self._desk.route(turn, draft)
         self._pause(turn)
         turn.conversation.draft_id = None
-        unit = await turn.uow.units.get(member.unit_id)
+        unit = await turn.uow.units.get(draft.unit_id)
         turn.menu(
             _("📤 Initiative {number} has been sent for review to {unit}.",
               number=draft.number, unit=Verbatim(unit.name if unit else "")),
@@ -684,7 +692,7 @@ class ConversationService:
 
     # -- my initiatives ------------------------------------------------------
 
-    async def _my(self, turn: _Turn, page: int) -> None:
+    async def _my(self, turn: Turn, page: int) -> None:
         items, total = await turn.uow.initiatives.by_author(
             turn.member.id, page * PAGE_SIZE, PAGE_SIZE
         )
@@ -714,12 +722,12 @@ class ConversationService:
             rows.append(tuple(navigation))
         turn.say(*lines, buttons=tuple(rows))
 
-    async def _my_button(self, turn: _Turn, parts: Sequence[str]) -> None:
+    async def _my_button(self, turn: Turn, parts: Sequence[str]) -> None:
         if parts[1] == "page" and len(parts) == 3 and parts[2].isdigit():
             await self._my(turn, int(parts[2]))
             return
         if parts[1] != "open" or len(parts) != 4 or not parts[3].isdigit():
-            raise _Forged
+            raise Forged
         initiative = await self._owned(turn, parts[2])
         if initiative is None:
             return
@@ -733,21 +741,25 @@ class ConversationService:
         rows: list[tuple[Button, ...]] = []
         if initiative.status is InitiativeStatus.DRAFT:
             rows.append((Button(_("▶️ Continue this draft"), encode("n", "resume", initiative.id)),))
+        elif initiative.status is InitiativeStatus.RETURNED:
+            rows.append((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),))
         rows.append((Button(_("⬅️ Back to the list"), encode("m", "page", parts[3])),))
         turn.say(*lines, buttons=tuple(rows))
 
     # -- buttons -------------------------------------------------------------
 
-    async def _button(self, turn: _Turn, code: str) -> None:
+    async def _button(self, turn: Turn, code: str) -> None:
         parts = decode(code)
         try:
             if parts is None or len(parts) < 2:
-                raise _Forged
+                raise Forged
             feature = parts[0]
             if feature == "l" and parts[1] in LANGUAGES and len(parts) == 2:
                 turn.member.language = parts[1]
                 turn.outcome.language = parts[1]
                 await self._prompt(turn, _("Language changed to English."))
+            elif feature == "r":
+                await self._desk.button(turn, parts)
             elif feature == "j":
                 await self._join_button(turn, parts)
             elif not turn.member.has_joined:
@@ -759,14 +771,10 @@ class ConversationService:
             elif feature == "m":
                 await self._my_button(turn, parts)
             else:
-                raise _Forged
-        except _Forged:
+                raise Forged
+        except Forged:
             log.warning("refused malformed button %r from member %s", code[:80], turn.member.id)
             turn.outcome.notice = _("This button is not valid any more.")
-
-
-class _Forged(Exception):
-    """A button code we could not have made for this member."""
 
 
 HELP: tuple[Text, ...] = (

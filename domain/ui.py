@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.model import Attachment
+from domain.model import Attachment, Member
 from domain.text import Text, _
 
 # Telegram allows at most 64 bytes of callback data per button.
@@ -59,6 +59,31 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     keyboard: tuple[tuple[KeyButton, ...], ...] | None = None
     remove_keyboard: bool = False
+    # Photos and documents to show after the text, by their channel file ids.
+    media: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message for someone other than the sender, in their language.
+
+    ``card`` names the (initiative id, version) of a review card, so the channel
+    reports back where it was shown and every copy can be updated later.
+    """
+
+    member: Member
+    reply: Reply
+    card: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardUpdate:
+    """Replace a review card shown earlier, in place."""
+
+    chat_id: str
+    message_id: int
+    language: str
+    reply: Reply
 
 
 @dataclass
@@ -69,6 +94,10 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     notice: Text | None = None
     duplicate: bool = False
+    deliveries: list[Delivery] = field(default_factory=list)
+    card_updates: list[CardUpdate] = field(default_factory=list)
+    # A new face for the message whose button was pressed (a stale review card).
+    pressed: Reply | None = None
 
 
 def reply(*text: Text, buttons: tuple[tuple[Button, ...], ...] = (), **kw: object) -> Reply:

@@ -16,9 +16,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from domain.model import Attachment, AttachmentKind
+from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.service import ConversationService
 from domain.ui import (
     MENU_COMMANDS,
@@ -26,6 +27,7 @@ from domain.ui import (
     ButtonPress,
     Command,
     ContactShared,
+    Delivery,
     FileShared,
     Inbound,
     Outcome,
@@ -181,18 +183,74 @@ def markup(
     return None
 
 
+async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: str) -> Message:
+    """Send one reply; buttons go with the last piece of a long text, files after it."""
+    translator = context.translator
+    pieces = split_text(translator.lines(reply.text, language))
+    message: Message | None = None
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        message = await context.bot.send_message(
+            chat_id, piece, reply_markup=markup(reply, translator, language) if last else None
+        )
+    for attachment in reply.media:
+        if attachment.kind is AttachmentKind.PHOTO:
+            await context.bot.send_photo(chat_id, attachment.file_id)
+        else:
+            await context.bot.send_document(chat_id, attachment.file_id)
+    assert message is not None
+    return message
+
+
 async def send_outcome(
     context: BotContext, chat_id: int, replies: Sequence[Reply], language: str
 ) -> None:
-    """Send the replies in order; buttons go with the last piece of a long message."""
-    translator = context.translator
+    """Send the replies in order."""
     for reply in replies:
-        pieces = split_text(translator.lines(reply.text, language))
-        for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1
-            await context.bot.send_message(
-                chat_id, piece, reply_markup=markup(reply, translator, language) if last else None
-            )
+        await send_reply(context, chat_id, reply, language)
+
+
+async def deliver(context: BotContext, delivery: Delivery) -> None:
+    """Send a message to another member; one who blocked the bot does not stop the rest."""
+    member = delivery.member
+    if member.channel != CHANNEL:
+        return
+    try:
+        message = await send_reply(
+            context, int(member.external_id), delivery.reply, member.language
+        )
+    except Forbidden:
+        log.info("member %s has blocked the bot; message not delivered", member.id)
+        return
+    except TelegramError as error:
+        log.warning("could not deliver to member %s: %s", member.id, error)
+        return
+    if delivery.card is not None:
+        initiative_id, version = delivery.card
+        await context.service.remember_card(
+            ReviewCard(initiative_id, version, member.id, member.external_id, message.message_id)
+        )
+
+
+async def show_card(
+    context: BotContext, chat_id: int | str, message_id: int, reply: Reply, language: str
+) -> None:
+    """Replace a review card in place; its buttons go when the reply has none."""
+    translator = context.translator
+    text = split_text(translator.lines(reply.text, language))[0]
+    keyboard = markup(reply, translator, language)
+    try:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=int(chat_id),
+            message_id=message_id,
+            reply_markup=keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None,
+        )
+    except BadRequest as error:
+        # Telegram refuses an edit that changes nothing, or of a message deleted since.
+        log.info("card %s/%s not updated: %s", chat_id, message_id, error)
+    except TelegramError as error:
+        log.warning("card %s/%s not updated: %s", chat_id, message_id, error)
 
 
 async def respond(update: Update, context: BotContext) -> None:
@@ -216,4 +274,11 @@ async def respond(update: Update, context: BotContext) -> None:
     if outcome.duplicate:
         log.info("ignored redelivered update %s", update.update_id)
         return
+    if query is not None and outcome.pressed is not None and query.message is not None:
+        await show_card(context, chat.id, query.message.message_id, outcome.pressed,
+                        outcome.language)  # fmt: skip
     await send_outcome(context, chat.id, outcome.replies, outcome.language)
+    for delivery in outcome.deliveries:
+        await deliver(context, delivery)
+    for card in outcome.card_updates:
+        await show_card(context, card.chat_id, card.message_id, card.reply, card.language)

@@ -190,6 +190,8 @@ class InitiativeEventRow(Base):
     initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     action: Mapped[str] = mapped_column(String(20))
+    # The role the actor acted in: author, helper or admin.
+    role: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -202,3 +204,33 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class RoleRow(Base):
+    """A role held by a member for a unit and its subtree; revoked, never deleted."""
+
+    __tablename__ = "roles"
+    __table_args__ = (Index("ix_roles_unit_kind", "unit_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class ReviewCardRow(Base):
+    """A review card in a reviewer's chat, so that every copy shows the decision."""
+
+    __tablename__ = "review_cards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

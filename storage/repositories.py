@@ -33,9 +33,13 @@ from domain.model import (
     Conversation,
     DialogState,
     FieldOfUse,
+    HistoryEntry,
     Initiative,
     InitiativeStatus,
     Member,
+    ReviewCard,
+    Role,
+    RoleKind,
     SolutionKind,
     Step,
     Unit,
@@ -51,6 +55,8 @@ from storage.models import (
     InitiativeRow,
     MemberRow,
     ProcessedEventRow,
+    ReviewCardRow,
+    RoleRow,
     UnitRow,
 )
 
@@ -62,6 +68,8 @@ coauthors = cast(Table, CoauthorRow.__table__)
 attachments = cast(Table, AttachmentRow.__table__)
 events = cast(Table, InitiativeEventRow.__table__)
 processed = cast(Table, ProcessedEventRow.__table__)
+roles = cast(Table, RoleRow.__table__)
+cards = cast(Table, ReviewCardRow.__table__)
 
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
@@ -153,6 +161,12 @@ _MEMBER_WITH_DIALOG = (
 _UPDATE_MEMBER = update(members).where(members.c.id == bindparam("b_id"))
 _INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
 _UPDATE_INITIATIVE = update(initiatives).where(initiatives.c.id == bindparam("b_id"))
+_DECIDE = (
+    update(initiatives)
+    .where(initiatives.c.id == bindparam("b_id"))
+    .where(initiatives.c.version == bindparam("b_version"))
+    .where(initiatives.c.status == bindparam("b_pending"))
+)
 _CLAIM = _by_dialect(lambda insert_: insert_(processed).on_conflict_do_nothing())
 
 
@@ -319,6 +333,13 @@ class SqlMemberRepository:
             row.id, row.dialog_state, row.dialog_draft_id, row.dialog_data
         )
         return _member(row)
+
+    async def by_ids(self, member_ids: Sequence[int]) -> dict[int, Member]:
+        """Members by id."""
+        if not member_ids:
+            return {}
+        rows = await self._db.execute(select(members).where(members.c.id.in_(set(member_ids))))
+        return {row.id: _member(row) for row in rows}
 
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
@@ -542,6 +563,7 @@ class SqlInitiativeRepository:
         action: str,
         at: dt.datetime,
         note: str | None = None,
+        role: str | None = None,
     ) -> None:
         """Append an entry to the initiative's history."""
         await self._db.execute(
@@ -550,20 +572,54 @@ class SqlInitiativeRepository:
                 "initiative_id": initiative.id,
                 "actor_id": actor_id,
                 "action": action,
+                "role": role,
                 "version": initiative.version,
                 "note": note,
                 "at": at,
             },
         )
 
-    async def history(self, initiative_id: int) -> list[tuple[str, int, dt.datetime]]:
-        """The initiative's recorded actions with version and time, oldest first."""
+    async def history(self, initiative_id: int) -> list[HistoryEntry]:
+        """The initiative's record, oldest first."""
         rows = await self._db.execute(
-            select(events.c.action, events.c.version, events.c.at)
+            select(events, members.c.full_name, members.c.display_name)
+            .join(members, members.c.id == events.c.actor_id)
             .where(events.c.initiative_id == initiative_id)
             .order_by(events.c.id)
         )
-        return [(row.action, row.version, row.at) for row in rows]
+        return [
+            HistoryEntry(
+                action=row.action,
+                version=row.version,
+                at=row.at,
+                actor_id=row.actor_id,
+                actor_name=row.full_name or row.display_name,
+                role=row.role,
+                note=row.note,
+            )
+            for row in rows
+        ]
+
+    async def decide(
+        self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
+    ) -> bool:
+        """Set the outcome of a pending version; False when it was decided already.
+
+        One conditional UPDATE: of two reviewers deciding at once, the database lets
+        exactly one change the row (PostgreSQL re-checks the condition after the lock).
+        """
+        result = await self._db.execute(
+            _DECIDE,
+            {
+                "b_id": initiative_id,
+                "b_version": version,
+                "b_pending": InitiativeStatus.PENDING.value,
+                "status": status.value,
+                "updated_at": now,
+            },
+        )
+        self._loaded.pop(initiative_id, None)
+        return bool(result.rowcount == 1)
 
     async def count(self, status: InitiativeStatus | None = None) -> int:
         """How many initiatives there are, optionally of one status."""
@@ -571,6 +627,150 @@ class SqlInitiativeRepository:
         if status is not None:
             query = query.where(initiatives.c.status == status.value)
         return int((await self._db.execute(query)).scalar_one())
+
+
+def _role(row: Row[Any]) -> Role:
+    return Role(
+        id=row.id,
+        member_id=row.member_id,
+        unit_id=row.unit_id,
+        kind=RoleKind(row.kind),
+        granted_at=row.granted_at,
+        granted_by_id=row.granted_by_id,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlRoleRepository:
+    """Roles in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def grant(
+        self, member_id: int, unit_id: int, kind: RoleKind, by: int | None, now: dt.datetime
+    ) -> Role:
+        """Give a role, or return it if the member holds it already."""
+        current = await self._active(member_id, unit_id, kind)
+        if current is not None:
+            return current
+        values = {
+            "member_id": member_id,
+            "unit_id": unit_id,
+            "kind": kind.value,
+            "granted_by_id": by,
+            "granted_at": now,
+        }
+        result = await self._db.execute(insert(roles), values)
+        return Role(id=_new_id(result), member_id=member_id, unit_id=unit_id, kind=kind,
+                    granted_at=now, granted_by_id=by)  # fmt: skip
+
+    async def _active(self, member_id: int, unit_id: int, kind: RoleKind) -> Role | None:
+        row = (
+            await self._db.execute(
+                select(roles).where(
+                    roles.c.member_id == member_id,
+                    roles.c.unit_id == unit_id,
+                    roles.c.kind == kind.value,
+                    roles.c.revoked_at.is_(None),
+                )
+            )
+        ).first()
+        return _role(row) if row else None
+
+    async def revoke(
+        self, member_id: int, unit_id: int, kind: RoleKind, by: int | None, now: dt.datetime
+    ) -> bool:
+        """End a role; False when the member did not hold it."""
+        result = await self._db.execute(
+            update(roles)
+            .where(
+                roles.c.member_id == member_id,
+                roles.c.unit_id == unit_id,
+                roles.c.kind == kind.value,
+                roles.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_by_id=by)
+        )
+        return bool(result.rowcount)
+
+    async def of_member(self, member_id: int) -> list[Role]:
+        """The member's roles in force."""
+        rows = await self._db.execute(
+            select(roles).where(roles.c.member_id == member_id, roles.c.revoked_at.is_(None))
+        )
+        return [_role(row) for row in rows]
+
+    async def holders(self, unit_ids: Sequence[int], kind: RoleKind) -> dict[int, list[Member]]:
+        """Members holding a role in force for each of these units."""
+        result: dict[int, list[Member]] = {unit_id: [] for unit_id in unit_ids}
+        if not unit_ids:
+            return result
+        rows = await self._db.execute(
+            select(members, roles.c.unit_id.label("role_unit_id"))
+            .join(roles, roles.c.member_id == members.c.id)
+            .where(
+                roles.c.unit_id.in_(set(unit_ids)),
+                roles.c.kind == kind.value,
+                roles.c.revoked_at.is_(None),
+            )
+            .order_by(roles.c.id)
+        )
+        for row in rows:
+            result[row.role_unit_id].append(_member(row))
+        return result
+
+    async def listing(self) -> list[tuple[Role, Member, Unit]]:
+        """Every role in force, with its member and unit."""
+        rows = (
+            await self._db.execute(
+                select(roles).where(roles.c.revoked_at.is_(None)).order_by(roles.c.id)
+            )
+        ).all()
+        people = {
+            row.id: _member(row)
+            for row in await self._db.execute(
+                select(members).where(members.c.id.in_({r.member_id for r in rows}))
+            )
+        }
+        places = {
+            row.id: _unit(row)
+            for row in await self._db.execute(
+                select(units).where(units.c.id.in_({r.unit_id for r in rows}))
+            )
+        }
+        return [(_role(r), people[r.member_id], places[r.unit_id]) for r in rows]
+
+
+class SqlReviewCardRepository:
+    """Review cards in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def add(self, card: ReviewCard, now: dt.datetime) -> None:
+        """Remember a card that was sent."""
+        await self._db.execute(
+            insert(cards),
+            {
+                "initiative_id": card.initiative_id,
+                "version": card.version,
+                "member_id": card.member_id,
+                "chat_id": card.chat_id,
+                "message_id": card.message_id,
+                "created_at": now,
+            },
+        )
+
+    async def of_initiative(self, initiative_id: int) -> list[ReviewCard]:
+        """Every card shown for the initiative, oldest first."""
+        rows = await self._db.execute(
+            select(cards).where(cards.c.initiative_id == initiative_id).order_by(cards.c.id)
+        )
+        return [
+            ReviewCard(row.initiative_id, row.version, row.member_id, row.chat_id, row.message_id)
+            for row in rows
+        ]
 
 
 class SqlInbox:

@@ -13,6 +13,8 @@ from domain.ports import (
     Inbox,
     InitiativeRepository,
     MemberRepository,
+    ReviewCardRepository,
+    RoleRepository,
     UnitRepository,
 )
 from storage.db import inline_sqlite_engine
@@ -23,6 +25,8 @@ from storage.repositories import (
     SqlInbox,
     SqlInitiativeRepository,
     SqlMemberRepository,
+    SqlReviewCardRepository,
+    SqlRoleRepository,
     SqlUnitRepository,
 )
 
@@ -34,6 +38,8 @@ class SqlUnitOfWork:
     members: MemberRepository
     conversations: ConversationRepository
     initiatives: InitiativeRepository
+    roles: RoleRepository
+    cards: ReviewCardRepository
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -60,6 +66,8 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(executor, prefetched)
         self.conversations = SqlConversationRepository(executor, prefetched)
         self.initiatives = SqlInitiativeRepository(executor)
+        self.roles = SqlRoleRepository(executor)
+        self.cards = SqlReviewCardRepository(executor)
         self.inbox = SqlInbox(executor)
         return self
 

@@ -93,7 +93,7 @@ async def test_full_submission_with_every_field(bot: Harness, database_url: str)
     assert stored.attachments[0].file_size == 245000
     assert stored.confidential and stored.confidential_note == "Bản vẽ kích thước giá treo."
     assert stored.author_id == stored.entered_by_id
-    assert [action for action, _, _ in stored.history] == ["created", "submitted"]  # type: ignore[attr-defined]
+    assert [entry.action for entry in stored.history] == ["created", "submitted"]  # type: ignore[attr-defined]
 
     await worker.say("📋 Sáng kiến của tôi")
     listing = worker.last().text

@@ -1,0 +1,411 @@
+"""Review: cards to the unit's admins, one decision per version, and the record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from domain import dialog
+from domain.errors import InputError
+from domain.model import (
+    DECISION_STATUS,
+    Decision,
+    DialogState,
+    HistoryEntry,
+    Initiative,
+    InitiativeStatus,
+    Member,
+    RoleKind,
+    parse_number,
+)
+from domain.parsing import clean_text
+from domain.ports import UnitOfWork
+from domain.text import Day, Moment, Money, Text, Verbatim, _
+from domain.turn import Forged, Turn
+from domain.ui import Button, CardUpdate, Delivery, Reply, encode
+
+log = logging.getLogger(__name__)
+
+REASON_LIMIT = 1000
+SUMMARY_EXCERPT = 200
+
+PRESET_REASONS: dict[str, Text] = {
+    "unclear": _("The solution is not clear"),
+    "nodata": _("Figures on the effect are missing"),
+    "duplicate": _("Duplicates an existing initiative"),
+    "scope": _("Outside the programme's scope"),
+}
+DECISION_CODES = {"ok": Decision.APPROVE, "ret": Decision.RETURN, "rej": Decision.REJECT}
+DECISION_VERBS: dict[Decision, Text] = {
+    Decision.APPROVE: _("approve"),
+    Decision.RETURN: _("return for changes"),
+    Decision.REJECT: _("reject"),
+}
+DECIDED: dict[Decision, Text] = {
+    Decision.APPROVE: _("✅ Approved by {name} at {moment}"),
+    Decision.RETURN: _("✏️ Returned for changes by {name} at {moment}"),
+    Decision.REJECT: _("❌ Rejected by {name} at {moment}"),
+}
+ACTION_LABELS: dict[str, Text] = {
+    "created": _("Draft created"),
+    "submitted": _("Submitted for review"),
+    "resubmitted": _("Resubmitted after changes"),
+    "discarded": _("Draft discarded"),
+    Decision.APPROVE.value: _("Approved"),
+    Decision.RETURN.value: _("Returned for changes"),
+    Decision.REJECT.value: _("Rejected"),
+}
+
+
+def reason_text(note: str | None) -> Text | None:
+    """A stored reason: a preset shown in the reader's language, or the admin's words."""
+    if not note:
+        return None
+    if note.startswith("preset:") and note[7:] in PRESET_REASONS:
+        return PRESET_REASONS[note[7:]]
+    return Text("{text}", {"text": Verbatim(note)})
+
+
+def _name(member: Member) -> Verbatim:
+    return Verbatim(member.full_name or member.display_name)
+
+
+class ReviewDesk:
+    """Routes submitted initiatives to reviewers and records their decisions."""
+
+    def __init__(self, timezone: ZoneInfo) -> None:
+        self._tz = timezone
+
+    # -- who may do what -------------------------------------------------------
+
+    async def reviewers_for(self, uow: UnitOfWork, unit_id: int) -> list[Member]:
+        """The admins of the unit, or of the nearest unit above that has any."""
+        unit = await uow.units.get(unit_id)
+        if unit is None:
+            return []
+        path = await uow.units.path(unit)
+        holders = await uow.roles.holders([u.id for u in path], RoleKind.ADMIN)
+        for step in path:
+            if holders[step.id]:
+                return holders[step.id]
+        return []
+
+    async def reviews(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
+        """Whether the member is an admin of the initiative's unit or of a unit above it."""
+        units = {r.unit_id for r in await uow.roles.of_member(member.id)
+                 if r.kind is RoleKind.ADMIN}  # fmt: skip
+        if not units:
+            return False
+        unit = await uow.units.get(initiative.unit_id)
+        return unit is not None and any(u.id in units for u in await uow.units.path(unit))
+
+    async def may_read(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
+        """Whether the member may see the whole initiative, confidential parts included."""
+        if member.id in (initiative.author_id, initiative.entered_by_id):
+            return True
+        return await self.reviews(uow, member, initiative)
+
+    # -- cards -----------------------------------------------------------------
+
+    async def card(
+        self, uow: UnitOfWork, initiative: Initiative, decided: HistoryEntry | None = None
+    ) -> Reply:
+        """The review card: what an admin needs to decide, with the decision buttons."""
+        people = await uow.members.by_ids([initiative.author_id])
+        author = people.get(initiative.author_id)
+        unit = await uow.units.get(initiative.unit_id)
+        names = ", ".join(c.name for c in initiative.coauthors)
+        lines: list[Text] = [
+            _("📥 Initiative {number} awaits review (version {version})",
+              number=initiative.number, version=initiative.version),
+            _("Title: {value}", value=Verbatim(initiative.title or "")),
+            _("Kind: {kind} · Field: {field}",
+              kind=dialog.KIND_LABELS[initiative.kind] if initiative.kind else _("—"),
+              field=dialog.FIELD_LABELS[initiative.field] if initiative.field else _("—")),
+            _("Author: {name}", name=_name(author) if author else _("—")),
+        ]  # fmt: skip
+        if names:
+            lines.append(_("Co-authors: {value}", value=Verbatim(names)))
+        lines += [
+            _("Unit: {name}", name=Verbatim(unit.name if unit else "")),
+            _("Before: {value}", value=dialog.excerpt(initiative.problem, SUMMARY_EXCERPT)),
+            _("Solution: {value}", value=dialog.excerpt(initiative.solution, SUMMARY_EXCERPT)),
+            _("Estimated benefit: {value}",
+              value=Money(initiative.benefit_vnd) if initiative.benefit_known
+              and initiative.benefit_vnd else _("Cannot estimate")),
+            _("Files: {count}", count=len(initiative.attachments)),
+        ]  # fmt: skip
+        if initiative.confidential:
+            lines.append(_("🔒 Contains confidential information"))
+        if decided is not None:
+            lines.append(self.decided_line(decided))
+            if reason := reason_text(decided.note):
+                lines.append(_("Reason: {reason}", reason=reason))
+            return Reply(tuple(lines))
+        i, v = initiative.id, initiative.version
+        buttons = (
+            (Button(_("✅ Approve"), encode("r", "ok", i, v)),
+             Button(_("✏️ Ask for changes"), encode("r", "ret", i, v))),
+            (Button(_("❌ Reject"), encode("r", "rej", i, v)),
+             Button(_("📄 Read in full"), encode("r", "full", i))),
+        )  # fmt: skip
+        return Reply(tuple(lines), buttons)
+
+    def decided_line(self, entry: HistoryEntry) -> Text:
+        """Who decided, and when."""
+        template = DECIDED[Decision(entry.action)]
+        return Text(
+            template.msgid, {"name": Verbatim(entry.actor_name), "moment": Moment(entry.at)}
+        )
+
+    async def route(self, turn: Turn, initiative: Initiative) -> int:
+        """Send the review card to everyone who must decide; return how many."""
+        reviewers = await self.reviewers_for(turn.uow, initiative.unit_id)
+        if not reviewers:
+            log.error("initiative %s of unit %s has no admin on its path",
+                      initiative.id, initiative.unit_id)  # fmt: skip
+            return 0
+        card = await self.card(turn.uow, initiative)
+        for reviewer in reviewers:
+            turn.outcome.deliveries.append(
+                Delivery(reviewer, card, card=(initiative.id, initiative.version))
+            )
+        return len(reviewers)
+
+    async def _last_decision(self, uow: UnitOfWork, initiative_id: int) -> HistoryEntry | None:
+        decisions = [e for e in await uow.initiatives.history(initiative_id)
+                     if e.action in DECISION_CODES.values()]  # fmt: skip
+        return decisions[-1] if decisions else None
+
+    # -- buttons and text --------------------------------------------------------
+
+    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
+        """A press on a review card or on a decision prompt."""
+        if len(parts) < 3 or not parts[2].isdigit():
+            raise Forged
+        action = parts[1]
+        initiative = await turn.uow.initiatives.get(int(parts[2]))
+        if initiative is None:
+            raise Forged
+        if action == "full" and len(parts) == 3:
+            await self._full(turn, initiative)
+            return
+        if len(parts) < 4 or not parts[3].isdigit():
+            raise Forged
+        version = int(parts[3])
+        if not await self.reviews(turn.uow, turn.member, initiative):
+            log.warning("member %s may not review initiative %s", turn.member.id, initiative.id)
+            turn.outcome.notice = _("You may not review this initiative.")
+            return
+        if initiative.status is not InitiativeStatus.PENDING or initiative.version != version:
+            await self._stale(turn, initiative)
+            return
+        if action in DECISION_CODES and len(parts) == 4:
+            self._ask(turn, initiative, DECISION_CODES[action])
+        elif action == "why" and len(parts) == 5 and parts[4] in PRESET_REASONS:
+            self._expect(turn, initiative)
+            turn.conversation.data["note"] = f"preset:{parts[4]}"
+            self._confirm(turn, initiative)
+        elif action == "yes" and len(parts) == 4:
+            self._expect(turn, initiative)
+            await self._decide(turn, initiative)
+        elif action == "no" and len(parts) == 4:
+            turn.conversation.state = DialogState.IDLE
+            turn.conversation.data = {}
+            turn.menu(_("Cancelled. {number} still awaits review.", number=initiative.number))
+        else:
+            raise Forged
+
+    def _expect(self, turn: Turn, initiative: Initiative) -> None:
+        """The press must continue the decision this admin started on this version."""
+        data = turn.conversation.data
+        if (
+            turn.conversation.state is not DialogState.REVIEWING
+            or data.get("i") != initiative.id
+            or data.get("v") != initiative.version
+        ):
+            raise Forged
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """A typed reason or comment."""
+        data = turn.conversation.data
+        initiative = await turn.uow.initiatives.get(int(data.get("i", 0)))
+        if initiative is None or initiative.status is not InitiativeStatus.PENDING:
+            turn.conversation.state = DialogState.IDLE
+            turn.conversation.data = {}
+            turn.menu(_("This initiative is no longer awaiting review."))
+            return
+        data["note"] = clean_text(text, limit=REASON_LIMIT)
+        self._confirm(turn, initiative)
+
+    async def prompt(self, turn: Turn, *before: Text) -> None:
+        """Ask again for what the decision in progress still needs."""
+        data = turn.conversation.data
+        initiative = await turn.uow.initiatives.get(int(data.get("i", 0)))
+        if initiative is None or initiative.status is not InitiativeStatus.PENDING:
+            turn.conversation.state = DialogState.IDLE
+            turn.conversation.data = {}
+            turn.menu(*before)
+            return
+        if data.get("note") or data.get("d") == Decision.APPROVE.value:
+            self._confirm(turn, initiative, *before)
+        else:
+            self._ask(turn, initiative, Decision(data["d"]), *before)
+
+    def _ask(self, turn: Turn, initiative: Initiative, decision: Decision, *before: Text) -> None:
+        turn.conversation.state = DialogState.REVIEWING
+        turn.conversation.data = {"i": initiative.id, "v": initiative.version,
+                                  "d": decision.value}  # fmt: skip
+        if decision is Decision.APPROVE:
+            self._confirm(turn, initiative, *before)
+            return
+        i, v = initiative.id, initiative.version
+        rows = [(Button(label, encode("r", "why", i, v, code)),)
+                for code, label in PRESET_REASONS.items()]  # fmt: skip
+        rows.append((Button(_("Cancel"), encode("r", "no", i, v)),))
+        turn.say(
+            *before,
+            _("Why {verb} {number}? Choose a reason or type your own.",
+              verb=DECISION_VERBS[decision], number=initiative.number),
+            buttons=tuple(rows),
+        )  # fmt: skip
+
+    def _confirm(self, turn: Turn, initiative: Initiative, *before: Text) -> None:
+        data = turn.conversation.data
+        decision = Decision(data["d"])
+        lines = [*before, _("Confirm: {verb} {number}?", verb=DECISION_VERBS[decision],
+                             number=initiative.number)]  # fmt: skip
+        reason = reason_text(data.get("note"))
+        if reason is not None:
+            lines.append(_("Reason: {reason}", reason=reason))
+        elif decision is Decision.APPROVE:
+            lines.append(_("You may type a comment for the author first."))
+        i, v = initiative.id, initiative.version
+        turn.say(
+            *lines,
+            buttons=((Button(_("✅ Confirm"), encode("r", "yes", i, v)),
+                      Button(_("Cancel"), encode("r", "no", i, v))),),
+        )  # fmt: skip
+
+    async def _decide(self, turn: Turn, initiative: Initiative) -> None:
+        data = turn.conversation.data
+        decision = Decision(data["d"])
+        note = data.get("note")
+        if decision is not Decision.APPROVE and not note:
+            raise InputError(_("Please choose or type a reason first."))
+        uow = turn.uow
+        turn.conversation.state = DialogState.IDLE
+        turn.conversation.data = {}
+        if not await uow.initiatives.decide(
+            initiative.id, initiative.version, DECISION_STATUS[decision], turn.now
+        ):
+            # Another reviewer decided while this one confirmed: show what they decided.
+            fresh = await uow.initiatives.get(initiative.id)
+            await self._stale(turn, fresh or initiative)
+            return
+        initiative.status = DECISION_STATUS[decision]
+        await uow.initiatives.record(initiative, turn.member.id, decision.value, turn.now,
+                                     note=note, role=RoleKind.ADMIN.value)  # fmt: skip
+        entry = HistoryEntry(decision.value, initiative.version, turn.now, turn.member.id,
+                             _name(turn.member).value, RoleKind.ADMIN.value, note)  # fmt: skip
+        await self._update_cards(turn, initiative, entry)
+        await self._tell_author(turn, initiative, decision, note)
+        turn.menu(self.decided_line(entry), _("The author has been told."))
+
+    async def _update_cards(self, turn: Turn, initiative: Initiative, entry: HistoryEntry) -> None:
+        cards = [c for c in await turn.uow.cards.of_initiative(initiative.id)
+                 if c.version == initiative.version]  # fmt: skip
+        if not cards:
+            return
+        readers = await turn.uow.members.by_ids([c.member_id for c in cards])
+        reply = await self.card(turn.uow, initiative, entry)
+        for card in cards:
+            reader = readers.get(card.member_id)
+            language = reader.language if reader else turn.member.language
+            turn.outcome.card_updates.append(
+                CardUpdate(card.chat_id, card.message_id, language, reply)
+            )
+
+    async def _tell_author(
+        self, turn: Turn, initiative: Initiative, decision: Decision, note: str | None
+    ) -> None:
+        author = (await turn.uow.members.by_ids([initiative.author_id])).get(initiative.author_id)
+        if author is None:
+            return
+        reason = reason_text(note)
+        lines: list[Text]
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if decision is Decision.APPROVE:
+            lines = [
+                _(
+                    "🎉 Your initiative {number} “{title}” has been approved. Thank you!",
+                    number=initiative.number,
+                    title=Verbatim(initiative.title or ""),
+                )
+            ]
+            if reason is not None:
+                lines.append(_("Comment: {reason}", reason=reason))
+        elif decision is Decision.RETURN:
+            lines = [
+                _(
+                    "✏️ Your initiative {number} needs changes before it can be approved.",
+                    number=initiative.number,
+                ),
+                _("Reason: {reason}", reason=reason or _("—")),
+                _("Edit it and send it again; nothing you wrote is lost."),
+            ]
+            buttons = ((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),),)
+        else:
+            lines = [
+                _("Your initiative {number} was not approved.", number=initiative.number),
+                _("Reason: {reason}", reason=reason or _("—")),
+            ]
+        turn.outcome.deliveries.append(Delivery(author, Reply(tuple(lines), buttons)))  # fmt: skip
+
+    async def _stale(self, turn: Turn, initiative: Initiative) -> None:
+        """A press on a card that was decided or replaced: say so, change nothing."""
+        turn.conversation.state = DialogState.IDLE
+        turn.conversation.data = {}
+        last = await self._last_decision(turn.uow, initiative.id)
+        if initiative.status is InitiativeStatus.PENDING:
+            turn.outcome.notice = _("This card is for an earlier version; a newer one was sent.")
+            turn.outcome.pressed = await self.card(turn.uow, initiative)
+        elif last is not None and last.version == initiative.version:
+            turn.outcome.notice = _("Already decided: {decided}", decided=self.decided_line(last))
+            turn.outcome.pressed = await self.card(turn.uow, initiative, last)
+        else:
+            turn.outcome.notice = _("This initiative is no longer awaiting review.")
+
+    async def _full(self, turn: Turn, initiative: Initiative) -> None:
+        if not await self.may_read(turn.uow, turn.member, initiative):
+            log.warning("member %s may not read initiative %s", turn.member.id, initiative.id)
+            turn.outcome.notice = _("You may not read this initiative.")
+            return
+        lines = dialog.card_lines(initiative, full=True)
+        if initiative.submitted_at:
+            lines.append(_("Submitted: {date} (version {version})",
+                           date=Day(initiative.submitted_at.astimezone(self._tz).date()),
+                           version=initiative.version))  # fmt: skip
+        turn.outcome.replies.append(Reply(tuple(lines), media=tuple(initiative.attachments)))
+
+    async def history(self, turn: Turn, argument: str) -> None:
+        """/history SK-000123: the trail of an initiative, for its author and reviewers."""
+        initiative_id = parse_number(argument) if argument else None
+        if initiative_id is None:
+            raise InputError(_("Type the number after the command, for example "
+                               "/history SK-000123."))  # fmt: skip
+        initiative = await turn.uow.initiatives.get(initiative_id)
+        if initiative is None or not await self.may_read(turn.uow, turn.member, initiative):
+            raise InputError(_("I cannot find an initiative {number} that you may see.",
+                               number=Verbatim(argument.strip()[:20])))  # fmt: skip
+        lines: list[Text] = [_("🗂 History of {number}: {title}", number=initiative.number,
+                               title=Verbatim(initiative.title or ""))]  # fmt: skip
+        for entry in await turn.uow.initiatives.history(initiative.id):
+            lines.append(_("{moment} · {action} (version {version}) · {name}",
+                           moment=Moment(entry.at), action=ACTION_LABELS.get(
+                               entry.action, Text("{text}", {"text": Verbatim(entry.action)})),
+                           version=entry.version, name=Verbatim(entry.actor_name)))  # fmt: skip
+            if reason := reason_text(entry.note):
+                lines.append(_("   Reason: {reason}", reason=reason))
+        turn.outcome.replies.append(Reply(tuple(lines)))

@@ -1,0 +1,68 @@
+"""Use cases on roles: the operator's bootstrap of the first admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.errors import InputError
+from domain.model import Member, Role, RoleKind, Unit
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.text import Verbatim, _
+
+
+async def _unit(uow: UnitOfWork, code: str) -> Unit:
+    unit = await uow.units.by_code(code)
+    if unit is None:
+        raise InputError(_("There is no unit with the code “{code}”.", code=Verbatim(code)))
+    return unit
+
+
+async def grant_role(
+    units_of_work: UnitOfWorkFactory,
+    *,
+    unit_code: str,
+    channel: str,
+    external_id: str,
+    kind: RoleKind,
+    now: dt.datetime,
+    language: str = "vi",
+) -> tuple[Role, Member, Unit]:
+    """Give a person a role for a unit; they need not have talked to the bot yet."""
+    async with units_of_work() as uow:
+        unit = await _unit(uow, unit_code)
+        member = await uow.members.by_external_id(channel, external_id)
+        if member is None:
+            member = await uow.members.add(
+                Member(id=0, channel=channel, external_id=external_id,
+                       display_name=external_id, language=language),
+                now,
+            )  # fmt: skip
+        role = await uow.roles.grant(member.id, unit.id, kind, None, now)
+        await uow.commit()
+    return role, member, unit
+
+
+async def revoke_role(
+    units_of_work: UnitOfWorkFactory,
+    *,
+    unit_code: str,
+    channel: str,
+    external_id: str,
+    kind: RoleKind,
+    now: dt.datetime,
+) -> bool:
+    """End a person's role for a unit; False when they did not hold it."""
+    async with units_of_work() as uow:
+        unit = await _unit(uow, unit_code)
+        member = await uow.members.by_external_id(channel, external_id)
+        if member is None:
+            return False
+        revoked = await uow.roles.revoke(member.id, unit.id, kind, None, now)
+        await uow.commit()
+    return revoked
+
+
+async def list_roles(units_of_work: UnitOfWorkFactory) -> list[tuple[Role, Member, Unit]]:
+    """Every role in force."""
+    async with units_of_work() as uow:
+        return await uow.roles.listing()

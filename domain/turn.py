@@ -1,0 +1,39 @@
+"""One event's working set, shared by the parts of the conversation service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from domain.model import Conversation, Member
+from domain.ports import UnitOfWork
+from domain.text import Text
+from domain.ui import MAIN_MENU, Button, Outcome, Reply
+
+
+@dataclass
+class Turn:
+    """What one event works on: the member, their dialog state and the clock."""
+
+    uow: UnitOfWork
+    member: Member
+    conversation: Conversation
+    now: dt.datetime
+    today: dt.date
+    outcome: Outcome
+
+    def say(self, *lines: Text, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Add a message to the replies."""
+        self.outcome.replies.append(Reply(tuple(lines), buttons))
+
+    def show(self, reply: Reply, *before: Text) -> None:
+        """Add a prepared reply, optionally with lines before it."""
+        self.outcome.replies.append(replace(reply, text=(*before, *reply.text)))
+
+    def menu(self, *lines: Text) -> None:
+        """Add a message that brings back the main menu keyboard."""
+        self.outcome.replies.append(Reply(tuple(lines), keyboard=MAIN_MENU))
+
+
+class Forged(Exception):
+    """A button code we could not have made for this member."""
