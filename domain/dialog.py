@@ -90,6 +90,8 @@ EDIT_LABELS: dict[Step, Text] = {
     Step.CONFIDENTIAL: _("Confidentiality"),
 }
 
+BUTTON_LABEL_MAX = 60
+
 BACK = _("⬅️ Back")
 DONE = _("✅ Done")
 
@@ -423,3 +425,8 @@ def add_attachment(draft: Initiative, attachment: Attachment) -> Text:
         )  # fmt: skip
     draft.attachments = [*draft.attachments, attachment]
     return _("File {count}/{limit} received.", count=len(draft.attachments), limit=MAX_ATTACHMENTS)
+
+
+def shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:
+    """Text cut to ``limit`` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -106,6 +106,12 @@ class InitiativeRepository(Protocol):
     async def history(self, initiative_id: int) -> list[HistoryEntry]:
         """The initiative's record, oldest first."""
 
+    async def pending_in(
+        self, roots: Sequence[int], offset: int, limit: int
+    ) -> tuple[list[Initiative], int, list[tuple[Unit, int]]]:
+        """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
+        total, and how many wait in each unit, most first."""
+
     async def decide(
         self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
     ) -> bool:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 REASON_LIMIT = 1000
 SUMMARY_EXCERPT = 200
+PAGE_SIZE = 5
+UNIT_COUNTS = 8
 
 PRESET_REASONS: dict[str, Text] = {
     "unclear": _("The solution is not clear"),
@@ -388,6 +390,70 @@ class ReviewDesk:
                            date=Day(initiative.submitted_at.astimezone(self._tz).date()),
                            version=initiative.version))  # fmt: skip
         turn.outcome.replies.append(Reply(tuple(lines), media=tuple(initiative.attachments)))
+
+    async def pending(self, turn: Turn, page: int) -> None:
+        """/pending: what waits in the admin's scope, oldest first."""
+        roots = [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
+                 if r.kind is RoleKind.ADMIN]  # fmt: skip
+        if not roots:
+            turn.say(_("This command is for union admins."))
+            return
+        items, total, per_unit = await turn.uow.initiatives.pending_in(
+            roots, page * PAGE_SIZE, PAGE_SIZE
+        )
+        if not total:
+            turn.say(_("Nothing awaits review in your units. 👍"))
+            return
+        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+        lines: list[Text] = [
+            _("⏳ Awaiting review in your units: {total}, page {page}/{pages}",
+              total=total, page=page + 1, pages=pages),
+            _("By unit: {counts}", counts=Verbatim(" · ".join(
+                f"{unit.name}: {count}" for unit, count in per_unit[:UNIT_COUNTS]))),
+        ]  # fmt: skip
+        if len(per_unit) > UNIT_COUNTS:
+            lines.append(_("… and {count} more units.", count=len(per_unit) - UNIT_COUNTS))
+        names = {u.id: u.name for u, _count in per_unit}
+        for item in items:
+            since = item.submitted_at or item.created_at
+            lines.append(_("{number} · {title} · {unit} · waiting {days} days",
+                           number=item.number, title=Verbatim(dialog.shorten(item.title or "", 40)),
+                           unit=Verbatim(names.get(item.unit_id, "")),
+                           days=(turn.now - since).days))  # fmt: skip
+        rows: list[tuple[Button, ...]] = [
+            (Button(_("📄 Open {number}", number=item.number), encode("p", "open", item.id)),)
+            for item in items
+        ]
+        navigation = []
+        if page > 0:
+            navigation.append(Button(_("◀️ Older"), encode("p", "page", page - 1)))
+        if page + 1 < pages:
+            navigation.append(Button(_("Newer ▶️"), encode("p", "page", page + 1)))
+        if navigation:
+            rows.append(tuple(navigation))
+        turn.say(*lines, buttons=tuple(rows))
+
+    async def pending_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        """Pages of /pending, and opening one entry's card."""
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise Forged
+        if parts[1] == "page":
+            await self.pending(turn, int(parts[2]))
+            return
+        initiative = await turn.uow.initiatives.get(int(parts[2]))
+        if parts[1] != "open" or initiative is None:
+            raise Forged
+        if not await self.reviews(turn.uow, turn.member, initiative):
+            turn.outcome.notice = _("You may not review this initiative.")
+            return
+        if initiative.status is not InitiativeStatus.PENDING:
+            await self._stale(turn, initiative)
+            return
+        # Sent as a card, so that it too shows the decision when someone makes it.
+        card = await self.card(turn.uow, initiative)
+        turn.outcome.deliveries.append(
+            Delivery(turn.member, card, card=(initiative.id, initiative.version))
+        )
 
     async def history(self, turn: Turn, argument: str) -> None:
         """/history SK-000123: the trail of an initiative, for its author and reviewers."""

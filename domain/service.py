@@ -53,11 +53,10 @@ SEARCH_RESULTS = 8
 PAGE_SIZE = 5
 MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
-BUTTON_LABEL_MAX = 60
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
 # Commands that work before a member has joined a unit.
-_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit", "history"})
+_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit", "history", "pending"})
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 UNSUPPORTED_LABELS: dict[str, Text] = {
@@ -234,6 +233,9 @@ class ConversationService:
                 for code, label in LANGUAGES.items()
             )
             turn.say(_("Choose your language:"), buttons=buttons)
+        elif name == "pending":
+            self._pause(turn)
+            await self._desk.pending(turn, 0)
         elif name == "history":
             await self._desk.history(turn, command.argument)
         elif name == "cancel":
@@ -330,7 +332,7 @@ class ConversationService:
             lines.append(_("Showing {shown} of {total}; type more words to narrow it down.",
                            shown=len(units), total=total))  # fmt: skip
         buttons = tuple(
-            (Button(Text("{name}", {"name": Verbatim(_shorten(unit.name))}),
+            (Button(Text("{name}", {"name": Verbatim(dialog.shorten(unit.name))}),
                     encode("j", "pick", unit.id)),)
             for unit in units
         )  # fmt: skip
@@ -357,7 +359,7 @@ class ConversationService:
     def _name_prompt(self, turn: Turn) -> Reply:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if _valid_name(turn.member.display_name):
-            label = _("Use “{name}”", name=Verbatim(_shorten(turn.member.display_name)))
+            label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.member.display_name)))
             buttons = ((Button(label, encode("j", "name")),),)
         return Reply((_("What is your full name?"),), buttons)
 
@@ -503,7 +505,7 @@ class ConversationService:
             return
         buttons = [
             (Button(_("▶️ {number}: {title}", number=d.number,
-                      title=Verbatim(_shorten(d.title or "…", 40))),
+                      title=Verbatim(dialog.shorten(d.title or "…", 40))),
                     encode("n", "resume", d.id)),)
             for d in drafts
         ]  # fmt: skip
@@ -706,8 +708,9 @@ class ConversationService:
                    total=total, page=page + 1, pages=pages)]  # fmt: skip
         for item in items:
             when = (item.submitted_at or item.created_at).astimezone(self._tz).date()
+            title = Verbatim(dialog.shorten(item.title or "…", 50))
             lines.append(_("{number} · {title} · {date} · {status}",
-                           number=item.number, title=Verbatim(_shorten(item.title or "…", 50)),
+                           number=item.number, title=title,
                            date=Day(when), status=dialog.STATUS_LABELS[item.status]))  # fmt: skip
         rows: list[tuple[Button, ...]] = [
             (Button(_("📄 Open {number}", number=item.number), encode("m", "open", item.id, page)),)
@@ -760,6 +763,8 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
+            elif feature == "p":
+                await self._desk.pending_button(turn, parts)
             elif feature == "j":
                 await self._join_button(turn, parts)
             elif not turn.member.has_joined:
@@ -812,10 +817,6 @@ def _current_value(draft: Initiative) -> list[Text]:
         return []
     return [_("Current answer: {value}", value=Verbatim(current)),
             _("Send the new text, or tap “Back” to keep it.")]  # fmt: skip
-
-
-def _shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _valid_name(name: str) -> bool:

@@ -600,6 +600,37 @@ class SqlInitiativeRepository:
             for row in rows
         ]
 
+    async def pending_in(
+        self, roots: Sequence[int], offset: int, limit: int
+    ) -> tuple[list[Initiative], int, list[tuple[Unit, int]]]:
+        """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
+        total, and how many wait in each unit, most first."""
+        tree = select(units.c.id).where(units.c.id.in_(set(roots))).cte("tree", recursive=True)
+        tree = tree.union_all(select(units.c.id).where(units.c.parent_id == tree.c.id))
+        condition = and_(
+            initiatives.c.status == InitiativeStatus.PENDING.value,
+            initiatives.c.unit_id.in_(select(tree.c.id)),
+        )
+        per_unit = (
+            await self._db.execute(
+                select(units, func.count(initiatives.c.id).label("waiting"))
+                .join(initiatives, initiatives.c.unit_id == units.c.id)
+                .where(condition)
+                .group_by(*units.c)
+                .order_by(func.count(initiatives.c.id).desc(), units.c.name)
+            )
+        ).all()
+        total = sum(row.waiting for row in per_unit)
+        rows = await self._db.execute(
+            _with_flags()
+            .where(condition)
+            .order_by(initiatives.c.submitted_at, initiatives.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        page = await self._with_children(rows.all())
+        return page, total, [(_unit(row), row.waiting) for row in per_unit]
+
     async def decide(
         self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
     ) -> bool:

@@ -80,3 +80,22 @@ def test_links_and_qr_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "https://t.me/sangkien_bot?start=HN-LB-MAY10" in may10
     assert (qr / "HN-LB-MAY10.png").read_bytes().startswith(b"\x89PNG")
     assert not any(line.startswith("HN\t") for line in lines), "only grassroots units"
+
+
+def test_admins_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert main(["--database-url", url, "units", "import", str(EXAMPLE_UNITS)]) == 0
+    base = ["--database-url", url, "admins"]
+    assert main([*base, "add", "--unit", "HN-LB-MAY10", "--telegram-id", "555"]) == 0
+    assert main([*base, "add", "--unit", "HN-LB-MAY10", "--telegram-id", "555"]) == 0
+    assert main([*base, "add", "--unit", "HN", "--telegram-id", "556", "--role", "helper"]) == 0
+    capsys.readouterr()
+    assert main([*base, "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["HN-LB-MAY10\tadmin\t555\t555", "HN\thelper\t556\t556"], "granted once"
+    assert main([*base, "remove", "--unit", "HN-LB-MAY10", "--telegram-id", "555"]) == 0
+    assert main([*base, "remove", "--unit", "HN-LB-MAY10", "--telegram-id", "555"]) == 1
+    assert main([*base, "add", "--unit", "KHONG-CO", "--telegram-id", "557"]) == 1
+    assert "KHONG-CO" in capsys.readouterr().err
+    assert main([*base, "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["HN\thelper\t556\t556"]

@@ -8,6 +8,7 @@ from domain.model import InitiativeStatus, RoleKind
 from domain.roles import grant_role, revoke_role
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
+from tests.conftest import Clock
 from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import answer_all, join
 from tests.test_submission import PHOTO, load
@@ -231,3 +232,29 @@ async def test_full_view_with_confidential_part_and_files(bot: Harness, database
     assert not any("Bản vẽ khuôn ép." in c.text for c in calls)
     await outsider.say("/history SK-000001")
     assert "Bản vẽ" not in outsider.last().text and "SK-000001" in outsider.last().text
+
+
+async def test_pending_lists_the_scope_oldest_first(
+    bot: Harness, database_url: str, clock: Clock
+) -> None:
+    worker, a, _b, upper = await setup(bot, database_url)
+    for index in range(6):
+        await submit(worker, title=f"Sáng kiến {index + 1}")
+        clock.now += dt.timedelta(days=1)
+    await upper.say("/pending")
+    listing = upper.last()
+    assert "6" in listing.text and "1/2" in listing.text
+    assert "CĐCS Công ty May 10: 6" in listing.text
+    assert listing.text.index("Sáng kiến 1") < listing.text.index("Sáng kiến 5")
+    assert "Sáng kiến 6" not in listing.text
+    await upper.tap("Mới hơn")
+    assert "Sáng kiến 6" in upper.last().text
+    await upper.tap("SK-000006")
+    assert any("Duyệt" in label for label, _ in upper.last().buttons)
+    await upper.tap("✅ Duyệt")
+    await upper.tap("Xác nhận")
+    assert "Đã duyệt bởi" in edits(bot, UPPER)[-1].text, "the card opened from /pending too"
+    await worker.say("/pending")
+    assert "quản trị" in worker.last().text
+    await a.say("/pending")
+    assert "5" in a.last().text
