@@ -21,7 +21,14 @@ from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from domain.service import ConversationService
 from domain.text import _
-from handlers.telegram import BotApplication, BotContext, BotData, keyboard_labels, respond
+from handlers.telegram import (
+    BotApplication,
+    BotContext,
+    BotData,
+    deliver,
+    keyboard_labels,
+    respond,
+)
 from locales import Translator
 from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -74,6 +81,17 @@ def build_application(
             application.job_queue.run_repeating(
                 forget_handled_updates, interval=dt.timedelta(hours=6), first=60
             )
+            application.job_queue.run_daily(
+                remind_reviewers,
+                time=settings.review_reminder_time.replace(tzinfo=settings.timezone),
+                name="review_reminders",
+            )
+
+    async def remind_reviewers(context: BotContext) -> None:
+        """Once a day: what waits too long, to its reviewers, and one level up."""
+        after = dt.timedelta(days=settings.review_reminder_days)
+        for delivery in await context.service.review_reminders(after):
+            await deliver(context, delivery)
 
     async def forget_handled_updates(context: BotContext) -> None:
         """Drop the record of updates old enough that Telegram will not send them again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ class Settings:
     default_language: str = "vi"
     migrate_on_start: bool = True
     max_concurrent_updates: int = 256
+    review_reminder_days: int = 7
+    review_reminder_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
         """Never show the token."""
@@ -71,7 +74,20 @@ class Settings:
         language = values.get("BOT_DEFAULT_LANGUAGE", "vi")
         if language not in ("vi", "en"):
             raise SettingsError("BOT_DEFAULT_LANGUAGE must be vi or en.")
+        try:
+            reminder_days = int(values.get("REVIEW_REMINDER_DAYS", "7"))
+            hour, _, minute = values.get("REVIEW_REMINDER_TIME", "08:00").partition(":")
+            reminder_time = dt.time(int(hour), int(minute or 0))
+        except ValueError as error:
+            raise SettingsError(
+                "REVIEW_REMINDER_DAYS must be a whole number of days and REVIEW_REMINDER_TIME "
+                "a time like 08:00."
+            ) from error
+        if reminder_days < 1:
+            raise SettingsError("REVIEW_REMINDER_DAYS must be at least 1.")
         return cls(
+            review_reminder_days=reminder_days,
+            review_reminder_time=reminder_time,
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(

@@ -112,6 +112,9 @@ class InitiativeRepository(Protocol):
         """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
         total, and how many wait in each unit, most first."""
 
+    async def waiting_since(self, cutoff: dt.datetime) -> list[Initiative]:
+        """Pending initiatives submitted before ``cutoff``, oldest first."""
+
     async def decide(
         self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
     ) -> bool:
@@ -154,6 +157,13 @@ class ReviewCardRepository(Protocol):
         """Every card shown for the initiative, oldest first."""
 
 
+class ReminderLog(Protocol):
+    """Reminders already sent."""
+
+    async def claim(self, member_id: int, kind: str, day: dt.date, now: dt.datetime) -> bool:
+        """Record a reminder of this kind for the day; False when one was sent already."""
+
+
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -173,6 +183,7 @@ class UnitOfWork(Protocol):
     initiatives: InitiativeRepository
     roles: RoleRepository
     cards: ReviewCardRepository
+    reminders: ReminderLog
     inbox: Inbox
 
     async def __aenter__(self) -> Self:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 REASON_LIMIT = 1000
 SUMMARY_EXCERPT = 200
 PAGE_SIZE = 5
+DIGEST_ITEMS = 10
 UNIT_COUNTS = 8
 
 PRESET_REASONS: dict[str, Text] = {
@@ -454,6 +456,55 @@ class ReviewDesk:
         turn.outcome.deliveries.append(
             Delivery(turn.member, card, card=(initiative.id, initiative.version))
         )
+
+    async def _reviewer_chain(self, uow: UnitOfWork, unit_id: int) -> list[list[Member]]:
+        """Admins of each unit on the path that has any, nearest first."""
+        unit = await uow.units.get(unit_id)
+        if unit is None:
+            return []
+        path = await uow.units.path(unit)
+        holders = await uow.roles.holders([u.id for u in path], RoleKind.ADMIN)
+        return [holders[u.id] for u in path if holders[u.id]]
+
+    async def reminders(
+        self, uow: UnitOfWork, now: dt.datetime, today: dt.date, after: dt.timedelta
+    ) -> list[Delivery]:
+        """One digest a day per admin of what waits longer than ``after``; waiting twice as
+        long, it is raised to the admins one level up as well."""
+        chains: dict[int, list[list[Member]]] = {}
+        waiting: dict[int, tuple[Member, list[tuple[Initiative, bool]]]] = {}
+        for item in await uow.initiatives.waiting_since(now - after):
+            if item.unit_id not in chains:
+                chains[item.unit_id] = await self._reviewer_chain(uow, item.unit_id)
+            chain = chains[item.unit_id]
+            since = item.submitted_at or item.created_at
+            targets = [(admin, False) for admin in chain[0]] if chain else []
+            if now - since >= 2 * after and len(chain) > 1:
+                targets += [(admin, True) for admin in chain[1]]
+            for admin, raised in targets:
+                waiting.setdefault(admin.id, (admin, []))[1].append((item, raised))
+        deliveries = []
+        for admin, items in waiting.values():
+            if await uow.reminders.claim(admin.id, "review_digest", today, now):
+                deliveries.append(Delivery(admin, self._digest(now, after, items)))
+        return deliveries
+
+    def _digest(
+        self, now: dt.datetime, after: dt.timedelta, items: list[tuple[Initiative, bool]]
+    ) -> Reply:
+        lines: list[Text] = [
+            _("⏰ Reminder: {count} initiatives have waited for review more than {days} days.",
+              count=len(items), days=after.days),
+        ]  # fmt: skip
+        for item, raised in items[:DIGEST_ITEMS]:
+            days = (now - (item.submitted_at or item.created_at)).days
+            line = _("{number} · {title} · waiting {days} days", number=item.number,
+                     title=Verbatim(dialog.shorten(item.title or "", 40)), days=days)  # fmt: skip
+            lines.append(_("{line} ⬆️ raised to you", line=line) if raised else line)
+        if len(items) > DIGEST_ITEMS:
+            lines.append(_("… and {count} more.", count=len(items) - DIGEST_ITEMS))
+        buttons = ((Button(_("⏳ Open the list"), encode("p", "page", 0)),),)
+        return Reply(tuple(lines), buttons)
 
     async def history(self, turn: Turn, argument: str) -> None:
         """/history SK-000123: the trail of an initiative, for its author and reviewers."""

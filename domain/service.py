@@ -35,6 +35,7 @@ from domain.ui import (
     ButtonPress,
     Command,
     ContactShared,
+    Delivery,
     FileShared,
     Inbound,
     KeyButton,
@@ -113,6 +114,17 @@ class ConversationService:
         async with self._uow() as uow:
             await uow.cards.add(card, self._clock())
             await uow.commit()
+
+    async def review_reminders(self, after: dt.timedelta) -> list[Delivery]:
+        """The day's reminders to reviewers; recorded before they are handed out, so a
+        second run the same day (a restart) sends nothing."""
+        now = self._clock()
+        async with self._uow() as uow:
+            deliveries = await self._desk.reminders(
+                uow, now, now.astimezone(self._tz).date(), after
+            )
+            await uow.commit()
+        return deliveries
 
     async def forget_handled_events(self, older_than: dt.timedelta) -> int:
         """Forget redelivery guards older than Telegram's redelivery window."""

@@ -234,3 +234,16 @@ class ReviewCardRow(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ReminderRow(Base):
+    """A reminder sent to a member, one of a kind a day, so a restart sends no second."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("member_id", "kind", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[dt.date] = mapped_column(Date)
+    sent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -55,6 +55,7 @@ from storage.models import (
     InitiativeRow,
     MemberRow,
     ProcessedEventRow,
+    ReminderRow,
     ReviewCardRow,
     RoleRow,
     UnitRow,
@@ -70,6 +71,7 @@ events = cast(Table, InitiativeEventRow.__table__)
 processed = cast(Table, ProcessedEventRow.__table__)
 roles = cast(Table, RoleRow.__table__)
 cards = cast(Table, ReviewCardRow.__table__)
+reminders = cast(Table, ReminderRow.__table__)
 
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
@@ -167,6 +169,7 @@ _DECIDE = (
     .where(initiatives.c.version == bindparam("b_version"))
     .where(initiatives.c.status == bindparam("b_pending"))
 )
+_REMIND = _by_dialect(lambda insert_: insert_(reminders).on_conflict_do_nothing())
 _CLAIM = _by_dialect(lambda insert_: insert_(processed).on_conflict_do_nothing())
 
 
@@ -631,6 +634,18 @@ class SqlInitiativeRepository:
         page = await self._with_children(rows.all())
         return page, total, [(_unit(row), row.waiting) for row in per_unit]
 
+    async def waiting_since(self, cutoff: dt.datetime) -> list[Initiative]:
+        """Pending initiatives submitted before ``cutoff``, oldest first."""
+        rows = await self._db.execute(
+            _with_flags()
+            .where(
+                initiatives.c.status == InitiativeStatus.PENDING.value,
+                initiatives.c.submitted_at <= cutoff,
+            )
+            .order_by(initiatives.c.submitted_at, initiatives.c.id)
+        )
+        return await self._with_children(rows.all())
+
     async def decide(
         self, initiative_id: int, version: int, status: InitiativeStatus, now: dt.datetime
     ) -> bool:
@@ -802,6 +817,19 @@ class SqlReviewCardRepository:
             ReviewCard(row.initiative_id, row.version, row.member_id, row.chat_id, row.message_id)
             for row in rows
         ]
+
+
+class SqlReminderLog:
+    """Sent reminders in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def claim(self, member_id: int, kind: str, day: dt.date, now: dt.datetime) -> bool:
+        """Record a reminder of this kind for the day; False when one was sent already."""
+        values = {"member_id": member_id, "kind": kind, "day": day, "sent_at": now}
+        result = await self._db.execute(_REMIND[self._db.dialect.name], values)
+        return bool(result.rowcount == 1)
 
 
 class SqlInbox:

@@ -13,6 +13,7 @@ from domain.ports import (
     Inbox,
     InitiativeRepository,
     MemberRepository,
+    ReminderLog,
     ReviewCardRepository,
     RoleRepository,
     UnitRepository,
@@ -25,6 +26,7 @@ from storage.repositories import (
     SqlInbox,
     SqlInitiativeRepository,
     SqlMemberRepository,
+    SqlReminderLog,
     SqlReviewCardRepository,
     SqlRoleRepository,
     SqlUnitRepository,
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
     initiatives: InitiativeRepository
     roles: RoleRepository
     cards: ReviewCardRepository
+    reminders: ReminderLog
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self.initiatives = SqlInitiativeRepository(executor)
         self.roles = SqlRoleRepository(executor)
         self.cards = SqlReviewCardRepository(executor)
+        self.reminders = SqlReminderLog(executor)
         self.inbox = SqlInbox(executor)
         return self
 

@@ -8,7 +8,7 @@ from domain.model import InitiativeStatus, RoleKind
 from domain.roles import grant_role, revoke_role
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import Clock
+from tests.conftest import Clock, StartBot
 from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import answer_all, join
 from tests.test_submission import PHOTO, load
@@ -258,3 +258,41 @@ async def test_pending_lists_the_scope_oldest_first(
     assert "quản trị" in worker.last().text
     await a.say("/pending")
     assert "5" in a.last().text
+
+
+async def run_job(harness: Harness, name: str) -> None:
+    """Run a scheduled job now, as the job queue would."""
+    (job,) = harness.application.job_queue.get_jobs_by_name(name)
+    await job.run(harness.application)
+
+
+def digests(bot: Harness, chat_id: int) -> list[Call]:
+    return [c for c in bot.api.sent_to(chat_id) if "⏰" in c.text]
+
+
+async def test_reminders_once_a_day_then_raised_one_level_up(
+    bot: Harness, database_url: str, clock: Clock, start_bot: StartBot
+) -> None:
+    worker, _a, _b, _upper = await setup(bot, database_url)
+    await submit(worker, title="Chờ lâu")
+    clock.now += dt.timedelta(days=3)
+    await submit(worker, title="Chờ chưa lâu")
+    clock.now += dt.timedelta(days=5)
+    await run_job(bot, "review_reminders")
+    for admin in (ADMIN_A, ADMIN_B):
+        (digest,) = digests(bot, admin)
+        assert "Chờ lâu" in digest.text and "8 ngày" in digest.text
+        assert "Chờ chưa lâu" not in digest.text, "5 days is within the limit of 7"
+    assert not digests(bot, UPPER)
+    # A restart the same day sends nothing more.
+    again = await start_bot()
+    await run_job(again, "review_reminders")
+    assert not any("⏰" in c.text for c in again.api.calls)
+    # Twice the limit: the admin one level up hears of it too.
+    clock.now += dt.timedelta(days=7)
+    await run_job(bot, "review_reminders")
+    assert len(digests(bot, ADMIN_A)) == 2
+    assert "Chờ chưa lâu" in digests(bot, ADMIN_A)[-1].text, "12 days now"
+    (raised,) = digests(bot, UPPER)
+    assert "Chờ lâu" in raised.text and "⬆️" in raised.text
+    assert "Chờ chưa lâu" not in raised.text, "12 days is less than twice the limit"
