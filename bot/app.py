@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.links import deep_link
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from domain.service import ConversationService
@@ -72,6 +73,8 @@ def build_application(
             clock=clock,
             timezone=settings.timezone,
             default_language=settings.default_language,
+            invite_link=lambda payload: deep_link(application.bot.username, payload),
+            invite_lifetime=dt.timedelta(days=settings.invite_days),
         )
         application.bot_data.service = service
         application.bot_data.translator = translator

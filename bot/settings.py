@@ -32,6 +32,7 @@ class Settings:
     migrate_on_start: bool = True
     max_concurrent_updates: int = 256
     review_reminder_days: int = 7
+    invite_days: int = 7
     review_reminder_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
@@ -76,18 +77,20 @@ class Settings:
             raise SettingsError("BOT_DEFAULT_LANGUAGE must be vi or en.")
         try:
             reminder_days = int(values.get("REVIEW_REMINDER_DAYS", "7"))
+            invite_days = int(values.get("INVITE_DAYS", "7"))
             hour, _, minute = values.get("REVIEW_REMINDER_TIME", "08:00").partition(":")
             reminder_time = dt.time(int(hour), int(minute or 0))
         except ValueError as error:
             raise SettingsError(
-                "REVIEW_REMINDER_DAYS must be a whole number of days and REVIEW_REMINDER_TIME "
-                "a time like 08:00."
+                "REVIEW_REMINDER_DAYS and INVITE_DAYS must be whole numbers of days and "
+                "REVIEW_REMINDER_TIME a time like 08:00."
             ) from error
-        if reminder_days < 1:
-            raise SettingsError("REVIEW_REMINDER_DAYS must be at least 1.")
+        if reminder_days < 1 or invite_days < 1:
+            raise SettingsError("REVIEW_REMINDER_DAYS and INVITE_DAYS must be at least 1.")
         return cls(
             review_reminder_days=reminder_days,
             review_reminder_time=reminder_time,
+            invite_days=invite_days,
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(

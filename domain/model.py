@@ -112,6 +112,21 @@ class Role:
 
 
 @dataclass
+class Invite:
+    """A one-time link that gives a role for a unit, until it expires."""
+
+    id: int
+    token_hash: str
+    kind: RoleKind
+    unit_id: int
+    created_by_id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_by_id: int | None = None
+    used_at: dt.datetime | None = None
+
+
+@dataclass
 class ReviewCard:
     """A review card shown to one reviewer, kept so every copy can be updated."""
 

@@ -12,6 +12,7 @@ from domain.model import (
     HistoryEntry,
     Initiative,
     InitiativeStatus,
+    Invite,
     Member,
     ReviewCard,
     Role,
@@ -44,6 +45,9 @@ class UnitRepository(Protocol):
 
     async def grassroots(self) -> list[Unit]:
         """Every grassroots unit, by code."""
+
+    async def children(self, unit_id: int, limit: int) -> list[Unit]:
+        """Units directly below, by name."""
 
 
 class MemberRepository(Protocol):
@@ -146,6 +150,25 @@ class RoleRepository(Protocol):
     async def listing(self) -> list[tuple[Role, Member, Unit]]:
         """Every role in force, with its member and unit."""
 
+    async def get(self, role_id: int) -> Role | None:
+        """A role by id, in force or not."""
+
+    async def in_subtrees(self, roots: Sequence[int]) -> list[tuple[Role, Member, Unit]]:
+        """Roles in force for the units in the subtrees of ``roots``."""
+
+
+class InviteRepository(Protocol):
+    """Invitation links."""
+
+    async def add(self, invite: Invite) -> Invite:
+        """Store a new invitation and return it with its id."""
+
+    async def by_token_hash(self, token_hash: str) -> Invite | None:
+        """The invitation with this token."""
+
+    async def use(self, invite_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Mark the invitation used; False when it was used already."""
+
 
 class ReviewCardRepository(Protocol):
     """Review cards shown in reviewers' chats."""
@@ -183,6 +206,7 @@ class UnitOfWork(Protocol):
     initiatives: InitiativeRepository
     roles: RoleRepository
     cards: ReviewCardRepository
+    invites: InviteRepository
     reminders: ReminderLog
     inbox: Inbox
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from domain import dialog
 from domain.errors import InputError
+from domain.invites import InviteDesk, is_invite_payload
 from domain.model import (
     EDITABLE,
     DialogState,
@@ -56,8 +57,10 @@ MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
-# Commands that work before a member has joined a unit.
-_OPEN_COMMANDS = frozenset({"start", "help", "lang", "cancel", "unit", "history", "pending"})
+# Commands that work before a member has joined a unit; admins need not join one.
+_OPEN_COMMANDS = frozenset(
+    {"start", "help", "lang", "cancel", "unit", "history", "pending", "invite", "roles"}
+)
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 UNSUPPORTED_LABELS: dict[str, Text] = {
@@ -79,12 +82,15 @@ class ConversationService:
         clock: Callable[[], dt.datetime],
         timezone: ZoneInfo,
         default_language: str = "vi",
+        invite_link: Callable[[str], str] = lambda payload: payload,
+        invite_lifetime: dt.timedelta = dt.timedelta(days=7),
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
         self._tz = timezone
         self._default_language = default_language
         self._desk = ReviewDesk(timezone)
+        self._invites = InviteDesk(invite_link, invite_lifetime)
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Handle one event in one transaction; a redelivered event changes nothing."""
@@ -245,6 +251,12 @@ class ConversationService:
                 for code, label in LANGUAGES.items()
             )
             turn.say(_("Choose your language:"), buttons=buttons)
+        elif name == "invite":
+            self._pause(turn)
+            await self._invites.start(turn)
+        elif name == "roles":
+            self._pause(turn)
+            await self._invites.roles(turn)
         elif name == "pending":
             self._pause(turn)
             await self._desk.pending(turn, 0)
@@ -280,6 +292,10 @@ class ConversationService:
     # -- joining a unit ------------------------------------------------------
 
     async def _start(self, turn: Turn, code: str) -> None:
+        if is_invite_payload(code):
+            self._pause(turn)
+            await self._invites.accept(turn, code)
+            return
         if code:
             unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
             if unit is None or not unit.is_grassroots:
@@ -775,6 +791,8 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
+            elif feature == "i":
+                await self._invites.button(turn, parts)
             elif feature == "p":
                 await self._desk.pending_button(turn, parts)
             elif feature == "j":

@@ -247,3 +247,19 @@ class ReminderRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     day: Mapped[dt.date] = mapped_column(Date)
     sent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class InviteRow(Base):
+    """A one-time invitation link to a role; only the token's hash is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -36,6 +36,7 @@ from domain.model import (
     HistoryEntry,
     Initiative,
     InitiativeStatus,
+    Invite,
     Member,
     ReviewCard,
     Role,
@@ -53,6 +54,7 @@ from storage.models import (
     ConversationRow,
     InitiativeEventRow,
     InitiativeRow,
+    InviteRow,
     MemberRow,
     ProcessedEventRow,
     ReminderRow,
@@ -72,6 +74,7 @@ processed = cast(Table, ProcessedEventRow.__table__)
 roles = cast(Table, RoleRow.__table__)
 cards = cast(Table, ReviewCardRow.__table__)
 reminders = cast(Table, ReminderRow.__table__)
+invites = cast(Table, InviteRow.__table__)
 
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
@@ -292,6 +295,13 @@ class SqlUnitRepository:
                     update(units).where(units.c.id == unit_id).values(search_text=text)
                 )
         return added
+
+    async def children(self, unit_id: int, limit: int) -> list[Unit]:
+        """Units directly below, by name."""
+        rows = await self._db.execute(
+            select(units).where(units.c.parent_id == unit_id).order_by(units.c.name).limit(limit)
+        )
+        return [_unit(row) for row in rows]
 
     async def grassroots(self) -> list[Unit]:
         """Every grassroots unit, by code."""
@@ -766,13 +776,23 @@ class SqlRoleRepository:
             result[row.role_unit_id].append(_member(row))
         return result
 
-    async def listing(self) -> list[tuple[Role, Member, Unit]]:
+    async def get(self, role_id: int) -> Role | None:
+        """A role by id, in force or not."""
+        row = (await self._db.execute(select(roles).where(roles.c.id == role_id))).first()
+        return _role(row) if row else None
+
+    async def in_subtrees(self, roots: Sequence[int]) -> list[tuple[Role, Member, Unit]]:
+        """Roles in force for the units in the subtrees of ``roots``."""
+        tree = select(units.c.id).where(units.c.id.in_(set(roots))).cte("tree", recursive=True)
+        tree = tree.union_all(select(units.c.id).where(units.c.parent_id == tree.c.id))
+        return await self.listing(roles.c.unit_id.in_(select(tree.c.id)))
+
+    async def listing(self, condition: Any = None) -> list[tuple[Role, Member, Unit]]:
         """Every role in force, with its member and unit."""
-        rows = (
-            await self._db.execute(
-                select(roles).where(roles.c.revoked_at.is_(None)).order_by(roles.c.id)
-            )
-        ).all()
+        query = select(roles).where(roles.c.revoked_at.is_(None)).order_by(roles.c.id)
+        if condition is not None:
+            query = query.where(condition)
+        rows = (await self._db.execute(query)).all()
         people = {
             row.id: _member(row)
             for row in await self._db.execute(
@@ -786,6 +806,58 @@ class SqlRoleRepository:
             )
         }
         return [(_role(r), people[r.member_id], places[r.unit_id]) for r in rows]
+
+
+def _invite(row: Row[Any]) -> Invite:
+    return Invite(
+        id=row.id,
+        token_hash=row.token_hash,
+        kind=RoleKind(row.kind),
+        unit_id=row.unit_id,
+        created_by_id=row.created_by_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_by_id=row.used_by_id,
+        used_at=row.used_at,
+    )
+
+
+class SqlInviteRepository:
+    """Invitations in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def add(self, invite: Invite) -> Invite:
+        """Store a new invitation and return it with its id."""
+        result = await self._db.execute(
+            insert(invites),
+            {
+                "token_hash": invite.token_hash,
+                "kind": invite.kind.value,
+                "unit_id": invite.unit_id,
+                "created_by_id": invite.created_by_id,
+                "created_at": invite.created_at,
+                "expires_at": invite.expires_at,
+            },
+        )
+        invite.id = _new_id(result)
+        return invite
+
+    async def by_token_hash(self, token_hash: str) -> Invite | None:
+        """The invitation with this token."""
+        query = select(invites).where(invites.c.token_hash == token_hash)
+        row = (await self._db.execute(query)).first()
+        return _invite(row) if row else None
+
+    async def use(self, invite_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Mark the invitation used; False when it was used already."""
+        result = await self._db.execute(
+            update(invites)
+            .where(invites.c.id == invite_id, invites.c.used_at.is_(None))
+            .values(used_by_id=member_id, used_at=now)
+        )
+        return bool(result.rowcount == 1)
 
 
 class SqlReviewCardRepository:

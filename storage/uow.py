@@ -12,6 +12,7 @@ from domain.ports import (
     ConversationRepository,
     Inbox,
     InitiativeRepository,
+    InviteRepository,
     MemberRepository,
     ReminderLog,
     ReviewCardRepository,
@@ -25,6 +26,7 @@ from storage.repositories import (
     SqlConversationRepository,
     SqlInbox,
     SqlInitiativeRepository,
+    SqlInviteRepository,
     SqlMemberRepository,
     SqlReminderLog,
     SqlReviewCardRepository,
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     roles: RoleRepository
     cards: ReviewCardRepository
     reminders: ReminderLog
+    invites: InviteRepository
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -72,6 +75,7 @@ class SqlUnitOfWork:
         self.roles = SqlRoleRepository(executor)
         self.cards = SqlReviewCardRepository(executor)
         self.reminders = SqlReminderLog(executor)
+        self.invites = SqlInviteRepository(executor)
         self.inbox = SqlInbox(executor)
         return self
 
