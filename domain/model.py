@@ -72,6 +72,7 @@ class DialogState(StrEnum):
     JOIN_PHONE = "join_phone"
     DRAFTING = "drafting"
     REVIEWING = "reviewing"
+    PROXY_MEMBER = "proxy_member"
 
 
 class RoleKind(StrEnum):

@@ -59,6 +59,9 @@ class MemberRepository(Protocol):
     async def by_ids(self, member_ids: Sequence[int]) -> dict[int, Member]:
         """Members by id."""
 
+    async def in_units(self, unit_ids: Sequence[int], limit: int) -> list[Member]:
+        """Members of these units, by name."""
+
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
 
@@ -91,10 +94,12 @@ class InitiativeRepository(Protocol):
     async def by_author(
         self, author_id: int, offset: int, limit: int
     ) -> tuple[list[Initiative], int]:
-        """A page of an author's initiatives, newest first, and how many there are in all."""
+        """A page of the initiatives a member wrote or entered for someone, newest first,
+        and how many there are in all."""
 
     async def drafts(self, author_id: int, limit: int) -> tuple[list[Initiative], int]:
-        """An author's open drafts, last touched first, and how many there are."""
+        """Open drafts a member writes or enters for someone, last touched first, and how
+        many there are."""
 
     async def record(
         self,

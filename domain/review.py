@@ -366,6 +366,15 @@ class ReviewDesk:
                 _("Reason: {reason}", reason=reason or _("—")),
             ]
         turn.outcome.deliveries.append(Delivery(author, Reply(tuple(lines), buttons)))  # fmt: skip
+        if initiative.entered_by_id != initiative.author_id:
+            # The helper who entered it hears of it too, and may edit a returned one.
+            helper = (await turn.uow.members.by_ids([initiative.entered_by_id])).get(
+                initiative.entered_by_id
+            )
+            if helper is not None:
+                entered = _("(You entered {number} for {name}.)", number=initiative.number,
+                            name=Verbatim(author.full_name or author.display_name))  # fmt: skip
+                turn.outcome.deliveries.append(Delivery(helper, Reply((*lines, entered), buttons)))
 
     async def _stale(self, turn: Turn, initiative: Initiative) -> None:
         """A press on a card that was decided or replaced: say so, change nothing."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
@@ -23,10 +24,18 @@ from domain.model import (
     InitiativeStatus,
     Member,
     ReviewCard,
+    RoleKind,
     Step,
     Unit,
 )
-from domain.parsing import NAME_MAX, NAME_MIN, TEXT_LIMIT, clean_text, search_terms
+from domain.parsing import (
+    NAME_MAX,
+    NAME_MIN,
+    TEXT_LIMIT,
+    clean_text,
+    normalize_search,
+    search_terms,
+)
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.review import ReviewDesk, reason_text
 from domain.text import Day, Text, Verbatim, _, n_
@@ -52,6 +61,10 @@ from domain.unit_import import is_valid_code
 log = logging.getLogger(__name__)
 
 SEARCH_RESULTS = 8
+# How many members of a helper's units are scanned by name (diacritics folded in Python).
+PROXY_SCAN = 5000
+# Members entered by a helper who do not use the bot have no chat.
+PROXY_CHANNEL = "proxy"
 PAGE_SIZE = 5
 MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
@@ -165,6 +178,8 @@ class ConversationService:
             elif not turn.member.has_joined and turn.conversation.state not in (
                 DialogState.JOIN_SEARCH, DialogState.JOIN_CONFIRM,
                 DialogState.JOIN_NAME, DialogState.JOIN_PHONE, DialogState.REVIEWING,
+                # Reached only through a helper's role, which needs no membership.
+                DialogState.DRAFTING, DialogState.PROXY_MEMBER,
             ):  # fmt: skip
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
@@ -192,6 +207,8 @@ class ConversationService:
                 return
         if state is DialogState.REVIEWING:
             await self._desk.prompt(turn, *before)
+        elif state is DialogState.PROXY_MEMBER:
+            turn.say(*before, _("Type the member's full name, or part of it to search."))
         elif state is DialogState.JOIN_SEARCH:
             turn.show(self._search_prompt(turn), *before)
         elif state is DialogState.JOIN_CONFIRM:
@@ -227,7 +244,11 @@ class ConversationService:
 
     async def _command(self, turn: Turn, command: Command) -> None:
         name = command.name
-        if not turn.member.has_joined and name not in _OPEN_COMMANDS:
+        if (
+            not turn.member.has_joined
+            and name not in _OPEN_COMMANDS
+            and not await self._helper_units(turn)
+        ):
             await self._ask_unit(turn, _("First, let us find your grassroots union."))
             return
         if name == "start":
@@ -486,6 +507,8 @@ class ConversationService:
             self._finish_joining(turn)
         elif state is DialogState.REVIEWING:
             await self._desk.text(turn, text)
+        elif state is DialogState.PROXY_MEMBER:
+            await self._proxy_search(turn, text)
         elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
             await self._draft_text(turn, draft, text)
         else:
@@ -525,11 +548,15 @@ class ConversationService:
         await self._save_draft(turn, draft)
         turn.show(dialog.question(draft), *before)
 
+    async def _helper_units(self, turn: Turn) -> list[int]:
+        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
+                if r.kind is RoleKind.HELPER]  # fmt: skip
+
     async def _new(self, turn: Turn) -> None:
         drafts, count = await turn.uow.initiatives.drafts(turn.member.id, DRAFT_CHOICES)
         self._pause(turn)
         if not count:
-            await self._start_draft(turn)
+            await self._begin(turn)
             return
         buttons = [
             (Button(_("▶️ {number}: {title}", number=d.number,
@@ -544,26 +571,113 @@ class ConversationService:
             buttons=tuple(buttons),
         )  # fmt: skip
 
-    async def _start_draft(self, turn: Turn) -> None:
+    async def _begin(self, turn: Turn) -> None:
+        """A new initiative: a helper first says whose it is."""
+        if not await self._helper_units(turn):
+            await self._start_draft(turn)
+            return
+        buttons = [(Button(_("🤝 For a union member"), encode("h", "other")),)]
+        if turn.member.has_joined:
+            buttons.insert(0, (Button(_("🙋 My own"), encode("h", "self")),))
+        turn.say(_("Whose initiative is it?"), buttons=tuple(buttons))
+
+    async def _proxy_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        """A helper chooses the member for whom they enter an initiative."""
+        helper_units = await self._helper_units(turn)
+        if not helper_units:
+            turn.outcome.notice = _("This is for the initiative support team.")
+            return
+        action = parts[1]
+        if action == "self" and len(parts) == 2 and turn.member.has_joined:
+            await self._start_draft(turn)
+        elif action == "other" and len(parts) == 2:
+            turn.conversation.state = DialogState.PROXY_MEMBER
+            turn.conversation.data = {}
+            turn.say(_("Type the member's full name, or part of it to search."))
+        elif action == "pick" and len(parts) == 3 and parts[2].isdigit():
+            author = (await turn.uow.members.by_ids([int(parts[2])])).get(int(parts[2]))
+            if author is None or not await self._in_helper_scope(turn, author, helper_units):
+                log.warning("helper %s may not enter for member %s", turn.member.id, parts[2])
+                turn.outcome.notice = _("This member is not in your units.")
+                return
+            await self._start_draft(turn, author)
+        elif action == "new" and len(parts) == 2 and turn.conversation.data.get("name"):
+            await self._new_proxy_member(turn, helper_units, str(turn.conversation.data["name"]))
+        else:
+            raise Forged
+
+    async def _in_helper_scope(self, turn: Turn, member: Member, helper_units: list[int]) -> bool:
+        unit = await turn.uow.units.get(member.unit_id) if member.unit_id else None
+        return unit is not None and any(
+            u.id in helper_units for u in await turn.uow.units.path(unit)
+        )
+
+    async def _proxy_search(self, turn: Turn, text: str) -> None:
+        name = " ".join(clean_text(text, limit=NAME_MAX).split())
+        terms = search_terms(name)
+        if not terms:
+            raise InputError(_("Please type the member's name."))
+        helper_units = await self._helper_units(turn)
+        units = [u for unit_id in helper_units if (u := await turn.uow.units.get(unit_id))]
+        unit_ids = {u.id for u in units}
+        for unit in units:
+            unit_ids |= {child.id for child in await turn.uow.units.children(unit.id, 500)}
+        found = [
+            m for m in await turn.uow.members.in_units(sorted(unit_ids), PROXY_SCAN)
+            if all(term in normalize_search(m.full_name or "") for term in terms)
+        ][:SEARCH_RESULTS]  # fmt: skip
+        turn.conversation.data = {"name": name}
+        rows = [(Button(Text("{name}", {"name": Verbatim(m.full_name or "")}),
+                        encode("h", "pick", m.id)),) for m in found]  # fmt: skip
+        if _valid_name(name) and any(u.is_grassroots for u in units):
+            rows.append((Button(_("➕ {name} does not use the bot yet", name=Verbatim(name)),
+                                encode("h", "new")),))  # fmt: skip
+        lines = (
+            [_("Choose the member:")]
+            if found
+            else [_("No member of your units is called “{name}”.", name=Verbatim(name))]
+        )
+        turn.say(*lines, buttons=tuple(rows))
+
+    async def _new_proxy_member(self, turn: Turn, helper_units: list[int], name: str) -> None:
+        """A member who does not use the bot: known by name only, in the helper's union."""
+        units = [u for unit_id in helper_units if (u := await turn.uow.units.get(unit_id))]
+        unit = next((u for u in units if u.is_grassroots), None)
+        if unit is None or not _valid_name(name):
+            raise Forged
+        author = await turn.uow.members.add(
+            Member(id=0, channel=PROXY_CHANNEL, external_id=uuid.uuid4().hex,
+                   display_name=name, language=turn.member.language, full_name=name,
+                   unit_id=unit.id),
+            turn.now,
+        )  # fmt: skip
+        await self._start_draft(turn, author)
+
+    async def _start_draft(self, turn: Turn, author: Member | None = None) -> None:
         _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
         if count >= MAX_OPEN_DRAFTS:
             raise InputError(_("You already have {count} drafts. Please finish or discard one "
                                "first (📋 My initiatives).", count=count))  # fmt: skip
         member = turn.member
-        assert member.unit_id is not None
+        owner = author or member
+        assert owner.unit_id is not None
         draft = await turn.uow.initiatives.add(
             Initiative(
                 id=0,
-                author_id=member.id,
+                author_id=owner.id,
                 entered_by_id=member.id,
-                unit_id=member.unit_id,
+                unit_id=owner.unit_id,
                 status=InitiativeStatus.DRAFT,
                 created_at=turn.now,
                 updated_at=turn.now,
             )
         )
-        await turn.uow.initiatives.record(draft, member.id, "created", turn.now)
+        role = "author" if author is None else RoleKind.HELPER.value
+        await turn.uow.initiatives.record(draft, member.id, "created", turn.now, role=role)
         self._activate(turn, draft)
+        if author is not None:
+            turn.say(_("You are entering an initiative for {name}; they will be its author.",
+                       name=Verbatim(author.full_name or "")))  # fmt: skip
         turn.show(dialog.question(draft), _("New initiative {number}. Your answers are saved "
                                             "as you go.", number=draft.number))  # fmt: skip
 
@@ -575,7 +689,10 @@ class ConversationService:
     async def _owned(self, turn: Turn, raw_id: str) -> Initiative | None:
         """The member's initiative with this id; anything else is refused and logged."""
         initiative = await turn.uow.initiatives.get(int(raw_id)) if raw_id.isdigit() else None
-        if initiative is None or initiative.author_id != turn.member.id:
+        if initiative is None or turn.member.id not in (
+            initiative.author_id,
+            initiative.entered_by_id,
+        ):
             log.warning("refused button for initiative %s from member %s", raw_id, turn.member.id)
             turn.outcome.notice = _("This button is not for you.")
             return None
@@ -583,7 +700,7 @@ class ConversationService:
 
     async def _draft_menu_button(self, turn: Turn, parts: Sequence[str]) -> None:
         if parts[1] == "fresh":
-            await self._start_draft(turn)
+            await self._begin(turn)
             return
         if parts[1] != "resume" or len(parts) != 3:
             raise Forged
@@ -698,9 +815,9 @@ class ConversationService:
             turn.show(dialog.question(draft), _("One answer is still missing:"))
             return
         member = turn.member
-        assert member.unit_id is not None
         resubmitted = draft.status is InitiativeStatus.RETURNED
-        if not resubmitted:
+        on_behalf = draft.author_id != draft.entered_by_id
+        if not resubmitted and not on_behalf and member.unit_id is not None:
             # A returned initiative goes back to the same review; a new one to the
             # author's union as it is now.
             draft.unit_id = member.unit_id
@@ -709,8 +826,17 @@ class ConversationService:
         draft.submitted_at = turn.now
         await self._save_draft(turn, draft)
         action = "resubmitted" if resubmitted else "submitted"
-        await turn.uow.initiatives.record(draft, member.id, action, turn.now, role="author")
+        role = RoleKind.HELPER.value if on_behalf and member.id != draft.author_id else "author"
+        await turn.uow.initiatives.record(draft, member.id, action, turn.now, role=role)
         await self._desk.route(turn, draft)
+        if on_behalf and member.id != draft.author_id:
+            author = (await turn.uow.members.by_ids([draft.author_id])).get(draft.author_id)
+            if author is not None:
+                turn.outcome.deliveries.append(Delivery(author, Reply((
+                    _("{helper} of the initiative support team has submitted initiative "
+                      "{number} “{title}” for you. You will be told here when it is reviewed.",
+                      helper=Verbatim(member.full_name or member.display_name),
+                      number=draft.number, title=Verbatim(draft.title or "")),))))  # fmt: skip
         self._pause(turn)
         turn.conversation.draft_id = None
         unit = await turn.uow.units.get(draft.unit_id)
@@ -791,13 +917,15 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
+            elif feature == "h":
+                await self._proxy_button(turn, parts)
             elif feature == "i":
                 await self._invites.button(turn, parts)
             elif feature == "p":
                 await self._desk.pending_button(turn, parts)
             elif feature == "j":
                 await self._join_button(turn, parts)
-            elif not turn.member.has_joined:
+            elif not turn.member.has_joined and not await self._helper_units(turn):
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif feature == "d":
                 await self._draft_button(turn, parts)

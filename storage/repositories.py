@@ -387,6 +387,16 @@ class SqlMemberRepository:
             },
         )
 
+    async def in_units(self, unit_ids: Sequence[int], limit: int) -> list[Member]:
+        """Members of these units, by name."""
+        rows = await self._db.execute(
+            select(members)
+            .where(members.c.unit_id.in_(set(unit_ids)), members.c.full_name.is_not(None))
+            .order_by(members.c.full_name)
+            .limit(limit)
+        )
+        return [_member(row) for row in rows]
+
 
 class SqlConversationRepository:
     """Dialog states in SQL."""
@@ -533,9 +543,10 @@ class SqlInitiativeRepository:
     async def by_author(
         self, author_id: int, offset: int, limit: int
     ) -> tuple[list[Initiative], int]:
-        """A page of an author's initiatives, newest first, and how many there are in all."""
+        """A page of the initiatives a member wrote or entered for someone, newest first,
+        and how many there are in all."""
         condition = and_(
-            initiatives.c.author_id == author_id,
+            or_(initiatives.c.author_id == author_id, initiatives.c.entered_by_id == author_id),
             initiatives.c.status != InitiativeStatus.DISCARDED.value,
         )
         total = (
@@ -551,9 +562,10 @@ class SqlInitiativeRepository:
         return await self._with_children(rows.all()), total
 
     async def drafts(self, author_id: int, limit: int) -> tuple[list[Initiative], int]:
-        """An author's open drafts, last touched first, and how many there are."""
+        """Open drafts a member writes or enters for someone, last touched first, and how
+        many there are."""
         condition = and_(
-            initiatives.c.author_id == author_id,
+            or_(initiatives.c.author_id == author_id, initiatives.c.entered_by_id == author_id),
             initiatives.c.status == InitiativeStatus.DRAFT.value,
         )
         total = (

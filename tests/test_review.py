@@ -16,12 +16,18 @@ from tests.test_submission import PHOTO, load
 WORKER, ADMIN_A, ADMIN_B, UPPER, OUTSIDER = 701, 801, 802, 803, 804
 
 
-async def grant(database_url: str, code: str, telegram_id: int, revoke: bool = False) -> None:
-    """Give (or take back) an admin role as the operator's command does."""
+async def grant(
+    database_url: str,
+    code: str,
+    telegram_id: int,
+    revoke: bool = False,
+    kind: RoleKind = RoleKind.ADMIN,
+) -> None:
+    """Give (or take back) a role as the operator's command does."""
     engine = create_engine(database_url)
     units_of_work = SqlUnitOfWorkFactory(engine)
     where = {"unit_code": code, "channel": "telegram", "external_id": str(telegram_id),
-             "kind": RoleKind.ADMIN, "now": dt.datetime.now(dt.UTC)}  # fmt: skip
+             "kind": kind, "now": dt.datetime.now(dt.UTC)}  # fmt: skip
     try:
         if revoke:
             await revoke_role(units_of_work, **where)  # type: ignore[arg-type]
