@@ -795,7 +795,10 @@ class ConversationService:
         elif action == "discard_yes" and step is Step.DISCARD:
             draft.status = InitiativeStatus.DISCARDED
             await self._save_draft(turn, draft)
-            await turn.uow.initiatives.record(draft, turn.member.id, "discarded", turn.now)
+            role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
+            await turn.uow.initiatives.record(
+                draft, turn.member.id, "discarded", turn.now, role=role
+            )
             self._pause(turn)
             turn.conversation.draft_id = None
             turn.menu(_("Draft {number} was discarded.", number=draft.number))

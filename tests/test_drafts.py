@@ -131,6 +131,8 @@ async def test_discard_after_confirmation(bot: Harness, database_url: str) -> No
     assert "SK-000001" in worker.last().text
     draft = await load(database_url, 1)
     assert draft.status is InitiativeStatus.DISCARDED, "marked, not erased"
+    last = draft.history[-1]  # type: ignore[attr-defined]
+    assert (last.action, last.role, last.actor_name) == ("discarded", "author", "Nguyễn Thị Lan")
     await worker.say("/my")
     assert "SK-000001" not in worker.last().text
 
