@@ -204,21 +204,18 @@ async def seed(url: str, initiatives: int, admins: int, cards: bool) -> Seeded:
         async with units_of_work() as uow:
             unit = await uow.units.by_code(UNIT_CODE)
             assert unit is not None and unit.is_grassroots, UNIT_CODE
-            authors = [
-                await uow.members.add(
-                    Member(
-                        id=0,
-                        channel=CHANNEL,
-                        external_id=str(AUTHOR_BASE + k),
-                        display_name=f"Tác giả {k + 1}",
-                        language="vi",
-                        full_name=f"Nguyễn Thị Tác Giả {k + 1}",
-                        unit_id=unit.id,
-                    ),
-                    now,
-                )  # fmt: skip
-                for k in range(AUTHORS)
-            ]
+            authors: list[Member] = []
+            for k in range(AUTHORS):
+                author = Member(
+                    id=0,
+                    channel=CHANNEL,
+                    external_id=str(AUTHOR_BASE + k),
+                    display_name=f"Tác giả {k + 1}",
+                    language="vi",
+                    full_name=f"Nguyễn Thị Tác Giả {k + 1}",
+                    unit_id=unit.id,
+                )
+                authors.append(await uow.members.add(author, now))
             for number in range(initiatives):
                 author = authors[number % len(authors)]
                 initiative = await uow.initiatives.add(

@@ -377,9 +377,12 @@ class ReviewDesk:
                 turn.outcome.deliveries.append(Delivery(helper, Reply((*lines, entered), buttons)))
 
     async def _stale(self, turn: Turn, initiative: Initiative) -> None:
-        """A press on a card that was decided or replaced: say so, change nothing."""
-        turn.conversation.state = DialogState.IDLE
-        turn.conversation.data = {}
+        """A press on a card that was decided or replaced: say so, change nothing else."""
+        data = turn.conversation.data
+        if turn.conversation.state is DialogState.REVIEWING and data.get("i") == initiative.id:
+            # Only a decision in progress on this very initiative ends here.
+            turn.conversation.state = DialogState.IDLE
+            turn.conversation.data = {}
         last = await self._last_decision(turn.uow, initiative.id)
         if initiative.status is InitiativeStatus.PENDING:
             turn.outcome.notice = _("This card is for an earlier version; a newer one was sent.")

@@ -111,8 +111,7 @@ class ConversationService:
         async with self._uow() as uow:
             if inbound.event_id and not await uow.inbox.claim(inbound.event_id, now):
                 return Outcome(language=self._default_language, duplicate=True)
-            member = await self._member(uow, inbound, now)
-            before = replace(member)
+            member, before = await self._member(uow, inbound, now)
             conversation = await uow.conversations.get(member.id)
             conversation_before = replace(conversation, data=dict(conversation.data))
             turn = Turn(
@@ -152,7 +151,10 @@ class ConversationService:
             await uow.commit()
         return forgotten
 
-    async def _member(self, uow: UnitOfWork, inbound: Inbound, now: dt.datetime) -> Member:
+    async def _member(
+        self, uow: UnitOfWork, inbound: Inbound, now: dt.datetime
+    ) -> tuple[Member, Member]:
+        """The sender's member row (made on first contact), and a copy as it was stored."""
         sender = inbound.sender
         member = await uow.members.by_external_id(sender.channel, sender.external_id)
         display_name = sender.display_name[:200] or sender.external_id
@@ -164,9 +166,12 @@ class ConversationService:
                 display_name=display_name,
                 language=self._default_language,
             )
-            return await uow.members.add(member, now)
+            member = await uow.members.add(member, now)
+            return member, replace(member)
+        stored = replace(member)
+        # People change their Telegram name; decisions and history show the current one.
         member.display_name = display_name
-        return member
+        return member, stored
 
     async def _dispatch(self, turn: Turn, inbound: Inbound) -> None:
         payload = inbound.payload

@@ -302,3 +302,33 @@ async def test_reminders_once_a_day_then_raised_one_level_up(
     (raised,) = digests(bot, UPPER)
     assert "Chờ lâu" in raised.text and "⬆️" in raised.text
     assert "Chờ chưa lâu" not in raised.text, "12 days is less than twice the limit"
+
+
+async def test_an_old_card_does_not_cancel_a_decision_in_progress(
+    bot: Harness, database_url: str
+) -> None:
+    worker, a, b, _upper = await setup(bot, database_url)
+    await submit(worker, title="Thứ nhất")
+    first_card = b.button("✅ Duyệt")
+    await submit(worker, title="Thứ hai")
+    await a.press("r:ok:1:1")
+    await a.tap("Xác nhận")
+    await b.press("r:ok:2:1")
+    confirm_second = b.button("Xác nhận")
+    calls = await b.press(first_card)
+    assert "Đã duyệt bởi" in notice(calls)
+    await b.press(confirm_second)
+    assert await decisions(database_url, 2) == ["approve"], "the second decision went through"
+
+
+async def test_the_record_names_people_as_telegram_shows_them_now(
+    bot: Harness, database_url: str
+) -> None:
+    worker, a, b, _upper = await setup(bot, database_url)
+    await submit(worker)
+    await a.tap("✅ Duyệt")
+    await a.tap("Xác nhận")
+    calls = await b.tap("✅ Duyệt")
+    assert "Đã duyệt bởi An" in notice(calls), "not the Telegram id the operator typed"
+    await worker.say("/history SK-000001")
+    assert "An" in worker.last().text and str(ADMIN_A) not in worker.last().text
