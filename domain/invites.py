@@ -98,7 +98,7 @@ class InviteDesk:
     async def _create(self, turn: Turn, kind: RoleKind, unit_id: int) -> None:
         unit = await turn.uow.units.get(unit_id)
         if unit is None or not await self._in_scope(turn, unit):
-            log.warning("member %s may not invite to unit %s", turn.member.id, unit_id)
+            log.warning("member %s may not invite to unit %s", turn.member, unit_id)
             turn.outcome.notice = _("You may only invite to your own units and those below.")
             return
         token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -119,7 +119,7 @@ class InviteDesk:
         token = payload[len(INVITE_PREFIX) :]
         invite = await turn.uow.invites.by_token_hash(token_hash(token)) if token else None
         if invite is None:
-            log.warning("member %s opened an unknown invitation", turn.member.id)
+            log.warning("member %s opened an unknown invitation", turn.member)
             turn.say(_("This invitation link is not valid. Please ask for a new one."))
             return
         if invite.used_at is not None:
@@ -177,7 +177,7 @@ class InviteDesk:
         role = await turn.uow.roles.get(role_id)
         unit = await turn.uow.units.get(role.unit_id) if role else None
         if role is None or unit is None or not await self._in_scope(turn, unit):
-            log.warning("member %s may not revoke role %s", turn.member.id, role_id)
+            log.warning("member %s may not revoke role %s", turn.member, role_id)
             turn.outcome.notice = _("You may not change this role.")
             return
         if role.member_id == turn.member.id:

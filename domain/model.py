@@ -187,6 +187,10 @@ class Member:
     phone: str | None = None
     unit_id: int | None = None
 
+    def __str__(self) -> str:
+        """How logs name a member: id and channel identity, never their name or phone."""
+        return f"#{self.id} ({self.channel}:{self.external_id})"
+
     @property
     def has_joined(self) -> bool:
         """Whether the member finished joining a grassroots unit."""

@@ -199,7 +199,7 @@ class ReviewDesk:
             raise Forged
         version = int(parts[3])
         if not await self.reviews(turn.uow, turn.member, initiative):
-            log.warning("member %s may not review initiative %s", turn.member.id, initiative.id)
+            log.warning("member %s may not review initiative %s", turn.member, initiative.id)
             turn.outcome.notice = _("You may not review this initiative.")
             return
         if initiative.status is not InitiativeStatus.PENDING or initiative.version != version:
@@ -395,7 +395,7 @@ class ReviewDesk:
 
     async def _full(self, turn: Turn, initiative: Initiative) -> None:
         if not await self.may_read(turn.uow, turn.member, initiative):
-            log.warning("member %s may not read initiative %s", turn.member.id, initiative.id)
+            log.warning("member %s may not read initiative %s", turn.member, initiative.id)
             turn.outcome.notice = _("You may not read this initiative.")
             return
         lines = dialog.card_lines(initiative, full=True)

@@ -602,7 +602,7 @@ class ConversationService:
         elif action == "pick" and len(parts) == 3 and parts[2].isdigit():
             author = (await turn.uow.members.by_ids([int(parts[2])])).get(int(parts[2]))
             if author is None or not await self._in_helper_scope(turn, author, helper_units):
-                log.warning("helper %s may not enter for member %s", turn.member.id, parts[2])
+                log.warning("helper %s may not enter for member %s", turn.member, parts[2])
                 turn.outcome.notice = _("This member is not in your units.")
                 return
             await self._start_draft(turn, author)
@@ -698,7 +698,7 @@ class ConversationService:
             initiative.author_id,
             initiative.entered_by_id,
         ):
-            log.warning("refused button for initiative %s from member %s", raw_id, turn.member.id)
+            log.warning("refused button for initiative %s from member %s", raw_id, turn.member)
             turn.outcome.notice = _("This button is not for you.")
             return None
         return initiative
@@ -944,7 +944,7 @@ class ConversationService:
             else:
                 raise Forged
         except Forged:
-            log.warning("refused malformed button %r from member %s", code[:80], turn.member.id)
+            log.warning("refused malformed button %r from member %s", code[:80], turn.member)
             turn.outcome.notice = _("This button is not valid any more.")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from domain.model import InitiativeStatus, RoleKind
 from domain.roles import grant_role, revoke_role
 from storage.db import create_engine
@@ -173,7 +175,9 @@ async def test_two_admins_press_at_the_same_moment(bot: Harness, database_url: s
     assert any(c.method == "editMessageText" and "bởi" in c.text for c in loser_calls)
 
 
-async def test_forged_stale_and_unauthorised_presses(bot: Harness, database_url: str) -> None:
+async def test_forged_stale_and_unauthorised_presses(
+    bot: Harness, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     worker, a, b, _upper = await setup(bot, database_url)
     outsider = bot.member(OUTSIDER, "Người ngoài")
     await join(outsider, code="TH-KCN-ANNORA", name="Người Ngoài")
@@ -185,6 +189,9 @@ async def test_forged_stale_and_unauthorised_presses(bot: Harness, database_url:
         assert calls[0].method == "answerCallbackQuery" and calls[0].text, data
     assert await decisions(database_url) == []
     assert (await load(database_url, 1)).status is InitiativeStatus.PENDING
+    refusals = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"telegram:{OUTSIDER}" in line for line in refusals), "logged with the user id"
+    assert any(f"telegram:{WORKER}" in line for line in refusals)
     await a.tap("✅ Duyệt")
     await a.tap("Xác nhận")
     calls = await b.tap("✅ Duyệt")
