@@ -25,6 +25,7 @@ from bot.settings import (
 )
 from domain.errors import InputError
 from domain.model import RoleKind
+from domain.progress import add_phase, import_targets
 from domain.roles import grant_role, list_roles, revoke_role
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
@@ -151,6 +152,59 @@ def admins_command(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def phases_command(args: argparse.Namespace) -> int:
+    """Create, change or list the programme's phases."""
+
+    async def main() -> int:
+        async with _database(_database_url(args)) as factory:
+            if args.action == "list":
+                async with factory() as uow:
+                    for phase in await uow.progress.phases():
+                        target = phase.target if phase.target is not None else "-"
+                        print(f"{phase.code}\t{phase.starts_on:%d/%m/%Y}\t"
+                              f"{phase.ends_on:%d/%m/%Y}\t{target}\t{phase.name}")  # fmt: skip
+                return 0
+            if not (args.code and args.start and args.end):
+                print("give --code, --start and --end (dd/mm/yyyy)", file=sys.stderr)
+                return 2
+            try:
+                starts, ends = (dt.datetime.strptime(d, "%d/%m/%Y").date()
+                                for d in (args.start, args.end))  # fmt: skip
+            except ValueError:
+                print("dates are dd/mm/yyyy, for example 31/05/2022", file=sys.stderr)
+                return 2
+            try:
+                phase = await add_phase(factory, args.code, args.name or args.code, starts, ends,
+                                        args.target)  # fmt: skip
+            except InputError as error:
+                print(Translator(UNION_TIMEZONE).render(error.text, "en"), file=sys.stderr)
+                return 1
+            print(f"phase {phase.code}: {phase.starts_on:%d/%m/%Y} to {phase.ends_on:%d/%m/%Y}")
+            return 0
+
+    return asyncio.run(main())
+
+
+def targets_import(args: argparse.Namespace) -> int:
+    """Import unit targets per phase from CSV, all or nothing."""
+
+    async def main() -> int:
+        translator = Translator(UNION_TIMEZONE)
+        data = Path(args.file).read_bytes()
+        try:
+            async with _database(_database_url(args)) as factory:
+                count = await import_targets(factory, data, dt.datetime.now(dt.UTC))
+        except UnitImportError as error:
+            print(translator.render(error.text, args.lang), file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {translator.render(problem.text, args.lang)}", file=sys.stderr)
+            return 1
+        print(f"{count} targets set.")
+        return 0
+
+    return asyncio.run(main())
+
+
 def db_command(args: argparse.Namespace) -> int:
     """Apply migrations or show the schema version."""
 
@@ -192,6 +246,21 @@ def parser() -> argparse.ArgumentParser:
     admins.add_argument("--telegram-id", type=int, metavar="N", help="the person's Telegram id")
     admins.add_argument("--role", choices=[k.value for k in RoleKind], default="admin")
     admins.set_defaults(func=admins_command)
+    phases = commands.add_parser("phases", help="the programme's phases")
+    phases.add_argument("action", choices=("add", "list"))
+    phases.add_argument("--code", help="a short code, e.g. GD1")
+    phases.add_argument("--name", help="e.g. 'Giai đoạn 1'")
+    phases.add_argument("--start", metavar="DD/MM/YYYY")
+    phases.add_argument("--end", metavar="DD/MM/YYYY")
+    phases.add_argument("--target", type=int, help="the programme's total target")
+    phases.set_defaults(func=phases_command)
+    targets = commands.add_parser("targets", help="unit targets per phase").add_subparsers(
+        dest="targets_command", required=True
+    )
+    targets_in = targets.add_parser("import", help="import CSV: unit_code,phase,target")
+    targets_in.add_argument("file")
+    targets_in.add_argument("--lang", choices=("vi", "en"), default="vi")
+    targets_in.set_defaults(func=targets_import)
     database = commands.add_parser("db", help="database schema")
     database.add_argument("action", choices=("upgrade", "current"))
     database.set_defaults(func=db_command)

@@ -254,6 +254,7 @@ class Initiative:
     confidential: bool | None = None
     confidential_note: str | None = None
     version: int = 0
+    phase_id: int | None = None
     submitted_at: dt.datetime | None = None
     coauthors: list[Coauthor] = default(default_factory=list)
     attachments: list[Attachment] = default(default_factory=list)
@@ -273,3 +274,50 @@ def parse_number(text: str) -> int | None:
     """Read SK-000123, sk123 or 123 back into an id."""
     cleaned = text.strip().upper().removeprefix("SK").lstrip("-").strip()
     return int(cleaned) if cleaned.isdigit() and 0 < len(cleaned) <= 12 else None
+
+
+@dataclass
+class Phase:
+    """A phase (giai đoạn) of the programme."""
+
+    id: int
+    code: str
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    target: int | None = None
+
+    def days_left(self, today: dt.date) -> int:
+        """Days from today to the phase's last day, that day included; 0 once it is over."""
+        return max(0, (self.ends_on - today).days + 1)
+
+
+@dataclass
+class Figures:
+    """A unit's figures for a phase: its whole subtree counted."""
+
+    unit: Unit
+    target: int | None = None
+    approved: int = 0
+    pending: int = 0
+    returned: int = 0
+    people: int = 0
+    benefit_vnd: int = 0
+
+    @property
+    def percent(self) -> Decimal | None:
+        """Approved against target, in percent; None without a target."""
+        if not self.target:
+            return None
+        return Decimal(self.approved * 100) / Decimal(self.target)
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """How one status change moves a unit's figures."""
+
+    approved: int = 0
+    pending: int = 0
+    returned: int = 0
+    people: int = 0
+    benefit_vnd: int = 0

@@ -9,11 +9,14 @@ from typing import Protocol, Self
 
 from domain.model import (
     Conversation,
+    CountChange,
+    Figures,
     HistoryEntry,
     Initiative,
     InitiativeStatus,
     Invite,
     Member,
+    Phase,
     ReviewCard,
     Role,
     RoleKind,
@@ -192,6 +195,48 @@ class ReminderLog(Protocol):
         """Record a reminder of this kind for the day; False when one was sent already."""
 
 
+class ProgressRepository(Protocol):
+    """Phases, targets and the running figures of every unit's subtree."""
+
+    async def phases(self) -> list[Phase]:
+        """Every phase, earliest first."""
+
+    async def add_phase(self, phase: Phase) -> Phase:
+        """Store a new phase, or update the one with the same code."""
+
+    async def targets(self, unit_ids: Sequence[int], phase_id: int) -> dict[int, int]:
+        """Targets of these units for a phase."""
+
+    async def set_targets(self, targets: Sequence[tuple[int, int, int]], now: dt.datetime) -> None:
+        """Set (unit id, phase id, target) triples."""
+
+    async def change(self, unit_id: int, phase_id: int, change: CountChange) -> None:
+        """Move the figures of the unit and of every unit above it."""
+
+    async def participate(self, unit_id: int, phase_id: int, person: str, step: int) -> int:
+        """Count one approved initiative more (or less) for a person in a grassroots unit;
+        return +1 when they start to count as a participant, -1 when they stop, else 0."""
+
+    async def figures(self, units: Sequence[Unit], phase_id: int) -> list[Figures]:
+        """The figures and targets of these units, in the same order."""
+
+    async def children_figures(self, parent_id: int | None, phase_id: int) -> list[Figures]:
+        """The figures of every unit directly below ``parent_id`` (the roots for None)."""
+
+    async def rebuild_closure(self) -> None:
+        """Recompute which units lie above which, after the tree changed."""
+
+    async def rebuild_counts(self) -> None:
+        """Recompute every unit's figures from the initiatives themselves."""
+
+    async def direct_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
+        """(unit, phase, approved, pending, returned, people, benefit) counted from the
+        initiatives without the running figures, for checking them."""
+
+    async def stored_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
+        """The same tuples from the running figures."""
+
+
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -213,6 +258,7 @@ class UnitOfWork(Protocol):
     cards: ReviewCardRepository
     invites: InviteRepository
     reminders: ReminderLog
+    progress: ProgressRepository
     inbox: Inbox
 
     async def __aenter__(self) -> Self:

@@ -22,6 +22,7 @@ from domain.model import (
 )
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
+from domain.progress import count_change
 from domain.text import Day, Moment, Money, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, CardUpdate, Delivery, Reply, encode
@@ -308,6 +309,7 @@ class ReviewDesk:
             fresh = await uow.initiatives.get(initiative.id)
             await self._stale(turn, fresh or initiative)
             return
+        await count_change(uow, initiative, initiative.status, DECISION_STATUS[decision])
         initiative.status = DECISION_STATUS[decision]
         await uow.initiatives.record(initiative, turn.member.id, decision.value, turn.now,
                                      note=note, role=RoleKind.ADMIN.value)  # fmt: skip

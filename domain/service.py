@@ -37,6 +37,7 @@ from domain.parsing import (
     search_terms,
 )
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
@@ -798,6 +799,7 @@ class ConversationService:
             await self._save_draft(turn, draft)
             turn.show(dialog.question(draft))
         elif action == "discard_yes" and step is Step.DISCARD:
+            await count_change(turn.uow, draft, draft.status, InitiativeStatus.DISCARDED)
             draft.status = InitiativeStatus.DISCARDED
             await self._save_draft(turn, draft)
             role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
@@ -829,9 +831,14 @@ class ConversationService:
             # A returned initiative goes back to the same review; a new one to the
             # author's union as it is now.
             draft.unit_id = member.unit_id
+        before = draft.status
+        if draft.phase_id is None:
+            phase = await phase_on(turn.uow, turn.today)
+            draft.phase_id = phase.id if phase else None
         draft.status = InitiativeStatus.PENDING
         draft.version += 1
         draft.submitted_at = turn.now
+        await count_change(turn.uow, draft, before, draft.status)
         await self._save_draft(turn, draft)
         action = "resubmitted" if resubmitted else "submitted"
         role = RoleKind.HELPER.value if on_behalf and member.id != draft.author_id else "author"

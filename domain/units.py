@@ -31,6 +31,9 @@ async def import_units(
     async with units_of_work() as uow:
         records = parse_units_csv(content, await uow.units.parents_by_code())
         added = await uow.units.import_records(records, now)
+        # A unit may have moved: which units lie above which, and so every roll-up, changes.
+        await uow.progress.rebuild_closure()
+        await uow.progress.rebuild_counts()
         await uow.commit()
     return ImportReport(total=len(records), added=added)
 

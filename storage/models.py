@@ -141,6 +141,8 @@ class InitiativeRow(Base):
     confidential: Mapped[bool | None] = mapped_column(Boolean)
     confidential_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The phase of the first submission: the one in which the initiative counts.
+    phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
@@ -263,3 +265,63 @@ class InviteRow(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class PhaseRow(Base):
+    """A phase (giai đoạn) of the programme, with its dates and national target."""
+
+    __tablename__ = "phases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    target: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TargetRow(Base):
+    """A unit's target (chỉ tiêu) for a phase."""
+
+    __tablename__ = "targets"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), primary_key=True)
+    target: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class UnitAncestorRow(Base):
+    """The closure of the unit tree: every unit with each unit above it, itself included."""
+
+    __tablename__ = "unit_ancestors"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    ancestor_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+
+
+class UnitCountRow(Base):
+    """Running figures of a unit's subtree for a phase, kept with every status change."""
+
+    __tablename__ = "unit_counts"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), primary_key=True)
+    approved: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    people: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Sums of estimates up to 10^15 đồng each overflow a 64-bit integer in the millions.
+    benefit_vnd: Mapped[Decimal] = mapped_column(Numeric(30, 0), default=0)
+
+
+class ParticipantRow(Base):
+    """How many approved initiatives a person has in a grassroots unit and phase."""
+
+    __tablename__ = "participants"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), primary_key=True)
+    person: Mapped[str] = mapped_column(String(120), primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, default=0)

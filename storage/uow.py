@@ -14,6 +14,7 @@ from domain.ports import (
     InitiativeRepository,
     InviteRepository,
     MemberRepository,
+    ProgressRepository,
     ReminderLog,
     ReviewCardRepository,
     RoleRepository,
@@ -28,6 +29,7 @@ from storage.repositories import (
     SqlInitiativeRepository,
     SqlInviteRepository,
     SqlMemberRepository,
+    SqlProgressRepository,
     SqlReminderLog,
     SqlReviewCardRepository,
     SqlRoleRepository,
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
     cards: ReviewCardRepository
     reminders: ReminderLog
     invites: InviteRepository
+    progress: ProgressRepository
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -76,6 +79,7 @@ class SqlUnitOfWork:
         self.cards = SqlReviewCardRepository(executor)
         self.reminders = SqlReminderLog(executor)
         self.invites = SqlInviteRepository(executor)
+        self.progress = SqlProgressRepository(executor)
         self.inbox = SqlInbox(executor)
         return self
 

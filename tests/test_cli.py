@@ -99,3 +99,34 @@ def test_admins_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "KHONG-CO" in capsys.readouterr().err
     assert main([*base, "list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["HN\thelper\t556\t556"]
+
+
+def test_phases_and_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    base = ["--database-url", url]
+    assert main([*base, "units", "import", str(EXAMPLE_UNITS)]) == 0
+    first = ["--code", "GD1", "--name", "Giai đoạn 1", "--start", "20/12/2021"]
+    assert main([*base, "phases", "add", *first, "--end", "31/05/2022", "--target", "300000"]) == 0
+    assert main([*base, "phases", "add", "--code", "GD2", "--start", "01/05/2022",
+                 "--end", "30/09/2023"]) == 1, "overlapping phases are refused"  # fmt: skip
+    assert main([*base, "phases", "add", "--code", "GD2", "--start", "31/13/2022",
+                 "--end", "30/09/2023"]) == 2  # fmt: skip
+    assert main([*base, "phases", "add", "--code", "GD2", "--start", "01/06/2022",
+                 "--end", "30/09/2023", "--target", "1000000"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main([*base, "phases", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "GD1\t20/12/2021\t31/05/2022\t300000\tGiai đoạn 1",
+        "GD2\t01/06/2022\t30/09/2023\t1000000\tGD2",
+    ]
+    bad = tmp_path / "targets.csv"
+    bad.write_text("unit_code,phase,target\nNA,GD1,3000\nXX,GD1,5\nNA,GD9,abc\nNA,GD1,4000\n",
+                   encoding="utf-8")  # fmt: skip
+    assert main([*base, "targets", "import", str(bad)]) == 1
+    errors = capsys.readouterr().err
+    for line in ("Dòng 3", "Dòng 4", "Dòng 5"):
+        assert line in errors, errors
+    good = tmp_path / "good.csv"
+    good.write_text("unit_code,phase,target\nNA,GD1,3.000\nHN,GD2,78000\n", encoding="utf-8")
+    assert main([*base, "targets", "import", str(good)]) == 0
+    assert "2 targets set." in capsys.readouterr().out
