@@ -39,6 +39,7 @@ from domain.parsing import (
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
+from domain.stats import StatsDesk
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.ui import (
@@ -73,7 +74,19 @@ LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
 # Commands that work before a member has joined a unit; admins need not join one.
 _OPEN_COMMANDS = frozenset(
-    {"start", "help", "lang", "cancel", "unit", "history", "pending", "invite", "roles"}
+    {
+        "start",
+        "help",
+        "lang",
+        "cancel",
+        "unit",
+        "history",
+        "pending",
+        "invite",
+        "roles",
+        "stats",
+        "top",
+    }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
@@ -104,6 +117,7 @@ class ConversationService:
         self._tz = timezone
         self._default_language = default_language
         self._desk = ReviewDesk(timezone)
+        self._stats = StatsDesk()
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
     async def handle(self, inbound: Inbound) -> Outcome:
@@ -284,6 +298,12 @@ class ConversationService:
         elif name == "roles":
             self._pause(turn)
             await self._invites.roles(turn)
+        elif name == "stats":
+            self._pause(turn)
+            await self._stats.stats(turn)
+        elif name == "top":
+            self._pause(turn)
+            await self._stats.top(turn)
         elif name == "pending":
             self._pause(turn)
             await self._desk.pending(turn, 0)
@@ -932,6 +952,8 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
+            elif feature == "s":
+                await self._stats.button(turn, parts)
             elif feature == "h":
                 await self._proxy_button(turn, parts)
             elif feature == "i":

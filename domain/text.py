@@ -21,6 +21,13 @@ class Money:
 
 
 @dataclass(frozen=True, slots=True)
+class Amount:
+    """A large sum in đồng, said the way people say it: "33.000 tỷ đồng"."""
+
+    vnd: int
+
+
+@dataclass(frozen=True, slots=True)
 class Day:
     """A calendar date, shown as dd/mm/yyyy in Vietnamese."""
 

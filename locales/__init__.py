@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
-from domain.text import Day, Moment, Money, Percent, Text, Verbatim
+from domain.text import Amount, Day, Moment, Money, Percent, Text, Verbatim
 
 CATALOG_DIR = Path(__file__).parent
 DOMAIN = "messages"
@@ -74,6 +74,17 @@ class Translator:
         """Render texts as lines of one message."""
         return "\n".join(self.render(text, language) for text in texts)
 
+    def _amount(self, vnd: int, language: str) -> str:
+        """Sums in tỷ (10^9) or triệu (10^6) đồng, to one decimal."""
+        locale = self._locales.get(language) or self._locales["vi"]
+        vietnamese = language == "vi"
+        for size, vi_word, en_word in ((10**9, "tỷ đồng", "billion đồng"),
+                                       (10**6, "triệu đồng", "million đồng")):  # fmt: skip
+            if abs(vnd) >= size:
+                number = format_decimal(Decimal(vnd) / size, format="#,##0.#", locale=locale)
+                return f"{number} {vi_word if vietnamese else en_word}"
+        return f"{format_decimal(vnd, locale=locale)} đồng"
+
     def _value(self, value: object, language: str) -> str:
         locale = self._locales.get(language) or self._locales["vi"]
         if isinstance(value, Verbatim):
@@ -86,12 +97,12 @@ class Translator:
             return str(value)
         if isinstance(value, int):
             return format_decimal(value, locale=locale)
+        if isinstance(value, Amount):
+            return self._amount(value.vnd, language)
         if isinstance(value, Money):
             return format_currency(value.vnd, "VND", locale=locale)
         if isinstance(value, Percent):
-            return format_percent(
-                Decimal(str(value.value)) / 100, format="#,##0.##%", locale=locale
-            )
+            return format_percent(Decimal(str(value.value)) / 100, format="#,##0.#%", locale=locale)
         if isinstance(value, Day):
             return format_date(value.value, "dd/MM/yyyy", locale=locale)
         if isinstance(value, Moment):

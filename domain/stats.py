@@ -1,0 +1,174 @@
+"""/stats and /top: where a unit stands against its target, and how it ranks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from domain.model import Figures, Phase, RoleKind, Unit
+from domain.ports import UnitOfWork
+from domain.progress import phase_on
+from domain.text import Amount, Day, Percent, Text, Verbatim, _
+from domain.turn import Forged, Turn
+from domain.ui import Button, encode
+
+CHILD_LINES = 12
+DRILL_BUTTONS = 8
+TOP_LINES = 10
+
+
+def ranked(figures: Sequence[Figures]) -> list[Figures]:
+    """Best first: percent of target, then approved count; units without a target last."""
+    return sorted(
+        figures,
+        key=lambda f: (f.percent is None, -(f.percent or Decimal(0)), -f.approved, f.unit.name),
+    )
+
+
+def _figure_line(figures: Figures, rank: int | None = None, of: int | None = None) -> Text:
+    name = Verbatim(figures.unit.name)
+    if figures.target:
+        line = _("{unit}: {approved}/{target} · {percent}",
+                 unit=name, approved=figures.approved, target=figures.target,
+                 percent=Percent(figures.percent or 0))  # fmt: skip
+    else:
+        line = _("{unit}: {approved} initiatives (no target)", unit=name,
+                 approved=figures.approved)  # fmt: skip
+    if rank is not None and of is not None and of > 1:
+        return _("{line} · rank {rank}/{of}", line=line, rank=rank, of=of)
+    return line
+
+
+class StatsDesk:
+    """Figures for members and admins, from the running counters."""
+
+    async def _phase(self, turn: Turn, phase_id: int | None = None) -> Phase | None:
+        phases = await turn.uow.progress.phases()
+        if phase_id is not None:
+            return next((p for p in phases if p.id == phase_id), None)
+        current = await phase_on(turn.uow, turn.today)
+        if current is not None:
+            return current
+        started = [p for p in phases if p.starts_on <= turn.today]
+        return started[-1] if started else (phases[0] if phases else None)
+
+    def _header(self, phase: Phase, today: dt.date) -> Text:
+        return _("📊 {phase} ({start} – {end}), {days} days left",
+                 phase=Verbatim(phase.name), start=Day(phase.starts_on), end=Day(phase.ends_on),
+                 days=phase.days_left(today))  # fmt: skip
+
+    async def _rank(self, uow: UnitOfWork, unit: Unit, phase: Phase) -> tuple[int, int]:
+        siblings = ranked(await uow.progress.children_figures(unit.parent_id, phase.id))
+        for index, figures in enumerate(siblings, start=1):
+            if figures.unit.id == unit.id:
+                return index, len(siblings)
+        return 1, 1
+
+    async def _admin_units(self, turn: Turn) -> list[int]:
+        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
+                if r.kind is RoleKind.ADMIN]  # fmt: skip
+
+    async def stats(self, turn: Turn) -> None:
+        """/stats: an admin sees their unit and its children; a member their unit's path."""
+        phase = await self._phase(turn)
+        if phase is None:
+            turn.say(_("No phase of the programme has been set yet."))
+            return
+        admin_units = await self._admin_units(turn)
+        if admin_units:
+            unit = await turn.uow.units.get(admin_units[0])
+            if unit is not None:
+                await self._unit_view(turn, unit, phase)
+                return
+        if turn.member.unit_id is None:
+            turn.say(_("Join your grassroots union first (/start)."))
+            return
+        unit = await turn.uow.units.get(turn.member.unit_id)
+        assert unit is not None
+        path = await turn.uow.units.path(unit)
+        lines = [self._header(phase, turn.today)]
+        for figures in await turn.uow.progress.figures(path, phase.id):
+            rank, of = await self._rank(turn.uow, figures.unit, phase)
+            lines.append(_figure_line(figures, rank, of))
+        own = (await turn.uow.progress.figures([unit], phase.id))[0]
+        lines.append(self._details(own))
+        turn.say(*lines)
+
+    def _details(self, figures: Figures) -> Text:
+        return _("Participants: {people} · awaiting review: {pending} · returned: {returned} · "
+                 "estimated benefit: {benefit}", people=figures.people, pending=figures.pending,
+                 returned=figures.returned, benefit=Amount(figures.benefit_vnd))  # fmt: skip
+
+    async def _unit_view(self, turn: Turn, unit: Unit, phase: Phase) -> None:
+        own = (await turn.uow.progress.figures([unit], phase.id))[0]
+        children = ranked(await turn.uow.progress.children_figures(unit.id, phase.id))
+        rank, of = await self._rank(turn.uow, unit, phase)
+        lines = [self._header(phase, turn.today), _figure_line(own, rank, of), self._details(own)]
+        if children:
+            lines.append(_("Units below, best first:"))
+            for index, figures in enumerate(children[:CHILD_LINES], start=1):
+                lines.append(_("{rank}. {line}", rank=index, line=_figure_line(figures)))
+            if len(children) > CHILD_LINES:
+                lines.append(_("… and {count} more units.", count=len(children) - CHILD_LINES))
+        rows: list[tuple[Button, ...]] = []
+        drill = [Button(Text("{name}", {"name": Verbatim(f.unit.name[:40])}),
+                        encode("s", "u", f.unit.id, phase.id))
+                 for f in children[:DRILL_BUTTONS]]  # fmt: skip
+        rows += [tuple(drill[i : i + 2]) for i in range(0, len(drill), 2)]
+        admin_units = set(await self._admin_units(turn))
+        if unit.parent_id is not None and unit.id not in admin_units:
+            rows.append((Button(_("⬆️ One level up"), encode("s", "u", unit.parent_id, phase.id)),))
+        others = [p for p in await turn.uow.progress.phases() if p.id != phase.id]
+        if others:
+            switch = [Button(Text("{name}", {"name": Verbatim(p.name[:30])}),
+                             encode("s", "u", unit.id, p.id)) for p in others[:3]]  # fmt: skip
+            rows.append(tuple(switch))
+        turn.say(*lines, buttons=tuple(rows))
+
+    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
+        """Drill down, up, or to another phase: only within the admin's own units."""
+        if len(parts) != 4 or parts[1] != "u" or not parts[2].isdigit() or not parts[3].isdigit():
+            raise Forged
+        unit = await turn.uow.units.get(int(parts[2]))
+        phase = await self._phase(turn, int(parts[3]))
+        admin_units = set(await self._admin_units(turn))
+        if (
+            unit is None
+            or phase is None
+            or not admin_units
+            or not any(u.id in admin_units for u in await turn.uow.units.path(unit))
+        ):
+            turn.outcome.notice = _("You may only look at your own units and those below.")
+            return
+        await self._unit_view(turn, unit, phase)
+
+    async def top(self, turn: Turn) -> None:
+        """/top: the ranking among the unit's siblings, by percent of target and by count."""
+        phase = await self._phase(turn)
+        if phase is None:
+            turn.say(_("No phase of the programme has been set yet."))
+            return
+        admin_units = await self._admin_units(turn)
+        unit_id = admin_units[0] if admin_units else turn.member.unit_id
+        unit = await turn.uow.units.get(unit_id) if unit_id else None
+        if unit is None:
+            turn.say(_("Join your grassroots union first (/start)."))
+            return
+        siblings = await turn.uow.progress.children_figures(unit.parent_id, phase.id)
+        by_percent = ranked(siblings)
+        by_count = sorted(siblings, key=lambda f: (-f.approved, f.unit.name))
+        lines: list[Text] = [self._header(phase, turn.today),
+                             _("🏆 By percent of target:")]  # fmt: skip
+        lines += self._top_lines(by_percent, unit)
+        lines.append(_("🏅 By number of approved initiatives:"))
+        lines += self._top_lines(by_count, unit)
+        turn.say(*lines)
+
+    def _top_lines(self, order: list[Figures], unit: Unit) -> list[Text]:
+        lines = []
+        for index, figures in enumerate(order, start=1):
+            if index <= TOP_LINES or figures.unit.id == unit.id:
+                line = _("{rank}. {line}", rank=index, line=_figure_line(figures))
+                lines.append(_("{line} ◀️", line=line) if figures.unit.id == unit.id else line)
+        return lines

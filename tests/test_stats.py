@@ -1,0 +1,104 @@
+"""/stats and /top: the programme's own figures, rendered the Vietnamese way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert, select
+
+from domain.model import RoleKind
+from domain.progress import add_phase
+from storage.models import InitiativeRow, MemberRow, TargetRow, UnitRow
+from tests.fakebotapi import Harness
+from tests.scenario import join
+from tests.test_progress import Database
+from tests.test_review import grant
+
+NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
+
+
+async def seed(database_url: str) -> None:
+    """Phase 1 as the articles tell it: Nghệ An 13.386 approved against a target of 3.000."""
+    db = Database(database_url)
+    try:
+        phase = await add_phase(db.units_of_work, "GD1", "Giai đoạn 1", dt.date(2026, 1, 1),
+                                dt.date(2026, 12, 31), 300_000)  # fmt: skip
+        async with db.engine.begin() as connection:
+            ids = {code: id_ for id_, code in await connection.execute(
+                select(UnitRow.id, UnitRow.code))}  # fmt: skip
+            author = (await connection.execute(insert(MemberRow).values(
+                channel="proxy", external_id="seed", display_name="Seed", language="vi",
+                full_name="Seed", unit_id=ids["NA-VINH-BVHN"], created_at=NOW, updated_at=NOW,
+            ))).inserted_primary_key[0]  # fmt: skip
+            targets = {"NA": 3_000, "TH": 31_035, "HN": 52_000, "HT": 9_000,
+                       "NA-VINH": 2_000, "NA-VINH-BVHN": 1_000, "HN-LB-MAY10": 40}  # fmt: skip
+            await connection.execute(insert(TargetRow), [
+                {"unit_id": ids[c], "phase_id": phase.id, "target": t, "updated_at": NOW}
+                for c, t in targets.items()])  # fmt: skip
+            rows = [("NA-VINH-BVHN", 13_386), ("TH-KCN-ANNORA", 31_035), ("HN-LB-MAY10", 30)]
+            for code, count in rows:
+                await connection.execute(insert(InitiativeRow), [
+                    {"author_id": author, "entered_by_id": author, "unit_id": ids[code],
+                     "status": "approved", "step": "summary", "editing": False,
+                     "coauthors_done": True, "version": 1, "phase_id": phase.id,
+                     "benefit_vnd": 10_000_000, "created_at": NOW, "updated_at": NOW,
+                     "submitted_at": NOW, "title": "x"}
+                    for _ in range(count)])  # fmt: skip
+        async with db.units_of_work() as uow:
+            await uow.progress.rebuild_counts()
+            await uow.commit()
+    finally:
+        await db.close()
+
+
+async def test_seed_figures_rendered(bot: Harness, database_url: str) -> None:
+    await seed(database_url)
+    await grant(database_url, "NA", 3001)
+    admin = bot.member(3001, "Nghệ An")
+    await admin.say("/stats")
+    text = admin.last().text
+    assert "LĐLĐ tỉnh Nghệ An: 13.386/3.000 sáng kiến · đạt 446,2%" in text, text
+    assert "còn 40 ngày" in text and "01/01/2026" in text and "31/12/2026" in text
+    assert "133,9 tỷ đồng" in text, "13.386 × 10 triệu"
+    assert "· hạng 1/7" in text, "first of the 7 units under the national union"
+
+
+async def test_member_sees_the_path_with_ranks(bot: Harness, database_url: str) -> None:
+    await seed(database_url)
+    worker = bot.member(3002, "Lan")
+    await join(worker)
+    await worker.say("/stats")
+    lines = worker.last().text.splitlines()
+    assert lines[1].startswith("CĐCS Công ty May 10: 30/40 sáng kiến · đạt 75%")
+    assert lines[2].startswith("LĐLĐ quận Long Biên: 30 sáng kiến (chưa có chỉ tiêu)")
+    assert lines[3].startswith("LĐLĐ TP Hà Nội: 30/52.000 sáng kiến · đạt 0,1%")
+    assert "Tổng Liên đoàn" in lines[4]
+
+
+async def test_admin_drills_down_within_scope_only(bot: Harness, database_url: str) -> None:
+    await seed(database_url)
+    await grant(database_url, "TLD", 3003)
+    national = bot.member(3003, "Tổng")
+    await national.say("/stats")
+    text = national.last().text
+    assert text.index("Nghệ An") < text.index("Thanh Hóa") < text.index("Hà Tĩnh")
+    await national.tap("LĐLĐ tỉnh Nghệ An")
+    assert "LĐLĐ TP Vinh: 13.386/2.000" in national.last().text
+    await national.tap("Lên một cấp")
+    assert "Tổng Liên đoàn" in national.last().text.splitlines()[1]
+    await grant(database_url, "HN", 3004)
+    hanoi = bot.member(3004, "Hà Nội")
+    calls = await hanoi.press(national.button("LĐLĐ tỉnh Nghệ An"))
+    assert next(c.text for c in calls if c.method == "answerCallbackQuery")
+
+
+async def test_top_ranks_by_percent_and_by_count(bot: Harness, database_url: str) -> None:
+    await seed(database_url)
+    await grant(database_url, "HN", 3005, kind=RoleKind.ADMIN)
+    admin = bot.member(3005, "Hà Nội")
+    await admin.say("/top")
+    text = admin.last().text
+    by_percent, by_count = text.split("🏅")
+    assert by_percent.index("Nghệ An") < by_percent.index("Thanh Hóa")
+    assert by_count.index("Thanh Hóa") < by_count.index("Nghệ An")
+    assert "LĐLĐ TP Hà Nội: 30/52.000 sáng kiến · đạt 0,1% ◀️" in text
