@@ -73,6 +73,7 @@ class DialogState(StrEnum):
     DRAFTING = "drafting"
     REVIEWING = "reviewing"
     PROXY_MEMBER = "proxy_member"
+    TARGETS = "targets"
 
 
 class RoleKind(StrEnum):

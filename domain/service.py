@@ -39,7 +39,7 @@ from domain.parsing import (
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
-from domain.stats import StatsDesk
+from domain.stats import StatsDesk, TargetDesk
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.ui import (
@@ -86,6 +86,7 @@ _OPEN_COMMANDS = frozenset(
         "roles",
         "stats",
         "top",
+        "targets",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -118,6 +119,7 @@ class ConversationService:
         self._default_language = default_language
         self._desk = ReviewDesk(timezone)
         self._stats = StatsDesk()
+        self._targets = TargetDesk()
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
     async def handle(self, inbound: Inbound) -> Outcome:
@@ -199,7 +201,7 @@ class ConversationService:
                 DialogState.JOIN_SEARCH, DialogState.JOIN_CONFIRM,
                 DialogState.JOIN_NAME, DialogState.JOIN_PHONE, DialogState.REVIEWING,
                 # Reached only through a helper's role, which needs no membership.
-                DialogState.DRAFTING, DialogState.PROXY_MEMBER,
+                DialogState.DRAFTING, DialogState.PROXY_MEMBER, DialogState.TARGETS,
             ):  # fmt: skip
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
@@ -229,6 +231,8 @@ class ConversationService:
             await self._desk.prompt(turn, *before)
         elif state is DialogState.PROXY_MEMBER:
             turn.say(*before, _("Type the member's full name, or part of it to search."))
+        elif state is DialogState.TARGETS:
+            turn.say(*before)
         elif state is DialogState.JOIN_SEARCH:
             turn.show(self._search_prompt(turn), *before)
         elif state is DialogState.JOIN_CONFIRM:
@@ -301,6 +305,9 @@ class ConversationService:
         elif name == "stats":
             self._pause(turn)
             await self._stats.stats(turn)
+        elif name == "targets":
+            self._pause(turn)
+            await self._targets.start(turn)
         elif name == "top":
             self._pause(turn)
             await self._stats.top(turn)
@@ -535,6 +542,8 @@ class ConversationService:
             await self._desk.text(turn, text)
         elif state is DialogState.PROXY_MEMBER:
             await self._proxy_search(turn, text)
+        elif state is DialogState.TARGETS:
+            await self._targets.text(turn, text)
         elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
             await self._draft_text(turn, draft, text)
         else:

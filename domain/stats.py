@@ -6,16 +6,18 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from domain.model import Figures, Phase, RoleKind, Unit
+from domain.errors import InputError
+from domain.model import DialogState, Figures, Phase, RoleKind, Unit
 from domain.ports import UnitOfWork
-from domain.progress import phase_on
-from domain.text import Amount, Day, Percent, Text, Verbatim, _
+from domain.progress import MAX_TARGET, phase_on
+from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.ui import Button, encode
 
 CHILD_LINES = 12
 DRILL_BUTTONS = 8
 TOP_LINES = 10
+TARGET_LINES = 40
 
 
 def ranked(figures: Sequence[Figures]) -> list[Figures]:
@@ -172,3 +174,78 @@ class StatsDesk:
                 line = _("{rank}. {line}", rank=index, line=_figure_line(figures))
                 lines.append(_("{line} ◀️", line=line) if figures.unit.id == unit.id else line)
         return lines
+
+
+class TargetDesk:
+    """/targets: an admin sets the targets of the units directly below their own."""
+
+    async def _scope(self, turn: Turn) -> tuple[Unit, Phase] | None:
+        roles = [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
+                 if r.kind is RoleKind.ADMIN]  # fmt: skip
+        unit = await turn.uow.units.get(roles[0]) if roles else None
+        phase = await StatsDesk()._phase(turn)
+        if unit is None or phase is None:
+            return None
+        return unit, phase
+
+    async def start(self, turn: Turn) -> None:
+        """Show the children's targets and how to change them."""
+        scope = await self._scope(turn)
+        if scope is None:
+            turn.say(_("This command is for union admins, once a phase is set."))
+            return
+        unit, phase = scope
+        children = await turn.uow.progress.children_figures(unit.id, phase.id)
+        if not children:
+            turn.say(_("{unit} has no units below it.", unit=Verbatim(unit.name)))
+            return
+        turn.conversation.state = DialogState.TARGETS
+        turn.conversation.data = {"u": unit.id, "p": phase.id}
+        lines = [_("Targets of the units below {unit} for {phase}:", unit=Verbatim(unit.name),
+                   phase=Verbatim(phase.name))]  # fmt: skip
+        for figures in sorted(children, key=lambda f: f.unit.code)[:TARGET_LINES]:
+            lines.append(_("{code} · {name}: {target}", code=Verbatim(figures.unit.code),
+                           name=Verbatim(figures.unit.name),
+                           target=figures.target if figures.target else _("—")))  # fmt: skip
+        lines.append(_("To change them, type one unit a line: its code and the target, for "
+                       "example “{code} 60”. /cancel when done.",
+                       code=Verbatim(children[0].unit.code)))  # fmt: skip
+        turn.say(*lines)
+
+    async def text(self, turn: Turn, text: str) -> None:
+        """Lines of ``CODE TARGET``; all of them or none."""
+        data = turn.conversation.data
+        unit = await turn.uow.units.get(int(data.get("u", 0)))
+        phase = await StatsDesk()._phase(turn, int(data.get("p", 0)))
+        scope = await self._scope(turn)
+        if unit is None or phase is None or scope is None or not await self._may(turn, unit):
+            turn.conversation.state = DialogState.IDLE
+            turn.conversation.data = {}
+            turn.say(_("This command is for union admins, once a phase is set."))
+            return
+        below = await turn.uow.progress.children_figures(unit.id, phase.id)
+        children = {f.unit.code.lower(): f.unit for f in below}
+        wanted: list[tuple[int, int, int]] = []
+        for line in (part.strip() for part in text.splitlines() if part.strip()):
+            code, _sep, raw = line.rpartition(" ")
+            child = children.get(code.strip().lower())
+            digits = raw.replace(".", "").replace(",", "")
+            if child is None:
+                raise InputError(_("“{line}”: no unit directly below yours has that code.",
+                                   line=Verbatim(line[:60])))  # fmt: skip
+            if not digits.isdigit() or not 0 < int(digits) <= MAX_TARGET:
+                raise InputError(
+                    _("“{line}”: the target must be a whole number from 1 to {maximum}.",
+                      line=Verbatim(line[:60]), maximum=MAX_TARGET)
+                )  # fmt: skip
+            wanted.append((child.id, phase.id, int(digits)))
+        await turn.uow.progress.set_targets(wanted, turn.now)
+        turn.say(
+            n_("{count} target saved. Type more, or /cancel when done.",
+               "{count} targets saved. Type more, or /cancel when done.", len(wanted))
+        )  # fmt: skip
+
+    async def _may(self, turn: Turn, unit: Unit) -> bool:
+        roles = {r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
+                 if r.kind is RoleKind.ADMIN}  # fmt: skip
+        return unit.id in roles

@@ -102,3 +102,26 @@ async def test_top_ranks_by_percent_and_by_count(bot: Harness, database_url: str
     assert by_percent.index("Nghệ An") < by_percent.index("Thanh Hóa")
     assert by_count.index("Thanh Hóa") < by_count.index("Nghệ An")
     assert "LĐLĐ TP Hà Nội: 30/52.000 sáng kiến · đạt 0,1% ◀️" in text
+
+
+async def test_admin_sets_targets_of_the_units_below(bot: Harness, database_url: str) -> None:
+    await seed(database_url)
+    await grant(database_url, "HN-LB", 3006)
+    admin = bot.member(3006, "Long Biên")
+    await admin.say("/targets")
+    assert "HN-LB-MAY10 · CĐCS Công ty May 10: 40" in admin.last().text
+    await admin.say("HN-LB-MAY10 60\nHN-HM-HVT 10")
+    assert "HN-HM-HVT" in admin.last().text, "not a unit below Long Biên: all or nothing"
+    await admin.say("hn-lb-may10 1.000\nHN-LB-MAY10 abc")
+    assert "abc" in admin.last().text
+    worker = bot.member(3007, "Lan")
+    await join(worker)
+    await worker.say("/stats")
+    assert "CĐCS Công ty May 10: 30/40 sáng kiến" in worker.last().text, "nothing was saved"
+    await admin.say("HN-LB-MAY10 60")
+    assert "Đã lưu 1 chỉ tiêu" in admin.last().text
+    await admin.say("/cancel")
+    await worker.say("/stats")
+    assert "CĐCS Công ty May 10: 30/60 sáng kiến · đạt 50%" in worker.last().text
+    await worker.say("/targets")
+    assert "quản trị" in worker.last().text
