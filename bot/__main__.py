@@ -25,7 +25,7 @@ from bot.settings import (
 )
 from domain.errors import InputError
 from domain.model import RoleKind
-from domain.progress import add_phase, import_targets
+from domain.progress import add_phase, import_groups, import_targets
 from domain.roles import grant_role, list_roles, revoke_role
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
@@ -205,6 +205,26 @@ def targets_import(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def groups_import(args: argparse.Namespace) -> int:
+    """Import emulation groups from CSV, all or nothing."""
+
+    async def main() -> int:
+        translator = Translator(UNION_TIMEZONE)
+        data = Path(args.file).read_bytes()
+        try:
+            async with _database(_database_url(args)) as factory:
+                count = await import_groups(factory, data)
+        except UnitImportError as error:
+            print(translator.render(error.text, args.lang), file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {translator.render(problem.text, args.lang)}", file=sys.stderr)
+            return 1
+        print(f"{count} emulation groups set.")
+        return 0
+
+    return asyncio.run(main())
+
+
 def db_command(args: argparse.Namespace) -> int:
     """Apply migrations or show the schema version."""
 
@@ -261,6 +281,13 @@ def parser() -> argparse.ArgumentParser:
     targets_in.add_argument("file")
     targets_in.add_argument("--lang", choices=("vi", "en"), default="vi")
     targets_in.set_defaults(func=targets_import)
+    groups = commands.add_parser("groups", help="emulation groups").add_subparsers(
+        dest="groups_command", required=True
+    )
+    groups_in = groups.add_parser("import", help="import CSV: group_code,group_name,unit_code")
+    groups_in.add_argument("file")
+    groups_in.add_argument("--lang", choices=("vi", "en"), default="vi")
+    groups_in.set_defaults(func=groups_import)
     database = commands.add_parser("db", help="database schema")
     database.add_argument("action", choices=("upgrade", "current"))
     database.set_defaults(func=db_command)

@@ -223,6 +223,14 @@ class ProgressRepository(Protocol):
     async def children_figures(self, parent_id: int | None, phase_id: int) -> list[Figures]:
         """The figures of every unit directly below ``parent_id`` (the roots for None)."""
 
+    async def set_groups(self, groups: dict[str, tuple[str, list[int]]]) -> None:
+        """Create or replace emulation groups: code → (name, unit ids)."""
+
+    async def groups_of(
+        self, unit_ids: Sequence[int], phase_id: int
+    ) -> list[tuple[str, list[Figures]]]:
+        """Each emulation group holding one of these units, with its units' figures."""
+
     async def rebuild_closure(self) -> None:
         """Recompute which units lie above which, after the tree changed."""
 

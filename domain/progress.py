@@ -144,3 +144,41 @@ async def import_targets(units_of_work: UnitOfWorkFactory, data: bytes, now: dt.
         )
         await uow.commit()
     return len(wanted)
+
+
+async def import_groups(units_of_work: UnitOfWorkFactory, data: bytes) -> int:
+    """Import ``group_code,group_name,unit_code`` lines, all or nothing; each group in the
+    file gets exactly the units listed. Return how many groups were set."""
+    content = decode_units_csv(data)
+    problems: list[ImportProblem] = []
+    groups: dict[str, tuple[str, list[int]]] = {}
+    async with units_of_work() as uow:
+        for line, fields in enumerate(csv.reader(io.StringIO(content)), start=1):
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            header = [f.strip().lower() for f in fields]
+            if line == 1 and header == ["group_code", "group_name", "unit_code"]:
+                continue
+            if len(fields) != 3:
+                problems.append(ImportProblem(line, _(
+                    "Line {line}: expected 3 columns (group_code, group_name, unit_code), "
+                    "found {count}.", line=line, count=len(fields))))  # fmt: skip
+                continue
+            code, name, unit_code = (f.strip() for f in fields)
+            unit = await uow.units.by_code(unit_code)
+            if unit is None:
+                problems.append(ImportProblem(line, _(
+                    "Line {line}: there is no unit with the code “{code}”.",
+                    line=line, code=Verbatim(unit_code))))  # fmt: skip
+                continue
+            if not code or not name or len(code) > 32 or len(name) > 200:
+                problems.append(ImportProblem(line, _(
+                    "Line {line}: a group needs a code (at most 32 characters) and a name.",
+                    line=line)))  # fmt: skip
+                continue
+            groups.setdefault(code, (name, []))[1].append(unit.id)
+        if problems:
+            raise UnitImportError(problems)
+        await uow.progress.set_groups(groups)
+        await uow.commit()
+    return len(groups)

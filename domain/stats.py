@@ -165,6 +165,11 @@ class StatsDesk:
         lines += self._top_lines(by_percent, unit)
         lines.append(_("🏅 By number of approved initiatives:"))
         lines += self._top_lines(by_count, unit)
+        path = await turn.uow.units.path(unit)
+        for name, members in await turn.uow.progress.groups_of([u.id for u in path], phase.id):
+            lines.append(_("🤝 In the emulation group {group}:", group=Verbatim(name)))
+            mine = next((f.unit for f in members if f.unit.id in {u.id for u in path}), unit)
+            lines += self._top_lines(ranked(members), mine)
         turn.say(*lines)
 
     def _top_lines(self, order: list[Figures], unit: Unit) -> list[Text]:

@@ -325,3 +325,22 @@ class ParticipantRow(Base):
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"), primary_key=True)
     person: Mapped[str] = mapped_column(String(120), primary_key=True)
     approved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EmulationGroupRow(Base):
+    """An emulation cluster or block (cụm, khối thi đua): units ranked together."""
+
+    __tablename__ = "emulation_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class EmulationMemberRow(Base):
+    """A unit in an emulation group."""
+
+    __tablename__ = "emulation_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("emulation_groups.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)

@@ -57,6 +57,8 @@ from storage.models import (
     AttachmentRow,
     CoauthorRow,
     ConversationRow,
+    EmulationGroupRow,
+    EmulationMemberRow,
     InitiativeEventRow,
     InitiativeRow,
     InviteRow,
@@ -90,6 +92,8 @@ targets = cast(Table, TargetRow.__table__)
 ancestors = cast(Table, UnitAncestorRow.__table__)
 counts = cast(Table, UnitCountRow.__table__)
 participants = cast(Table, ParticipantRow.__table__)
+emulation_groups = cast(Table, EmulationGroupRow.__table__)
+emulation_members = cast(Table, EmulationMemberRow.__table__)
 
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
@@ -1106,6 +1110,53 @@ class SqlProgressRepository:
         for row in await self._db.execute(query):
             figures = self._figures(_unit(row), row, int(row.goal) if row.goal else None)
             result.append(figures)
+        return result
+
+    async def set_groups(self, groups: dict[str, tuple[str, list[int]]]) -> None:
+        """Create or replace emulation groups: code → (name, unit ids)."""
+        for code, (name, unit_ids) in groups.items():
+            query = select(emulation_groups.c.id).where(emulation_groups.c.code == code)
+            group_id = (await self._db.execute(query)).scalar_one_or_none()
+            if group_id is None:
+                result = await self._db.execute(
+                    insert(emulation_groups), {"code": code, "name": name}
+                )
+                group_id = _new_id(result)
+            else:
+                await self._db.execute(
+                    update(emulation_groups)
+                    .where(emulation_groups.c.id == group_id)
+                    .values(name=name)
+                )
+                await self._db.execute(
+                    delete(emulation_members).where(emulation_members.c.group_id == group_id)
+                )
+            await self._db.execute(
+                insert(emulation_members),
+                [{"group_id": group_id, "unit_id": unit_id} for unit_id in sorted(set(unit_ids))],
+            )
+
+    async def groups_of(
+        self, unit_ids: Sequence[int], phase_id: int
+    ) -> list[tuple[str, list[Figures]]]:
+        """Each emulation group holding one of these units, with its units' figures."""
+        found = (
+            await self._db.execute(
+                select(emulation_groups)
+                .join(emulation_members, emulation_members.c.group_id == emulation_groups.c.id)
+                .where(emulation_members.c.unit_id.in_(set(unit_ids)))
+                .distinct()
+                .order_by(emulation_groups.c.name)
+            )
+        ).all()
+        result = []
+        for group in found:
+            rows = await self._db.execute(
+                select(units)
+                .join(emulation_members, emulation_members.c.unit_id == units.c.id)
+                .where(emulation_members.c.group_id == group.id)
+            )
+            result.append((group.name, await self.figures([_unit(r) for r in rows], phase_id)))
         return result
 
     async def rebuild_closure(self) -> None:

@@ -130,3 +130,19 @@ def test_phases_and_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     good.write_text("unit_code,phase,target\nNA,GD1,3.000\nHN,GD2,78000\n", encoding="utf-8")
     assert main([*base, "targets", "import", str(good)]) == 0
     assert "2 targets set." in capsys.readouterr().out
+
+
+def test_groups_import_all_or_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    base = ["--database-url", url]
+    assert main([*base, "units", "import", str(EXAMPLE_UNITS)]) == 0
+    bad = tmp_path / "groups.csv"
+    bad.write_text("group_code,group_name,unit_code\nK1,Khối 1,HN\nK1,Khối 1,NOPE\nK2,,TH\n",
+                   encoding="utf-8")  # fmt: skip
+    assert main([*base, "groups", "import", str(bad)]) == 1
+    errors = capsys.readouterr().err
+    assert "Dòng 3" in errors and "Dòng 4" in errors
+    groups = EXAMPLE_UNITS.parent / "groups.csv"
+    assert main([*base, "groups", "import", str(groups)]) == 0
+    assert main([*base, "groups", "import", str(groups)]) == 0, "re-import replaces"
+    assert "3 emulation groups set." in capsys.readouterr().out

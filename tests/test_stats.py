@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import insert, select
@@ -125,3 +126,26 @@ async def test_admin_sets_targets_of_the_units_below(bot: Harness, database_url:
     assert "CĐCS Công ty May 10: 30/60 sáng kiến · đạt 50%" in worker.last().text
     await worker.say("/targets")
     assert "quản trị" in worker.last().text
+
+
+async def test_top_within_the_emulation_group(bot: Harness, database_url: str) -> None:
+    from pathlib import Path
+
+    from bot.__main__ import main
+
+    await seed(database_url)
+    groups = Path(__file__).resolve().parent.parent / "examples" / "groups.csv"
+    assert await asyncio.to_thread(main, ["--database-url", database_url, "groups", "import",
+                                          str(groups)]) == 0  # fmt: skip
+    worker = bot.member(3008, "Lan")
+    await join(worker)
+    await worker.say("/top")
+    text = worker.last().text
+    assert "🤝 Trong Cụm thi đua doanh nghiệp Hà Nội:" in text
+    group_part = text.split("🤝")[1]
+    assert group_part.index("CĐCS Công ty May 10") < group_part.index("Đức Giang")
+    assert "CĐCS Công ty May 10: 30/40 sáng kiến · đạt 75% ◀️" in group_part
+    await grant(database_url, "NA", 3009)
+    nghe_an = bot.member(3009, "Nghệ An")
+    await nghe_an.say("/top")
+    assert "Khối thi đua các tỉnh Bắc Trung Bộ" in nghe_an.last().text
