@@ -12,12 +12,20 @@ from domain.ports import UnitOfWork
 from domain.progress import MAX_TARGET, phase_on
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
-from domain.ui import Button, encode
+from domain.ui import Bar, Button, Chart, Reply, encode
 
 CHILD_LINES = 12
 DRILL_BUTTONS = 8
 TOP_LINES = 10
 TARGET_LINES = 40
+CHART_BARS = 30
+
+
+def phase_pace(phase: Phase, today: dt.date) -> float:
+    """Where a unit on a straight line to its target should be today, in percent."""
+    total = (phase.ends_on - phase.starts_on).days + 1
+    elapsed = (min(max(today, phase.starts_on), phase.ends_on) - phase.starts_on).days + 1
+    return round(100 * elapsed / total, 1)
 
 
 def ranked(figures: Sequence[Figures]) -> list[Figures]:
@@ -114,6 +122,8 @@ class StatsDesk:
             if len(children) > CHILD_LINES:
                 lines.append(_("… and {count} more units.", count=len(children) - CHILD_LINES))
         rows: list[tuple[Button, ...]] = []
+        if children:
+            rows.append((Button(_("📈 Chart"), encode("s", "c", unit.id, phase.id)),))
         drill = [Button(Text("{name}", {"name": Verbatim(f.unit.name[:40])}),
                         encode("s", "u", f.unit.id, phase.id))
                  for f in children[:DRILL_BUTTONS]]  # fmt: skip
@@ -130,7 +140,9 @@ class StatsDesk:
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """Drill down, up, or to another phase: only within the admin's own units."""
-        if len(parts) != 4 or parts[1] != "u" or not parts[2].isdigit() or not parts[3].isdigit():
+        if len(parts) != 4 or parts[1] not in "uc" or not parts[2].isdigit():
+            raise Forged
+        if not parts[3].isdigit():
             raise Forged
         unit = await turn.uow.units.get(int(parts[2]))
         phase = await self._phase(turn, int(parts[3]))
@@ -143,7 +155,28 @@ class StatsDesk:
         ):
             turn.outcome.notice = _("You may only look at your own units and those below.")
             return
+        if parts[1] == "c":
+            await self._chart(turn, unit, phase)
+            return
         await self._unit_view(turn, unit, phase)
+
+    async def _chart(self, turn: Turn, unit: Unit, phase: Phase) -> None:
+        children = ranked(await turn.uow.progress.children_figures(unit.id, phase.id))
+        bars = tuple(Bar(f.unit.name, float(f.percent or 0)) for f in children[:CHART_BARS]
+                     if f.target)  # fmt: skip
+        if not bars:
+            turn.outcome.notice = _("No unit below has a target yet.")
+            return
+        chart = Chart(
+            title=_("{unit} · {phase}", unit=Verbatim(unit.name), phase=Verbatim(phase.name)),
+            bars=bars,
+            pace_percent=phase_pace(phase, turn.today),
+            target_label=_("Target (100%)"),
+            pace_label=_("Expected by today"),
+        )
+        caption = _("📈 Units below {unit}: percent of target; the dashed line is where they "
+                    "should be today.", unit=Verbatim(unit.name))  # fmt: skip
+        turn.outcome.replies.append(Reply((caption,), chart=chart))
 
     async def top(self, turn: Turn) -> None:
         """/top: the ranking among the unit's siblings, by percent of target and by count."""

@@ -52,6 +52,25 @@ class KeyButton:
 
 
 @dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of a progress chart: a unit and its percent of target."""
+
+    label: str
+    percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Units as bars of percent of target, with the 100% line and today's expected pace."""
+
+    title: Text
+    bars: tuple[Bar, ...]
+    pace_percent: float
+    target_label: Text
+    pace_label: Text
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to show; ``keyboard`` replaces the reply keyboard when given."""
 
@@ -61,6 +80,8 @@ class Reply:
     remove_keyboard: bool = False
     # Photos and documents to show after the text, by their channel file ids.
     media: tuple[Attachment, ...] = ()
+    # A chart to draw and show as a picture, the text as its caption.
+    chart: Chart | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from charts import render_png
 from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.service import ConversationService
 from domain.ui import (
@@ -186,6 +188,14 @@ def markup(
 async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: str) -> Message:
     """Send one reply; buttons go with the last piece of a long text, files after it."""
     translator = context.translator
+    if reply.chart is not None:
+        png = await asyncio.to_thread(render_png, reply.chart, translator, language)
+        return await context.bot.send_photo(
+            chat_id,
+            png,
+            caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
+            reply_markup=markup(reply, translator, language),
+        )
     pieces = split_text(translator.lines(reply.text, language))
     message: Message | None = None
     for index, piece in enumerate(pieces):

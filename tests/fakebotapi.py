@@ -36,6 +36,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -97,6 +98,10 @@ class FakeBotApi(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         call = Call(name, params)
+        if request_data is not None and request_data.contains_files:
+            call.files = {
+                key: value[1] for key, value in (request_data.multipart_data or {}).items()
+            }
         self.calls.append(call)
         if "chat_id" in params:
             self.by_chat[int(params["chat_id"])].append(call)

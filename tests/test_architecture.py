@@ -12,6 +12,7 @@ FORBIDDEN = {
     "domain": ("telegram", "sqlalchemy", "storage", "handlers", "bot", "babel", "alembic"),
     "handlers": ("sqlalchemy", "storage", "alembic"),
     "storage": ("telegram", "handlers", "bot"),
+    "charts": ("telegram", "sqlalchemy", "storage", "handlers", "bot"),
 }
 
 
