@@ -20,6 +20,7 @@ from telegram.request import BaseRequest
 from bot.links import deep_link
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
+from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.text import _
 from handlers.telegram import (
@@ -44,6 +45,9 @@ COMMANDS = {
     "cancel": _("Stop the current step"),
     "unit": _("Change my grassroots union"),
     "lang": _("Language"),
+    "settings": _("Reminders on or off"),
+    "stats": _("Progress against the target"),
+    "top": _("Rankings"),
 }
 SORRY = _("Sorry, something went wrong on our side. Your answers so far are saved; "
           "please try again in a moment.")  # fmt: skip
@@ -75,6 +79,11 @@ def build_application(
             default_language=settings.default_language,
             invite_link=lambda payload: deep_link(application.bot.username, payload),
             invite_lifetime=dt.timedelta(days=settings.invite_days),
+            nudge_policy=NudgePolicy(
+                drafts=settings.nudge_drafts,
+                milestones=settings.nudge_milestones,
+                lagging=settings.nudge_lagging,
+            ),
         )
         application.bot_data.service = service
         application.bot_data.translator = translator
@@ -83,6 +92,9 @@ def build_application(
         if application.job_queue is not None:
             application.job_queue.run_repeating(
                 forget_handled_updates, interval=dt.timedelta(hours=6), first=60
+            )
+            application.job_queue.run_repeating(
+                send_nudges, interval=dt.timedelta(hours=1), first=120, name="nudges"
             )
             application.job_queue.run_daily(
                 remind_reviewers,
@@ -94,6 +106,11 @@ def build_application(
         """Once a day: what waits too long, to its reviewers, and one level up."""
         after = dt.timedelta(days=settings.review_reminder_days)
         for delivery in await context.service.review_reminders(after):
+            await deliver(context, delivery)
+
+    async def send_nudges(context: BotContext) -> None:
+        """Every hour: stale drafts, milestones and, on Mondays, lagging units."""
+        for delivery in await context.service.nudges_due():
             await deliver(context, delivery)
 
     async def forget_handled_updates(context: BotContext) -> None:

@@ -33,6 +33,9 @@ class Settings:
     max_concurrent_updates: int = 256
     review_reminder_days: int = 7
     invite_days: int = 7
+    nudge_drafts: bool = True
+    nudge_milestones: bool = True
+    nudge_lagging: bool = True
     review_reminder_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
@@ -91,6 +94,9 @@ class Settings:
             review_reminder_days=reminder_days,
             review_reminder_time=reminder_time,
             invite_days=invite_days,
+            nudge_drafts=_switch(values, "NUDGE_DRAFTS"),
+            nudge_milestones=_switch(values, "NUDGE_MILESTONES"),
+            nudge_lagging=_switch(values, "NUDGE_LAGGING"),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(
@@ -100,6 +106,11 @@ class Settings:
             default_language=language,
             migrate_on_start=values.get("BOT_MIGRATE_ON_START", "1") not in ("0", "false", "no"),
         )
+
+
+def _switch(values: Mapping[str, str], name: str) -> bool:
+    """A setting that is on unless set to 0, false, no or off."""
+    return values.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -187,6 +187,7 @@ class Member:
     full_name: str | None = None
     phone: str | None = None
     unit_id: int | None = None
+    nudges: bool = True
 
     def __str__(self) -> str:
         """How logs name a member: id and channel identity, never their name or phone."""

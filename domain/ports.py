@@ -245,6 +245,38 @@ class ProgressRepository(Protocol):
         """The same tuples from the running figures."""
 
 
+class NudgeLog(Protocol):
+    """Nudges sent and milestones reached."""
+
+    async def nudged_on(self, member_id: int, day: dt.date) -> bool:
+        """Whether the member got a nudge on that day."""
+
+    async def sent_at(self, member_id: int, key: str) -> dt.datetime | None:
+        """When the nudge with this key went to the member, if it did."""
+
+    async def record(
+        self, member_id: int, kind: str, key: str, day: dt.date, now: dt.datetime
+    ) -> bool:
+        """Record a nudge; False when this one was sent before."""
+
+    async def stale_drafts(self, cutoff: dt.datetime) -> list[tuple[Initiative, Member]]:
+        """Drafts untouched since ``cutoff``, with the member who writes them."""
+
+    async def reach(
+        self, key: str, unit_id: int | None, phase_id: int, percent: int, now: dt.datetime
+    ) -> bool:
+        """Record a milestone; False when it was reached before."""
+
+    async def milestones_since(self, since: dt.datetime) -> list[tuple[str, int | None, int, int]]:
+        """Milestones reached since then: key, unit (None for the programme), phase, percent."""
+
+    async def members_below(self, unit_id: int | None, limit: int) -> list[Member]:
+        """Members of the unit's subtree (everyone for None) who accept nudges."""
+
+    async def with_targets(self, phase_id: int) -> list[Figures]:
+        """The figures of every unit that has a target for the phase."""
+
+
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -267,6 +299,7 @@ class UnitOfWork(Protocol):
     invites: InviteRepository
     reminders: ReminderLog
     progress: ProgressRepository
+    nudges: NudgeLog
     inbox: Inbox
 
     async def __aenter__(self) -> Self:

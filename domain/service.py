@@ -28,6 +28,7 @@ from domain.model import (
     Step,
     Unit,
 )
+from domain.nudges import NudgeDesk, NudgePolicy
 from domain.parsing import (
     NAME_MAX,
     NAME_MIN,
@@ -87,6 +88,7 @@ _OPEN_COMMANDS = frozenset(
         "stats",
         "top",
         "targets",
+        "settings",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -112,6 +114,7 @@ class ConversationService:
         default_language: str = "vi",
         invite_link: Callable[[str], str] = lambda payload: payload,
         invite_lifetime: dt.timedelta = dt.timedelta(days=7),
+        nudge_policy: NudgePolicy | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -120,6 +123,7 @@ class ConversationService:
         self._desk = ReviewDesk(timezone)
         self._stats = StatsDesk()
         self._targets = TargetDesk()
+        self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
     async def handle(self, inbound: Inbound) -> Outcome:
@@ -158,6 +162,14 @@ class ConversationService:
             deliveries = await self._desk.reminders(
                 uow, now, now.astimezone(self._tz).date(), after
             )
+            await uow.commit()
+        return deliveries
+
+    async def nudges_due(self) -> list[Delivery]:
+        """The nudges due now, recorded before they are handed out."""
+        now = self._clock()
+        async with self._uow() as uow:
+            deliveries = await self._nudges.due(uow, now, now.astimezone(self._tz))
             await uow.commit()
         return deliveries
 
@@ -305,6 +317,8 @@ class ConversationService:
         elif name == "stats":
             self._pause(turn)
             await self._stats.stats(turn)
+        elif name == "settings":
+            self._settings(turn)
         elif name == "targets":
             self._pause(turn)
             await self._targets.start(turn)
@@ -324,6 +338,15 @@ class ConversationService:
             await self._prompt(
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
+
+    def _settings(self, turn: Turn) -> None:
+        """/settings: reminders and announcements on or off."""
+        on = turn.member.nudges
+        state = _("on") if on else _("off")
+        toggle = (Button(_("🔕 Turn reminders off"), encode("o", "nudges", "off")) if on
+                  else Button(_("🔔 Turn reminders on"), encode("o", "nudges", "on")))  # fmt: skip
+        turn.say(_("⚙️ Settings"), _("Reminders and announcements: {state}", state=state),
+                 buttons=((toggle,),))  # fmt: skip
 
     async def _cancel(self, turn: Turn) -> None:
         state = turn.conversation.state
@@ -961,6 +984,11 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
+            elif feature == "o" and len(parts) == 3 and parts[1] == "nudges":
+                if parts[2] not in ("on", "off"):
+                    raise Forged
+                turn.member.nudges = parts[2] == "on"
+                self._settings(turn)
             elif feature == "s":
                 await self._stats.button(turn, parts)
             elif feature == "h":

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -95,6 +96,8 @@ class MemberRow(Base):
     full_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Reminders and announcements the member agreed to; /settings turns them off.
+    nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -344,3 +347,32 @@ class EmulationMemberRow(Base):
 
     group_id: Mapped[int] = mapped_column(ForeignKey("emulation_groups.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class NudgeRow(Base):
+    """A nudge sent to a member: each key once, and at most one a day."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("member_id", "key"),
+        Index("ix_nudges_member_day", "member_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(80))
+    day: Mapped[dt.date] = mapped_column(Date)
+    sent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class MilestoneRow(Base):
+    """A milestone reached (a unit at 50% or 100%, the programme at each 10%)."""
+
+    __tablename__ = "milestones"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"))
+    percent: Mapped[int] = mapped_column(Integer)
+    reached_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)

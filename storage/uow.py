@@ -14,6 +14,7 @@ from domain.ports import (
     InitiativeRepository,
     InviteRepository,
     MemberRepository,
+    NudgeLog,
     ProgressRepository,
     ReminderLog,
     ReviewCardRepository,
@@ -29,6 +30,7 @@ from storage.repositories import (
     SqlInitiativeRepository,
     SqlInviteRepository,
     SqlMemberRepository,
+    SqlNudgeLog,
     SqlProgressRepository,
     SqlReminderLog,
     SqlReviewCardRepository,
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     reminders: ReminderLog
     invites: InviteRepository
     progress: ProgressRepository
+    nudges: NudgeLog
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -80,6 +83,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderLog(executor)
         self.invites = SqlInviteRepository(executor)
         self.progress = SqlProgressRepository(executor)
+        self.nudges = SqlNudgeLog(executor)
         self.inbox = SqlInbox(executor)
         return self
 
