@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 from telegram import Bot, Update
@@ -69,24 +69,36 @@ async def _database(url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
         await engine.dispose()
 
 
-def units_import(args: argparse.Namespace) -> int:
-    """Import the unit tree from a CSV file, all or nothing."""
+def _import_file(
+    args: argparse.Namespace,
+    run: Callable[[SqlUnitOfWorkFactory, bytes], Awaitable[str]],
+) -> int:
+    """Run a CSV import, all or nothing; print every problem with its line, or the result."""
 
     async def main() -> int:
         translator = Translator(UNION_TIMEZONE)
         data = Path(args.file).read_bytes()
         try:
             async with _database(_database_url(args)) as factory:
-                report = await import_units(factory, data, dt.datetime.now(dt.UTC))
+                print(await run(factory, data))
         except UnitImportError as error:
             print(translator.render(error.text, args.lang), file=sys.stderr)
             for problem in error.problems:
                 print(f"  {translator.render(problem.text, args.lang)}", file=sys.stderr)
             return 1
-        print(f"{report.total} units: {report.added} new, {report.updated} updated.")
         return 0
 
     return asyncio.run(main())
+
+
+def units_import(args: argparse.Namespace) -> int:
+    """Import the unit tree from a CSV file, all or nothing."""
+
+    async def run(factory: SqlUnitOfWorkFactory, data: bytes) -> str:
+        report = await import_units(factory, data, dt.datetime.now(dt.UTC))
+        return f"{report.total} units: {report.added} new, {report.updated} updated."
+
+    return _import_file(args, run)
 
 
 def units_links(args: argparse.Namespace) -> int:
@@ -188,41 +200,19 @@ def phases_command(args: argparse.Namespace) -> int:
 def targets_import(args: argparse.Namespace) -> int:
     """Import unit targets per phase from CSV, all or nothing."""
 
-    async def main() -> int:
-        translator = Translator(UNION_TIMEZONE)
-        data = Path(args.file).read_bytes()
-        try:
-            async with _database(_database_url(args)) as factory:
-                count = await import_targets(factory, data, dt.datetime.now(dt.UTC))
-        except UnitImportError as error:
-            print(translator.render(error.text, args.lang), file=sys.stderr)
-            for problem in error.problems:
-                print(f"  {translator.render(problem.text, args.lang)}", file=sys.stderr)
-            return 1
-        print(f"{count} targets set.")
-        return 0
+    async def run(factory: SqlUnitOfWorkFactory, data: bytes) -> str:
+        return f"{await import_targets(factory, data, dt.datetime.now(dt.UTC))} targets set."
 
-    return asyncio.run(main())
+    return _import_file(args, run)
 
 
 def groups_import(args: argparse.Namespace) -> int:
     """Import emulation groups from CSV, all or nothing."""
 
-    async def main() -> int:
-        translator = Translator(UNION_TIMEZONE)
-        data = Path(args.file).read_bytes()
-        try:
-            async with _database(_database_url(args)) as factory:
-                count = await import_groups(factory, data)
-        except UnitImportError as error:
-            print(translator.render(error.text, args.lang), file=sys.stderr)
-            for problem in error.problems:
-                print(f"  {translator.render(problem.text, args.lang)}", file=sys.stderr)
-            return 1
-        print(f"{count} emulation groups set.")
-        return 0
+    async def run(factory: SqlUnitOfWorkFactory, data: bytes) -> str:
+        return f"{await import_groups(factory, data)} emulation groups set."
 
-    return asyncio.run(main())
+    return _import_file(args, run)
 
 
 def db_command(args: argparse.Namespace) -> int:
