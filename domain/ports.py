@@ -43,8 +43,11 @@ class UnitRepository(Protocol):
     async def parents_by_code(self) -> dict[str, str | None]:
         """Every unit code with its parent's code."""
 
-    async def import_records(self, records: Sequence[UnitRecord], now: dt.datetime) -> int:
-        """Insert or update units given parents first; return how many were new."""
+    async def import_records(
+        self, records: Sequence[UnitRecord], now: dt.datetime
+    ) -> tuple[int, bool]:
+        """Insert or update units given parents first; return how many were new and
+        whether an existing unit moved to another parent."""
 
     async def grassroots(self) -> list[Unit]:
         """Every grassroots unit, by code."""

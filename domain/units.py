@@ -30,10 +30,11 @@ async def import_units(
     content = decode_units_csv(data)
     async with units_of_work() as uow:
         records = parse_units_csv(content, await uow.units.parents_by_code())
-        added = await uow.units.import_records(records, now)
-        # A unit may have moved: which units lie above which, and so every roll-up, changes.
+        added, moved = await uow.units.import_records(records, now)
         await uow.progress.rebuild_closure()
-        await uow.progress.rebuild_counts()
+        if moved:
+            # A unit under another parent changes every roll-up above both places.
+            await uow.progress.rebuild_counts()
         await uow.commit()
     return ImportReport(total=len(records), added=added)
 

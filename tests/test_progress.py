@@ -94,3 +94,26 @@ async def test_figures_match_a_direct_count(
         assert any(row[2] for row in stored), "some initiatives were approved"
     finally:
         await db.close()
+
+
+async def test_a_unit_with_only_rejected_initiatives_counts_nothing(
+    bot: Harness, database_url: str
+) -> None:
+    db = Database(database_url)
+    try:
+        await add_phase(db.units_of_work, *PHASE)
+        await grant(database_url, "HN-LB-MAY10", 991)
+        worker = bot.member(1010, "Lan")
+        await join(worker)
+        await worker.say("/new")
+        await answer_all(worker)
+        await worker.tap("Gửi duyệt")
+        assert (await db.counts())[0], "pending counts up the tree"
+        admin = bot.member(991, "An")
+        await admin.press("r:rej:1:1")
+        await admin.press("r:why:1:1:scope")
+        await admin.press("r:yes:1:1")
+        stored, direct = await db.counts()
+        assert stored == direct == []
+    finally:
+        await db.close()
