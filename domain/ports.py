@@ -127,6 +127,9 @@ class InitiativeRepository(Protocol):
         """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
         total, and how many wait in each unit, most first."""
 
+    async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
+        """Send a decided version back for changes; False when it is not decided."""
+
     async def waiting_since(self, cutoff: dt.datetime) -> list[Initiative]:
         """Pending initiatives submitted before ``cutoff``, oldest first."""
 

@@ -56,6 +56,7 @@ ACTION_LABELS: dict[str, Text] = {
     "created": _("Draft created"),
     "submitted": _("Submitted for review"),
     "resubmitted": _("Resubmitted after changes"),
+    "reopen": _("Decision taken back, returned for changes"),
     "discarded": _("Draft discarded"),
     Decision.APPROVE.value: _("Approved"),
     Decision.RETURN.value: _("Returned for changes"),
@@ -519,6 +520,30 @@ class ReviewDesk:
             lines.append(_("… and {count} more.", count=len(items) - DIGEST_ITEMS))
         buttons = ((Button(_("⏳ Open the list"), encode("p", "page", 0)),),)
         return Reply(tuple(lines), buttons)
+
+    async def reopen(self, turn: Turn, argument: str) -> None:
+        """/reopen SK-000123 reason: an admin in scope takes back a decision (the evaluation
+        council found a duplicate, say); the initiative goes back to its author."""
+        number, _sep, reason = argument.strip().partition(" ")
+        initiative_id = parse_number(number) if number else None
+        initiative = await turn.uow.initiatives.get(initiative_id) if initiative_id else None
+        if initiative is None or not await self.reviews(turn.uow, turn.member, initiative):
+            raise InputError(_("Type /reopen, the number and the reason, for example "
+                               "/reopen SK-000123 Trùng sáng kiến đã có."))  # fmt: skip
+        note = clean_text(reason, limit=REASON_LIMIT) if reason.strip() else ""
+        if not note:
+            raise InputError(_("Please give the reason after the number."))
+        before = initiative.status
+        if not await turn.uow.initiatives.reopen(initiative.id, initiative.version, turn.now):
+            raise InputError(_("{number} has not been decided, so there is nothing to take back.",
+                               number=initiative.number))  # fmt: skip
+        await count_change(turn.uow, initiative, before, InitiativeStatus.RETURNED)
+        initiative.status = InitiativeStatus.RETURNED
+        await turn.uow.initiatives.record(initiative, turn.member.id, "reopen", turn.now,
+                                          note=note, role=RoleKind.ADMIN.value)  # fmt: skip
+        await self._tell_author(turn, initiative, Decision.RETURN, note)
+        turn.say(_("{number} goes back to its author for changes; the author has been told.",
+                   number=initiative.number))  # fmt: skip
 
     async def history(self, turn: Turn, argument: str) -> None:
         """/history SK-000123: the trail of an initiative, for its author and reviewers."""

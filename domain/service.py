@@ -89,6 +89,7 @@ _OPEN_COMMANDS = frozenset(
         "top",
         "targets",
         "settings",
+        "reopen",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -328,6 +329,9 @@ class ConversationService:
         elif name == "pending":
             self._pause(turn)
             await self._desk.pending(turn, 0)
+        elif name == "reopen":
+            self._pause(turn)
+            await self._desk.reopen(turn, command.argument)
         elif name == "history":
             await self._desk.history(turn, command.argument)
         elif name == "cancel":
@@ -775,7 +779,7 @@ class ConversationService:
             await self._save_draft(turn, draft)
             lines = [_("Initiative {number} was returned for changes.", number=draft.number)]
             history = await turn.uow.initiatives.history(draft.id)
-            returns = [e for e in history if e.action == "return"]
+            returns = [e for e in history if e.action in ("return", "reopen")]
             if returns and (reason := reason_text(returns[-1].note)):
                 lines.append(_("Reason: {reason}", reason=reason))
             lines.append(_("Edit what is needed with ✏️, then tap “📤 Submit for review”."))

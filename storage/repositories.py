@@ -688,6 +688,22 @@ class SqlInitiativeRepository:
         page = await self._with_children(rows.all())
         return page, total, [(_unit(row), row.waiting) for row in per_unit]
 
+    async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
+        """Send a decided version back for changes; False when it is not decided."""
+        result = await self._db.execute(
+            update(initiatives)
+            .where(
+                initiatives.c.id == initiative_id,
+                initiatives.c.version == version,
+                initiatives.c.status.in_(
+                    [InitiativeStatus.APPROVED.value, InitiativeStatus.REJECTED.value]
+                ),
+            )
+            .values(status=InitiativeStatus.RETURNED.value, updated_at=now)
+        )
+        self._loaded.pop(initiative_id, None)
+        return bool(result.rowcount == 1)
+
     async def waiting_since(self, cutoff: dt.datetime) -> list[Initiative]:
         """Pending initiatives submitted before ``cutoff``, oldest first."""
         rows = await self._db.execute(

@@ -117,3 +117,43 @@ async def test_a_unit_with_only_rejected_initiatives_counts_nothing(
         assert stored == direct == []
     finally:
         await db.close()
+
+
+async def test_an_approval_taken_back_and_resubmitted(bot: Harness, database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await add_phase(db.units_of_work, *PHASE)
+        await grant(database_url, "HN-LB", 992)
+        worker = bot.member(1011, "Lan")
+        await join(worker)
+        await worker.say("/new")
+        await answer_all(worker)
+        await worker.tap("Gửi duyệt")
+        admin = bot.member(992, "An")
+        await admin.press("r:ok:1:1")
+        await admin.press("r:yes:1:1")
+
+        async def approved() -> int:
+            stored, direct = await db.counts()
+            assert stored == direct
+            return sum(row[2] for row in stored)
+
+        assert await approved() == 4, "the unit and its three units above"
+        await admin.say("/reopen SK-000001")
+        assert "lý do" in admin.last().text, "a reason is required"
+        await admin.say("/reopen SK-000001 Hội đồng thấy trùng với sáng kiến năm trước")
+        assert "trả lại" in admin.last().text
+        assert "Hội đồng thấy trùng" in worker.last().text
+        assert await approved() == 0, "the approval no longer counts"
+        await admin.say("/reopen SK-000001 lần nữa")
+        assert "chưa có quyết định" in admin.last().text
+        await worker.tap("Sửa và gửi lại")
+        await worker.tap("Gửi duyệt")
+        await admin.press("r:ok:1:2")
+        await admin.press("r:yes:1:2")
+        assert await approved() == 4
+        outsider = bot.member(1012, "Khách")
+        await outsider.say("/reopen SK-000001 không")
+        assert await approved() == 4, "only admins in scope take a decision back"
+    finally:
+        await db.close()
