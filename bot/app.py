@@ -83,6 +83,8 @@ def build_application(
                 drafts=settings.nudge_drafts,
                 milestones=settings.nudge_milestones,
                 lagging=settings.nudge_lagging,
+                quiet_from=settings.nudge_quiet_from,
+                quiet_until=settings.nudge_quiet_until,
             ),
         )
         application.bot_data.service = service

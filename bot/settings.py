@@ -36,6 +36,8 @@ class Settings:
     nudge_drafts: bool = True
     nudge_milestones: bool = True
     nudge_lagging: bool = True
+    nudge_quiet_from: int = 21
+    nudge_quiet_until: int = 7
     review_reminder_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
@@ -81,13 +83,18 @@ class Settings:
         try:
             reminder_days = int(values.get("REVIEW_REMINDER_DAYS", "7"))
             invite_days = int(values.get("INVITE_DAYS", "7"))
+            quiet_from = int(values.get("NUDGE_QUIET_FROM", "21"))
+            quiet_until = int(values.get("NUDGE_QUIET_UNTIL", "7"))
             hour, _, minute = values.get("REVIEW_REMINDER_TIME", "08:00").partition(":")
             reminder_time = dt.time(int(hour), int(minute or 0))
         except ValueError as error:
             raise SettingsError(
-                "REVIEW_REMINDER_DAYS and INVITE_DAYS must be whole numbers of days and "
-                "REVIEW_REMINDER_TIME a time like 08:00."
+                "REVIEW_REMINDER_DAYS and INVITE_DAYS must be whole numbers of days, "
+                "NUDGE_QUIET_FROM and NUDGE_QUIET_UNTIL whole hours, and REVIEW_REMINDER_TIME "
+                "a time like 08:00."
             ) from error
+        if not (0 <= quiet_from <= 24 and 0 <= quiet_until <= 24):
+            raise SettingsError("NUDGE_QUIET_FROM and NUDGE_QUIET_UNTIL are hours from 0 to 24.")
         if reminder_days < 1 or invite_days < 1:
             raise SettingsError("REVIEW_REMINDER_DAYS and INVITE_DAYS must be at least 1.")
         return cls(
@@ -97,6 +104,8 @@ class Settings:
             nudge_drafts=_switch(values, "NUDGE_DRAFTS"),
             nudge_milestones=_switch(values, "NUDGE_MILESTONES"),
             nudge_lagging=_switch(values, "NUDGE_LAGGING"),
+            nudge_quiet_from=quiet_from,
+            nudge_quiet_until=quiet_until,
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(

@@ -65,3 +65,12 @@ def test_run_without_a_token_stops_with_a_clear_message(
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 2
     assert "BotFather" in capsys.readouterr().err
+
+
+def test_nudge_settings() -> None:
+    values = {"TELEGRAM_BOT_TOKEN": TOKEN, "NUDGE_LAGGING": "off"}
+    settings = Settings.from_mapping({**values, "NUDGE_QUIET_FROM": "22", "NUDGE_QUIET_UNTIL": "6"})
+    assert (settings.nudge_lagging, settings.nudge_drafts) == (False, True)
+    assert (settings.nudge_quiet_from, settings.nudge_quiet_until) == (22, 6)
+    with pytest.raises(SettingsError, match="NUDGE_QUIET"):
+        Settings.from_mapping({"TELEGRAM_BOT_TOKEN": TOKEN, "NUDGE_QUIET_FROM": "25"})
