@@ -405,6 +405,8 @@ async def running(application: Any, *, post_init: bool) -> AsyncIterator[None]:
     finally:
         if application.running:
             await application.stop()
+            if application.post_stop:
+                await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

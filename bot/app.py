@@ -17,9 +17,11 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.delivery import Sender
 from bot.links import deep_link
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
+from domain.delivery import DeliveryService
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.text import _
@@ -91,6 +93,11 @@ def build_application(
         application.bot_data.translator = translator
         application.bot_data.labels = keyboard_labels(translator)
         await _publish_commands(application, translator, settings.default_language)
+        deliveries = DeliveryService(units_of_work, clock)
+        application.bot_data.deliveries = deliveries
+        sender = Sender(application.bot, deliveries, settings.broadcast_rate)
+        application.bot_data.sender = sender
+        sender.start()
         if application.job_queue is not None:
             application.job_queue.run_repeating(
                 forget_handled_updates, interval=dt.timedelta(hours=6), first=60
@@ -119,6 +126,10 @@ def build_application(
         """Drop the record of updates old enough that Telegram will not send them again."""
         forgotten = await context.service.forget_handled_events(dt.timedelta(days=7))
         log.info("forgot %s handled updates", forgotten)
+
+    async def post_stop(application: BotApplication) -> None:
+        if application.bot_data.sender is not None:
+            await application.bot_data.sender.stop()
 
     async def post_shutdown(_application: BotApplication) -> None:
         units_of_work.dispose()
@@ -150,6 +161,7 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(PerMemberUpdateProcessor(settings.max_concurrent_updates))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:

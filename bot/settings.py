@@ -38,6 +38,7 @@ class Settings:
     nudge_lagging: bool = True
     nudge_quiet_from: int = 21
     nudge_quiet_until: int = 7
+    broadcast_rate: float = 25.0
     review_reminder_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
@@ -106,6 +107,7 @@ class Settings:
             nudge_lagging=_switch(values, "NUDGE_LAGGING"),
             nudge_quiet_from=quiet_from,
             nudge_quiet_until=quiet_until,
+            broadcast_rate=_rate(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(
@@ -115,6 +117,17 @@ class Settings:
             default_language=language,
             migrate_on_start=values.get("BOT_MIGRATE_ON_START", "1") not in ("0", "false", "no"),
         )
+
+
+def _rate(values: Mapping[str, str]) -> float:
+    """Messages a second for broadcasts: Telegram allows about 30 for a bot in all."""
+    try:
+        rate = float(values.get("BROADCAST_RATE", "25"))
+    except ValueError as error:
+        raise SettingsError("BROADCAST_RATE must be a number of messages a second.") from error
+    if not 0 < rate <= 30:
+        raise SettingsError("BROADCAST_RATE must be above 0 and at most 30 (Telegram's limit).")
+    return rate
 
 
 def _switch(values: Mapping[str, str], name: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from domain.model import (
     Conversation,
@@ -23,6 +23,9 @@ from domain.model import (
     Unit,
 )
 from domain.unit_import import UnitRecord
+
+if TYPE_CHECKING:
+    from domain.delivery import Outgoing, OutgoingState
 
 
 class UnitRepository(Protocol):
@@ -283,6 +286,42 @@ class NudgeLog(Protocol):
         """The figures of every unit that has a target for the phase."""
 
 
+class Outbox(Protocol):
+    """The delivery queue."""
+
+    async def create(
+        self,
+        kind: str,
+        text: str,
+        member_ids: Sequence[int],
+        sender_id: int | None,
+        now: dt.datetime,
+    ) -> int:
+        """Queue a message to the reachable members among these; return the broadcast id."""
+
+    async def claim(self, limit: int) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages as being sent and return them."""
+
+    async def finish(
+        self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None
+    ) -> None:
+        """Record how a message ended."""
+
+    async def requeue(
+        self, outgoing_id: int, count_attempt: bool, error: str | None = None
+    ) -> None:
+        """Put a message back in the queue."""
+
+    async def recover(self) -> int:
+        """Put messages left mid-send by a crash back in the queue; return how many."""
+
+    async def unreachable(self, member_id: int) -> None:
+        """The member blocked the bot."""
+
+    async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
+        """How many messages of a broadcast are in each state."""
+
+
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -306,6 +345,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderLog
     progress: ProgressRepository
     nudges: NudgeLog
+    outbox: Outbox
     inbox: Inbox
 
     async def __aenter__(self) -> Self:

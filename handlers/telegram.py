@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -21,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from charts import render_png
+from domain.delivery import DeliveryService
 from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.service import ConversationService
 from domain.ui import (
@@ -54,6 +56,9 @@ class BotData:
     translator: Translator | None = None
     # Reply-keyboard labels in every language, mapped to the command they stand for.
     labels: dict[str, str] = field(default_factory=dict)
+    deliveries: DeliveryService | None = None
+    # The broadcast sender (bot.delivery.Sender), started and stopped with the bot.
+    sender: Any = None
 
 
 class BotContext(

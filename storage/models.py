@@ -98,6 +98,8 @@ class MemberRow(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     # Reminders and announcements the member agreed to; /settings turns them off.
     nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # False once the member blocked the bot: broadcasts skip them until they come back.
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -376,3 +378,35 @@ class MilestoneRow(Base):
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id"))
     percent: Mapped[int] = mapped_column(Integer)
     reached_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class BroadcastRow(Base):
+    """A message to many members, sent through the delivery queue."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class OutgoingRow(Base):
+    """One recipient of a broadcast and where their message stands."""
+
+    __tablename__ = "outgoing"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "member_id"),
+        Index("ix_outgoing_state", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from domain.delivery import Outgoing, OutgoingState
 from domain.model import (
     Attachment,
     AttachmentKind,
@@ -55,6 +56,7 @@ from domain.unit_import import UnitRecord
 from storage.executor import Executor
 from storage.models import (
     AttachmentRow,
+    BroadcastRow,
     CoauthorRow,
     ConversationRow,
     EmulationGroupRow,
@@ -65,6 +67,7 @@ from storage.models import (
     MemberRow,
     MilestoneRow,
     NudgeRow,
+    OutgoingRow,
     ParticipantRow,
     PhaseRow,
     ProcessedEventRow,
@@ -96,6 +99,8 @@ counts = cast(Table, UnitCountRow.__table__)
 participants = cast(Table, ParticipantRow.__table__)
 nudges = cast(Table, NudgeRow.__table__)
 milestones = cast(Table, MilestoneRow.__table__)
+broadcasts = cast(Table, BroadcastRow.__table__)
+outgoing = cast(Table, OutgoingRow.__table__)
 emulation_groups = cast(Table, EmulationGroupRow.__table__)
 emulation_members = cast(Table, EmulationMemberRow.__table__)
 
@@ -1411,3 +1416,117 @@ class SqlNudgeLog:
         )
         progress = SqlProgressRepository(self._db)
         return [progress._figures(_unit(row), row, int(row.goal)) for row in rows]
+
+
+class SqlOutbox:
+    """The delivery queue in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def create(
+        self,
+        kind: str,
+        text: str,
+        member_ids: Sequence[int],
+        sender_id: int | None,
+        now: dt.datetime,
+    ) -> int:
+        """Queue a message to the reachable members among these; return the broadcast id."""
+        result = await self._db.execute(
+            insert(broadcasts),
+            {"kind": kind, "created_by_id": sender_id, "text": text, "status": "running",
+             "created_at": now},
+        )  # fmt: skip
+        broadcast_id = _new_id(result)
+        ids = sorted(set(member_ids))
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            reachable = select(
+                literal(broadcast_id), members.c.id, members.c.external_id,
+                literal(OutgoingState.QUEUED.value), literal(0),
+            ).where(
+                members.c.id.in_(chunk), members.c.reachable.is_(True),
+                members.c.channel == "telegram",
+            )  # fmt: skip
+            await self._db.execute(
+                insert(outgoing).from_select(
+                    ["broadcast_id", "member_id", "chat_id", "state", "attempts"], reachable
+                )
+            )
+        return broadcast_id
+
+    async def claim(self, limit: int) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages as being sent and return them."""
+        ids = list(
+            (
+                await self._db.execute(
+                    select(outgoing.c.id)
+                    .where(outgoing.c.state == OutgoingState.QUEUED.value)
+                    .order_by(outgoing.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if not ids:
+            return []
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id.in_(ids))
+            .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
+        )
+        rows = await self._db.execute(
+            select(outgoing, broadcasts.c.text)
+            .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
+            .where(outgoing.c.id.in_(ids))
+            .order_by(outgoing.c.id)
+        )
+        return [Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts)
+                for r in rows]  # fmt: skip
+
+    async def finish(
+        self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None
+    ) -> None:
+        """Record how a message ended."""
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id == outgoing_id)
+            .values(state=state.value, sent_at=now, error=error)
+        )
+
+    async def requeue(
+        self, outgoing_id: int, count_attempt: bool, error: str | None = None
+    ) -> None:
+        """Put a message back in the queue."""
+        attempts = outgoing.c.attempts if count_attempt else outgoing.c.attempts - 1
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id == outgoing_id)
+            .values(state=OutgoingState.QUEUED.value, attempts=attempts, error=error)
+        )
+
+    async def recover(self) -> int:
+        """Put messages left mid-send by a crash back in the queue; return how many."""
+        result = await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.state == OutgoingState.SENDING.value)
+            .values(state=OutgoingState.QUEUED.value)
+        )
+        return int(result.rowcount or 0)
+
+    async def unreachable(self, member_id: int) -> None:
+        """The member blocked the bot."""
+        await self._db.execute(
+            update(members).where(members.c.id == member_id).values(reachable=False)
+        )
+
+    async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
+        """How many messages of a broadcast are in each state."""
+        rows = await self._db.execute(
+            select(outgoing.c.state, func.count())
+            .where(outgoing.c.broadcast_id == broadcast_id)
+            .group_by(outgoing.c.state)
+        )
+        found = {OutgoingState(state): int(count) for state, count in map(tuple, rows)}
+        return {state: found.get(state, 0) for state in OutgoingState}

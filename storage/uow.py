@@ -15,6 +15,7 @@ from domain.ports import (
     InviteRepository,
     MemberRepository,
     NudgeLog,
+    Outbox,
     ProgressRepository,
     ReminderLog,
     ReviewCardRepository,
@@ -31,6 +32,7 @@ from storage.repositories import (
     SqlInviteRepository,
     SqlMemberRepository,
     SqlNudgeLog,
+    SqlOutbox,
     SqlProgressRepository,
     SqlReminderLog,
     SqlReviewCardRepository,
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
     invites: InviteRepository
     progress: ProgressRepository
     nudges: NudgeLog
+    outbox: Outbox
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
@@ -84,6 +87,7 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(executor)
         self.progress = SqlProgressRepository(executor)
         self.nudges = SqlNudgeLog(executor)
+        self.outbox = SqlOutbox(executor)
         self.inbox = SqlInbox(executor)
         return self
 

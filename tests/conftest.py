@@ -136,7 +136,7 @@ def clock() -> Clock:
     return Clock(dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC))
 
 
-StartBot = Callable[[], Awaitable[Harness]]
+StartBot = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
@@ -144,10 +144,10 @@ async def start_bot(database_url: str, clock: Clock) -> AsyncIterator[StartBot]:
     """Start real Applications on the test database; each call is a fresh process."""
     running: list[Harness] = []
 
-    async def start() -> Harness:
+    async def start(api: FakeBotApi | None = None) -> Harness:
         settings = Settings(telegram_bot_token=TOKEN, database_url=database_url,
                             migrate_on_start=False)  # fmt: skip
-        api = FakeBotApi()
+        api = api or FakeBotApi()
         application = build_application(settings, request=api, clock=clock)
         harness = Harness(application, api)
         await application.initialize()
@@ -170,6 +170,7 @@ async def stop(harness: Harness) -> None:
     application: Any = harness.application
     if application.running:
         await application.stop()
+        await application.post_stop(application)
     await application.shutdown()
     await application.post_shutdown(application)
 

@@ -68,10 +68,16 @@ class Call:
 class FakeBotApi(BaseRequest):
     """Answers every Bot API method the bot uses, and records the calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_second: int | None = None) -> None:
         self.calls: list[Call] = []
         self._message_ids = itertools.count(1000)
         self.by_chat: dict[int, list[Call]] = defaultdict(list)
+        # Telegram's limits, enforced when asked: messages a second for the bot, and chats
+        # that blocked it.
+        self.per_second = per_second
+        self.blocked: set[int] = set()
+        self.too_many = 0
+        self._recent: list[float] = []
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -97,6 +103,9 @@ class FakeBotApi(BaseRequest):
         """Record the call and answer as Telegram would."""
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        refusal = self._refuse(name, params)
+        if refusal is not None:
+            return refusal
         call = Call(name, params)
         if request_data is not None and request_data.contains_files:
             call.files = {
@@ -107,6 +116,24 @@ class FakeBotApi(BaseRequest):
             self.by_chat[int(params["chat_id"])].append(call)
         result = self._result(name, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _refuse(self, name: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
+        if name != "sendMessage":
+            return None
+        if int(params.get("chat_id", 0)) in self.blocked:
+            body = {"ok": False, "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
+            return 403, json.dumps(body).encode()
+        if self.per_second is not None:
+            now = time.monotonic()
+            self._recent = [t for t in self._recent if t > now - 1.0]
+            if len(self._recent) >= self.per_second:
+                self.too_many += 1
+                body = {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
+                        "description": "Too Many Requests: retry after 1"}  # fmt: skip
+                return 429, json.dumps(body).encode()
+            self._recent.append(now)
+        return None
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":

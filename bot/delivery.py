@@ -1,0 +1,109 @@
+"""The sender: takes queued messages and sends them at Telegram's pace.
+
+About 30 messages a second for the whole bot and one a second to one chat are
+Telegram's limits; the sender keeps below them (``BROADCAST_RATE``, default 25/s,
+leaving room for interactive replies), waits out a RetryAfter and marks a member
+who blocked the bot as unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from telegram import Bot
+from telegram.error import Forbidden, RetryAfter, TelegramError
+
+from domain.delivery import DeliveryService, Outgoing
+
+log = logging.getLogger(__name__)
+
+PER_CHAT_INTERVAL = 1.0
+BATCH = 50
+IDLE = 0.5
+
+
+class Sender:
+    """One sending slot: a message is in flight at a time, so a crash can leave at most
+    one message uncertain (sent but not yet recorded)."""
+
+    def __init__(self, bot: Bot, deliveries: DeliveryService, rate: float) -> None:
+        self._bot = bot
+        self._deliveries = deliveries
+        self._interval = 1.0 / rate
+        self._next_slot = 0.0
+        self._last_in_chat: dict[str, float] = {}
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    def start(self) -> None:
+        """Start sending in the background."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="sender")
+
+    async def stop(self) -> None:
+        """Finish the message in flight and stop."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass  # killed earlier (tests of a crash)
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (for tests of resuming)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        recovered = await self._deliveries.recover()
+        if recovered:
+            log.info("resuming %s messages left mid-send", recovered)
+        while not self._stopping.is_set():
+            batch = await self._deliveries.claim(BATCH)
+            if not batch:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), IDLE)
+                except TimeoutError:
+                    pass
+                continue
+            for item in batch:
+                if self._stopping.is_set():
+                    # Claimed but not sent: the next start puts them back in the queue.
+                    return
+                await self._send(item)
+
+    async def _pace(self, chat_id: str) -> None:
+        now = time.monotonic()
+        chat_free = self._last_in_chat.get(chat_id, 0.0) + PER_CHAT_INTERVAL
+        wait = max(self._next_slot - now, chat_free - now)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        now = time.monotonic()
+        self._next_slot = now + self._interval
+        self._last_in_chat[chat_id] = now
+        if len(self._last_in_chat) > 10_000:
+            cutoff = now - PER_CHAT_INTERVAL
+            self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > cutoff}
+
+    async def _send(self, item: Outgoing) -> None:
+        await self._pace(item.chat_id)
+        try:
+            await self._bot.send_message(int(item.chat_id), item.text)
+        except RetryAfter as error:
+            delay = error.retry_after
+            seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
+            log.warning("Telegram asked to wait %s s", seconds)
+            await self._deliveries.later(item)
+            self._next_slot = time.monotonic() + seconds
+            return
+        except Forbidden:
+            await self._deliveries.blocked(item)
+            return
+        except TelegramError as error:
+            log.warning("message %s to chat %s failed: %s", item.id, item.chat_id, error)
+            await self._deliveries.failed(item, str(error))
+            return
+        await self._deliveries.sent(item)
+        self.sent += 1

@@ -1,0 +1,107 @@
+"""The delivery queue: a broadcast and one row per recipient, sent at Telegram's pace.
+
+A row is marked "sending" in its own committed transaction before the message goes
+out and "sent" right after. A crash between the two leaves the row "sending"; on the
+next start such rows are sent again. So at the instant of a crash, at most one message
+per sending slot can arrive twice, and none is ever missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.ports import UnitOfWorkFactory
+
+MAX_ATTEMPTS = 3
+
+
+class OutgoingState(StrEnum):
+    """Where one recipient's message stands."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send to one chat."""
+
+    id: int
+    broadcast_id: int
+    member_id: int
+    chat_id: str
+    text: str
+    attempts: int
+
+
+class DeliveryService:
+    """Queues broadcasts and records how each message fared."""
+
+    def __init__(self, units_of_work: UnitOfWorkFactory, clock: Callable[[], dt.datetime]) -> None:
+        self._uow = units_of_work
+        self._clock = clock
+
+    async def broadcast(
+        self, kind: str, text: str, member_ids: Sequence[int], sender_id: int | None
+    ) -> int:
+        """Queue a message to these members (those who can be reached); return its id."""
+        async with self._uow() as uow:
+            broadcast_id = await uow.outbox.create(kind, text, member_ids, sender_id, self._clock())
+            await uow.commit()
+        return broadcast_id
+
+    async def recover(self) -> int:
+        """After a restart: messages caught mid-send go out again."""
+        async with self._uow() as uow:
+            count = await uow.outbox.recover()
+            await uow.commit()
+        return count
+
+    async def claim(self, limit: int) -> list[Outgoing]:
+        """Take the next messages to send, marked as being sent."""
+        async with self._uow() as uow:
+            batch = await uow.outbox.claim(limit)
+            await uow.commit()
+        return batch
+
+    async def sent(self, outgoing: Outgoing) -> None:
+        """The message went out."""
+        await self._finish(outgoing, OutgoingState.SENT, None)
+
+    async def blocked(self, outgoing: Outgoing) -> None:
+        """The member blocked the bot: skip them from now on."""
+        async with self._uow() as uow:
+            await uow.outbox.finish(outgoing.id, OutgoingState.BLOCKED, self._clock(), "blocked")
+            await uow.outbox.unreachable(outgoing.member_id)
+            await uow.commit()
+
+    async def later(self, outgoing: Outgoing) -> None:
+        """Telegram asked to wait: back in the queue, the attempt not counted."""
+        async with self._uow() as uow:
+            await uow.outbox.requeue(outgoing.id, count_attempt=False)
+            await uow.commit()
+
+    async def failed(self, outgoing: Outgoing, error: str) -> None:
+        """Another error: retried a few times, then recorded as failed."""
+        if outgoing.attempts < MAX_ATTEMPTS:
+            async with self._uow() as uow:
+                await uow.outbox.requeue(outgoing.id, count_attempt=True, error=error[:200])
+                await uow.commit()
+            return
+        await self._finish(outgoing, OutgoingState.FAILED, error)
+
+    async def _finish(self, outgoing: Outgoing, state: OutgoingState, error: str | None) -> None:
+        async with self._uow() as uow:
+            await uow.outbox.finish(outgoing.id, state, self._clock(), error)
+            await uow.commit()
+
+    async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
+        """How many messages of a broadcast are in each state."""
+        async with self._uow() as uow:
+            return await uow.outbox.tally(broadcast_id)
