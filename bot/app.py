@@ -118,9 +118,23 @@ def build_application(
             await deliver(context, delivery)
 
     async def send_nudges(context: BotContext) -> None:
-        """Every hour: stale drafts, milestones and, on Mondays, lagging units."""
+        """Every hour: stale drafts, milestones and, on Mondays, lagging units.
+
+        Announcements to many members (milestones) go through the delivery queue, at
+        Telegram's pace; nudges with buttons go to their one member directly.
+        """
+        same_text: dict[str, list[int]] = {}
         for delivery in await context.service.nudges_due():
-            await deliver(context, delivery)
+            reply, member = delivery.reply, delivery.member
+            if reply.buttons or reply.media or reply.chart or member.channel != "telegram":
+                await deliver(context, delivery)
+                continue
+            text = translator.lines(reply.text, member.language)
+            same_text.setdefault(text, []).append(member.id)
+        deliveries = context.bot_data.deliveries
+        assert deliveries is not None
+        for text, member_ids in same_text.items():
+            await deliveries.broadcast("nudge", text, member_ids, None)
 
     async def forget_handled_updates(context: BotContext) -> None:
         """Drop the record of updates old enough that Telegram will not send them again."""

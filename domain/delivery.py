@@ -101,6 +101,11 @@ class DeliveryService:
             await uow.outbox.finish(outgoing.id, state, self._clock(), error)
             await uow.commit()
 
+    async def backlog(self) -> int:
+        """How many messages are still to send."""
+        async with self._uow() as uow:
+            return await uow.outbox.backlog()
+
     async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
         """How many messages of a broadcast are in each state."""
         async with self._uow() as uow:

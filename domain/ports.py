@@ -321,6 +321,9 @@ class Outbox(Protocol):
     async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
         """How many messages of a broadcast are in each state."""
 
+    async def backlog(self) -> int:
+        """How many messages of all broadcasts are still to send."""
+
 
 class Inbox(Protocol):
     """Inbound events already handled."""

@@ -1530,3 +1530,9 @@ class SqlOutbox:
         )
         found = {OutgoingState(state): int(count) for state, count in map(tuple, rows)}
         return {state: found.get(state, 0) for state in OutgoingState}
+
+    async def backlog(self) -> int:
+        """How many messages of all broadcasts are still to send."""
+        waiting = [OutgoingState.QUEUED.value, OutgoingState.SENDING.value]
+        query = select(func.count()).select_from(outgoing).where(outgoing.c.state.in_(waiting))
+        return int((await self._db.execute(query)).scalar_one())
