@@ -95,7 +95,7 @@ def build_application(
         await _publish_commands(application, translator, settings.default_language)
         deliveries = DeliveryService(units_of_work, clock)
         application.bot_data.deliveries = deliveries
-        sender = Sender(application.bot, deliveries, settings.broadcast_rate)
+        sender = Sender(application.bot, deliveries, settings.broadcast_rate, translator)
         application.bot_data.sender = sender
         sender.start()
         if application.job_queue is not None:

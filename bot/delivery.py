@@ -16,10 +16,12 @@ from telegram import Bot
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from domain.delivery import DeliveryService, Outgoing
+from locales import Translator
 
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = 1.0
+REPORT_EVERY = 1000
 BATCH = 50
 IDLE = 0.5
 
@@ -28,8 +30,12 @@ class Sender:
     """One sending slot: a message is in flight at a time, so a crash can leave at most
     one message uncertain (sent but not yet recorded)."""
 
-    def __init__(self, bot: Bot, deliveries: DeliveryService, rate: float) -> None:
+    def __init__(
+        self, bot: Bot, deliveries: DeliveryService, rate: float, translator: Translator
+    ) -> None:
         self._bot = bot
+        self._translator = translator
+        self._since_report: dict[int, int] = {}
         self._deliveries = deliveries
         self._interval = 1.0 / rate
         self._next_slot = 0.0
@@ -73,6 +79,25 @@ class Sender:
                     # Claimed but not sent: the next start puts them back in the queue.
                     return
                 await self._send(item)
+                self._since_report[item.broadcast_id] = (
+                    self._since_report.get(item.broadcast_id, 0) + 1
+                )
+            for broadcast_id in {item.broadcast_id for item in batch}:
+                await self._report(broadcast_id)
+
+    async def _report(self, broadcast_id: int) -> None:
+        """Tell whoever started a broadcast how it goes, every REPORT_EVERY and at the end."""
+        due = self._since_report.get(broadcast_id, 0) >= REPORT_EVERY
+        report = await self._deliveries.report(broadcast_id, final_only=not due)
+        if due:
+            self._since_report[broadcast_id] = 0
+        if report is None or report.member.channel != "telegram":
+            return
+        text = self._translator.lines(report.reply.text, report.member.language)
+        try:
+            await self._bot.send_message(int(report.member.external_id), text)
+        except TelegramError as error:
+            log.warning("progress report for broadcast %s not sent: %s", broadcast_id, error)
 
     async def _pace(self, chat_id: str) -> None:
         now = time.monotonic()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.ports import UnitOfWorkFactory
+from domain.text import _
+from domain.ui import Delivery, Reply
 
 MAX_ATTEMPTS = 3
 
@@ -26,6 +28,7 @@ class OutgoingState(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,35 @@ class DeliveryService:
         async with self._uow() as uow:
             await uow.outbox.finish(outgoing.id, state, self._clock(), error)
             await uow.commit()
+
+    async def report(self, broadcast_id: int, final_only: bool) -> Delivery | None:
+        """Progress of a broadcast for whoever started it: as it goes, and once when done."""
+        async with self._uow() as uow:
+            creator_id = await uow.outbox.sender_of(broadcast_id)
+            if creator_id is None:
+                return None
+            tally = await uow.outbox.tally(broadcast_id)
+            done = not tally[OutgoingState.QUEUED] and not tally[OutgoingState.SENDING]
+            if done:
+                if not await uow.outbox.close(broadcast_id):
+                    return None
+                await uow.commit()
+            elif final_only:
+                return None
+            creator = (await uow.members.by_ids([creator_id])).get(creator_id)
+        if creator is None:
+            return None
+        total = sum(tally.values())
+        if done:
+            text = _("✅ The announcement is done: {sent} delivered, {blocked} have blocked the "
+                     "bot, {failed} failed, {cancelled} stopped.",
+                     sent=tally[OutgoingState.SENT], blocked=tally[OutgoingState.BLOCKED],
+                     failed=tally[OutgoingState.FAILED],
+                     cancelled=tally[OutgoingState.CANCELLED])  # fmt: skip
+        else:
+            finished = total - tally[OutgoingState.QUEUED] - tally[OutgoingState.SENDING]
+            text = _("📣 Sent {done}/{total}", done=finished, total=total)
+        return Delivery(creator, Reply((text,)))
 
     async def backlog(self) -> int:
         """How many messages are still to send."""

@@ -74,6 +74,7 @@ class DialogState(StrEnum):
     REVIEWING = "reviewing"
     PROXY_MEMBER = "proxy_member"
     TARGETS = "targets"
+    ANNOUNCING = "announcing"
 
 
 class RoleKind(StrEnum):

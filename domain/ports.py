@@ -282,6 +282,9 @@ class NudgeLog(Protocol):
     async def members_below(self, unit_id: int | None, limit: int) -> list[Member]:
         """Members of the unit's subtree (everyone for None) who accept nudges."""
 
+    async def everyone_below(self, unit_ids: Sequence[int]) -> list[int]:
+        """Ids of every member in the subtrees of these units."""
+
     async def with_targets(self, phase_id: int) -> list[Figures]:
         """The figures of every unit that has a target for the phase."""
 
@@ -323,6 +326,15 @@ class Outbox(Protocol):
 
     async def backlog(self) -> int:
         """How many messages of all broadcasts are still to send."""
+
+    async def cancel(self, broadcast_id: int) -> int:
+        """Stop a broadcast: its queued messages are not sent; return how many."""
+
+    async def sender_of(self, broadcast_id: int) -> int | None:
+        """Who started a broadcast."""
+
+    async def close(self, broadcast_id: int) -> bool:
+        """Mark a broadcast done; False when it was already closed."""
 
 
 class Inbox(Protocol):

@@ -15,6 +15,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain import dialog
+from domain.announce import AnnounceDesk
 from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
 from domain.model import (
@@ -90,6 +91,7 @@ _OPEN_COMMANDS = frozenset(
         "targets",
         "settings",
         "reopen",
+        "announce",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -124,6 +126,7 @@ class ConversationService:
         self._desk = ReviewDesk(timezone)
         self._stats = StatsDesk()
         self._targets = TargetDesk()
+        self._announce = AnnounceDesk()
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
@@ -215,6 +218,7 @@ class ConversationService:
                 DialogState.JOIN_NAME, DialogState.JOIN_PHONE, DialogState.REVIEWING,
                 # Reached only through a helper's role, which needs no membership.
                 DialogState.DRAFTING, DialogState.PROXY_MEMBER, DialogState.TARGETS,
+                DialogState.ANNOUNCING,
             ):  # fmt: skip
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
@@ -246,6 +250,8 @@ class ConversationService:
             turn.say(*before, _("Type the member's full name, or part of it to search."))
         elif state is DialogState.TARGETS:
             turn.say(*before)
+        elif state is DialogState.ANNOUNCING:
+            await self._announce.prompt(turn, *before)
         elif state is DialogState.JOIN_SEARCH:
             turn.show(self._search_prompt(turn), *before)
         elif state is DialogState.JOIN_CONFIRM:
@@ -318,6 +324,9 @@ class ConversationService:
         elif name == "stats":
             self._pause(turn)
             await self._stats.stats(turn)
+        elif name == "announce":
+            self._pause(turn)
+            await self._announce.start(turn)
         elif name == "settings":
             self._settings(turn)
         elif name == "targets":
@@ -342,6 +351,20 @@ class ConversationService:
             await self._prompt(
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
+
+    async def _start_broadcast(self, turn: Turn) -> None:
+        """Queue a confirmed announcement in this same transaction."""
+        data = turn.conversation.data
+        recipients = [int(i) for i in data.get("recipients", [])]
+        broadcast_id = await turn.uow.outbox.create(
+            "announce", str(data["text"]), recipients, turn.member.id, turn.now
+        )
+        self._pause(turn)
+        turn.say(
+            _("📣 Sending to {count} members. I will tell you how it goes.",
+              count=len(recipients)),
+            buttons=((Button(_("⛔ Stop sending"), encode("a", "stop", broadcast_id)),),),
+        )  # fmt: skip
 
     def _settings(self, turn: Turn) -> None:
         """/settings: reminders and announcements on or off."""
@@ -571,6 +594,8 @@ class ConversationService:
             await self._proxy_search(turn, text)
         elif state is DialogState.TARGETS:
             await self._targets.text(turn, text)
+        elif state is DialogState.ANNOUNCING:
+            await self._announce.text(turn, text)
         elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
             await self._draft_text(turn, draft, text)
         else:
@@ -993,6 +1018,10 @@ class ConversationService:
                     raise Forged
                 turn.member.nudges = parts[2] == "on"
                 self._settings(turn)
+            elif feature == "a":
+                await self._announce.button(turn, parts)
+                if turn.conversation.data.get("send"):
+                    await self._start_broadcast(turn)
             elif feature == "s":
                 await self._stats.button(turn, parts)
             elif feature == "h":

@@ -1407,6 +1407,12 @@ class SqlNudgeLog:
         rows = await self._db.execute(query.order_by(members.c.id).limit(limit))
         return [_member(row) for row in rows]
 
+    async def everyone_below(self, unit_ids: Sequence[int]) -> list[int]:
+        """Ids of every member in the subtrees of these units."""
+        below = select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(unit_ids)))
+        rows = await self._db.execute(select(members.c.id).where(members.c.unit_id.in_(below)))
+        return [int(row.id) for row in rows]
+
     async def with_targets(self, phase_id: int) -> list[Figures]:
         """The figures of every unit that has a target for the phase."""
         rows = await self._db.execute(
@@ -1536,3 +1542,33 @@ class SqlOutbox:
         waiting = [OutgoingState.QUEUED.value, OutgoingState.SENDING.value]
         query = select(func.count()).select_from(outgoing).where(outgoing.c.state.in_(waiting))
         return int((await self._db.execute(query)).scalar_one())
+
+    async def cancel(self, broadcast_id: int) -> int:
+        """Stop a broadcast: its queued messages are not sent; return how many."""
+        await self._db.execute(
+            update(broadcasts).where(broadcasts.c.id == broadcast_id).values(status="cancelled")
+        )
+        result = await self._db.execute(
+            update(outgoing)
+            .where(
+                outgoing.c.broadcast_id == broadcast_id,
+                outgoing.c.state == OutgoingState.QUEUED.value,
+            )
+            .values(state=OutgoingState.CANCELLED.value)
+        )
+        return int(result.rowcount or 0)
+
+    async def sender_of(self, broadcast_id: int) -> int | None:
+        """Who started a broadcast."""
+        query = select(broadcasts.c.created_by_id).where(broadcasts.c.id == broadcast_id)
+        value = (await self._db.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    async def close(self, broadcast_id: int) -> bool:
+        """Mark a broadcast done; False when it was already closed."""
+        result = await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "running")
+            .values(status="done")
+        )
+        return bool(result.rowcount == 1)

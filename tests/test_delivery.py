@@ -101,3 +101,68 @@ async def test_a_crash_mid_broadcast_resumes_without_misses(
     both = received(first_api) + received(second_api)
     assert set(both) == {50_000 + i for i in range(30)}, "none is missed"
     assert sum(both.values()) - 30 <= 1, "at most the one message in flight twice"
+
+
+async def test_admin_announces_to_their_units_with_preview_progress_and_stop(
+    bot: Harness, database_url: str
+) -> None:
+    from tests.scenario import join
+    from tests.test_nudges import drain
+    from tests.test_review import grant
+
+    await grant(database_url, "HN-LB", 5001)
+    admin = bot.member(5001, "Long Biên")
+    workers = [bot.member(5100 + i, f"Người {i}") for i in range(4)]
+    for index, worker in enumerate(workers):
+        code = "HN-LB-MAY10" if index < 3 else "TH-KCN-ANNORA"
+        await join(worker, code=code, name=f"Nguyễn Văn {chr(65 + index)}")
+    await admin.say("/announce")
+    await admin.say("Chủ nhật này công đoàn tổ chức hội thi sáng kiến, mời các bạn tham gia!")
+    preview = bot.api.sent_to(admin.id)[-2]
+    assert preview.text == "Chủ nhật này công đoàn tổ chức hội thi sáng kiến, mời các bạn tham gia!"
+    await admin.tap("Mọi đoàn viên")
+    assert "3 đoàn viên" in admin.last().text, "Long Biên's three, not Thanh Hóa's"
+    await admin.tap("📣 Gửi")
+    assert "Dừng gửi" in " ".join(label for label, _ in admin.last().buttons)
+    await drain(bot)
+    for worker in workers:
+        got = [c for c in bot.api.sent_to(worker.id) if "hội thi sáng kiến" in c.text]
+        assert len(got) == (1 if worker is not workers[3] else 0)
+    for _ in range(50):
+        if "Đã gửi xong" in admin.last().text:
+            break
+        await asyncio.sleep(0.05)
+    assert "3 người đã nhận" in admin.last().text
+    calls = await workers[0].press(admin.button("Dừng gửi"))
+    assert next(c.text for c in calls if c.method == "answerCallbackQuery"), "only the sender"
+    await workers[0].say("/announce")
+    assert "quản trị" in workers[0].last().text
+
+
+async def test_stopping_an_announcement_midway(bot: Harness, database_url: str) -> None:
+    from tests.test_nudges import drain
+    from tests.test_review import grant
+
+    ids = await members(database_url, 40, first=60_000)
+    await grant(database_url, "TLD", 5002)
+    admin = bot.member(5002, "Tổng")
+    await admin.say("/start")
+    deliveries = bot.application.bot_data.deliveries
+    engine = create_engine(database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
+    try:
+        async with units_of_work() as uow:
+            sender = await uow.members.by_external_id("telegram", "5002")
+            assert sender is not None
+            broadcast = await uow.outbox.create("announce", TEXT, ids, sender.id,
+                                                dt.datetime.now(dt.UTC))  # fmt: skip
+            await uow.commit()
+    finally:
+        units_of_work.dispose()
+        await engine.dispose()
+    await admin.press(f"a:stop:{broadcast}")
+    assert "Đã dừng" in admin.last().text
+    await drain(bot)
+    tally = await deliveries.tally(broadcast)
+    assert tally[OutgoingState.CANCELLED] > 0 and sum(received(bot.api).values()) < 40
+    assert tally[OutgoingState.SENT] + tally[OutgoingState.CANCELLED] == 40
