@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -29,6 +30,7 @@ from handlers.telegram import (
     BotApplication,
     BotContext,
     BotData,
+    chat_member_changed,
     deliver,
     keyboard_labels,
     respond,
@@ -197,6 +199,8 @@ def register_handlers(application: BotApplication) -> None:
             MessageHandler(private_messages & filters.COMMAND, respond),
             # Everything else a member sends: text, contacts, photos, documents, stickers.
             MessageHandler(private_messages, respond),
+            # A member blocks the bot (broadcasts skip them) or unblocks it.
+            ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         ]
     )
 

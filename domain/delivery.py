@@ -133,6 +133,12 @@ class DeliveryService:
             text = _("📣 Sent {done}/{total}", done=finished, total=total)
         return Delivery(creator, Reply((text,)))
 
+    async def reachable(self, channel: str, external_id: str, reachable: bool) -> None:
+        """The member blocked the bot (skip them) or came back (send to them again)."""
+        async with self._uow() as uow:
+            await uow.outbox.set_reachable(channel, external_id, reachable)
+            await uow.commit()
+
     async def backlog(self) -> int:
         """How many messages are still to send."""
         async with self._uow() as uow:

@@ -321,6 +321,9 @@ class Outbox(Protocol):
     async def unreachable(self, member_id: int) -> None:
         """The member blocked the bot."""
 
+    async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
+        """A member blocked or unblocked the bot; False for someone unknown."""
+
     async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
         """How many messages of a broadcast are in each state."""
 

@@ -17,7 +17,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import MessageLimit
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
@@ -297,3 +297,15 @@ async def respond(update: Update, context: BotContext) -> None:
         await deliver(context, delivery)
     for card in outcome.card_updates:
         await show_card(context, card.chat_id, card.message_id, card.reply, card.language)
+
+
+async def chat_member_changed(update: Update, context: BotContext) -> None:
+    """A member blocked the bot in their private chat, or unblocked it."""
+    change = update.my_chat_member
+    deliveries = context.bot_data.deliveries
+    if change is None or deliveries is None or change.chat.type != ChatType.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    await deliveries.reachable(
+        CHANNEL, str(change.chat.id), status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    )

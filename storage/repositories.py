@@ -1572,3 +1572,12 @@ class SqlOutbox:
             .values(status="done")
         )
         return bool(result.rowcount == 1)
+
+    async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
+        """A member blocked or unblocked the bot; False for someone unknown."""
+        result = await self._db.execute(
+            update(members)
+            .where(members.c.channel == channel, members.c.external_id == external_id)
+            .values(reachable=reachable)
+        )
+        return bool(result.rowcount)

@@ -166,3 +166,30 @@ async def test_stopping_an_announcement_midway(bot: Harness, database_url: str) 
     tally = await deliveries.tally(broadcast)
     assert tally[OutgoingState.CANCELLED] > 0 and sum(received(bot.api).values()) < 40
     assert tally[OutgoingState.SENT] + tally[OutgoingState.CANCELLED] == 40
+
+
+async def test_blocking_and_unblocking_the_bot(bot: Harness, database_url: str) -> None:
+    import time
+
+    from tests.fakebotapi import BOT_USER, next_update_id
+
+    (member_id,) = await members(database_url, 1, first=70_000)
+    person = bot.member(70_000, "Đoàn viên")
+
+    def change(old: str, new: str) -> dict[str, object]:
+        return {
+            "update_id": next_update_id(),
+            "my_chat_member": {
+                "chat": person.chat, "from": person.user, "date": int(time.time()),
+                "old_chat_member": {"status": old, "user": BOT_USER, "until_date": 0},
+                "new_chat_member": {"status": new, "user": BOT_USER, "until_date": 0},
+            },
+        }  # fmt: skip
+
+    deliveries = bot.application.bot_data.deliveries
+    await person.deliver(change("member", "kicked"))
+    skipped = await deliveries.broadcast("announce", TEXT, [member_id], None)
+    assert sum((await finished(bot, skipped)).values()) == 0, "a member who blocked is skipped"
+    await person.deliver(change("kicked", "member"))
+    again = await deliveries.broadcast("announce", TEXT, [member_id], None)
+    assert (await finished(bot, again))[OutgoingState.SENT] == 1
