@@ -8,6 +8,7 @@ from decimal import Decimal
 from domain.model import DialogState, RoleKind
 from domain.parsing import TEXT_LIMIT, clean_text
 from domain.progress import phase_on
+from domain.roles import units_held
 from domain.stats import phase_pace
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
@@ -23,8 +24,7 @@ class AnnounceDesk:
     """Compose, preview, choose whom, confirm; the queue does the sending."""
 
     async def _admin_units(self, turn: Turn) -> list[int]:
-        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                if r.kind is RoleKind.ADMIN]  # fmt: skip
+        return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
 
     def _reset(self, turn: Turn) -> None:
         turn.conversation.state = DialogState.IDLE

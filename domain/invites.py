@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable, Sequence
 
 from domain.model import Invite, Member, RoleKind, Unit
+from domain.roles import covers, units_held
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, Delivery, Reply, encode
@@ -43,13 +44,11 @@ class InviteDesk:
         self._lifetime = lifetime
 
     async def _admin_units(self, turn: Turn) -> list[int]:
-        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                if r.kind is RoleKind.ADMIN]  # fmt: skip
+        return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
 
     async def _in_scope(self, turn: Turn, unit: Unit) -> bool:
         """Whether the member is an admin of this unit or of one above it."""
-        mine = set(await self._admin_units(turn))
-        return bool(mine) and any(u.id in mine for u in await turn.uow.units.path(unit))
+        return await covers(turn.uow, await self._admin_units(turn), unit)
 
     async def start(self, turn: Turn) -> None:
         """/invite: choose the role to give."""
@@ -152,9 +151,7 @@ class InviteDesk:
         )  # fmt: skip
 
     async def _still_admin(self, turn: Turn, inviter: Member, unit: Unit) -> bool:
-        mine = {r.unit_id for r in await turn.uow.roles.of_member(inviter.id)
-                if r.kind is RoleKind.ADMIN}  # fmt: skip
-        return any(u.id in mine for u in await turn.uow.units.path(unit))
+        return await covers(turn.uow, await units_held(turn.uow, inviter.id, RoleKind.ADMIN), unit)
 
     async def roles(self, turn: Turn) -> None:
         """/roles: the admins and helpers in the admin's units, each with a revoke button."""

@@ -23,6 +23,7 @@ from domain.model import (
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
 from domain.progress import count_change
+from domain.roles import covers, units_held
 from domain.text import Day, Moment, Money, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, CardUpdate, Delivery, Reply, encode
@@ -99,12 +100,11 @@ class ReviewDesk:
 
     async def reviews(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
         """Whether the member is an admin of the initiative's unit or of a unit above it."""
-        units = {r.unit_id for r in await uow.roles.of_member(member.id)
-                 if r.kind is RoleKind.ADMIN}  # fmt: skip
-        if not units:
+        held = await units_held(uow, member.id, RoleKind.ADMIN)
+        if not held:
             return False
         unit = await uow.units.get(initiative.unit_id)
-        return unit is not None and any(u.id in units for u in await uow.units.path(unit))
+        return unit is not None and await covers(uow, held, unit)
 
     async def may_read(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
         """Whether the member may see the whole initiative, confidential parts included."""
@@ -410,8 +410,7 @@ class ReviewDesk:
 
     async def pending(self, turn: Turn, page: int) -> None:
         """/pending: what waits in the admin's scope, oldest first."""
-        roots = [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                 if r.kind is RoleKind.ADMIN]  # fmt: skip
+        roots = await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
         if not roots:
             turn.say(_("This command is for union admins."))
             return

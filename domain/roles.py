@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from domain.errors import InputError
 from domain.model import Member, Role, RoleKind, Unit
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.text import Verbatim, _
+
+
+async def units_held(uow: UnitOfWork, member_id: int, kind: RoleKind) -> list[int]:
+    """The units for which the member holds this role now."""
+    return [r.unit_id for r in await uow.roles.of_member(member_id) if r.kind is kind]
+
+
+async def covers(uow: UnitOfWork, unit_ids: Collection[int], unit: Unit) -> bool:
+    """Whether the unit is one of these units or lies below one of them."""
+    held = set(unit_ids)
+    return bool(held) and any(u.id in held for u in await uow.units.path(unit))
 
 
 async def _unit(uow: UnitOfWork, code: str) -> Unit:

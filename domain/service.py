@@ -41,6 +41,7 @@ from domain.parsing import (
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
+from domain.roles import covers, units_held
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
@@ -636,8 +637,7 @@ class ConversationService:
         turn.show(dialog.question(draft), *before)
 
     async def _helper_units(self, turn: Turn) -> list[int]:
-        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                if r.kind is RoleKind.HELPER]  # fmt: skip
+        return await units_held(turn.uow, turn.member.id, RoleKind.HELPER)
 
     async def _new(self, turn: Turn) -> None:
         drafts, count = await turn.uow.initiatives.drafts(turn.member.id, DRAFT_CHOICES)
@@ -695,9 +695,7 @@ class ConversationService:
 
     async def _in_helper_scope(self, turn: Turn, member: Member, helper_units: list[int]) -> bool:
         unit = await turn.uow.units.get(member.unit_id) if member.unit_id else None
-        return unit is not None and any(
-            u.id in helper_units for u in await turn.uow.units.path(unit)
-        )
+        return unit is not None and await covers(turn.uow, helper_units, unit)
 
     async def _proxy_search(self, turn: Turn, text: str) -> None:
         name = " ".join(clean_text(text, limit=NAME_MAX).split())

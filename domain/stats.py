@@ -10,6 +10,7 @@ from domain.errors import InputError
 from domain.model import DialogState, Figures, Phase, RoleKind, Unit
 from domain.ports import UnitOfWork
 from domain.progress import MAX_TARGET, phase_on
+from domain.roles import covers, units_held
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.ui import Bar, Button, Chart, Reply, encode
@@ -50,18 +51,22 @@ def _figure_line(figures: Figures, rank: int | None = None, of: int | None = Non
     return line
 
 
+async def current_phase(
+    uow: UnitOfWork, today: dt.date, phase_id: int | None = None
+) -> Phase | None:
+    """The phase asked for; else today's; else the latest that started; else the first."""
+    phases = await uow.progress.phases()
+    if phase_id is not None:
+        return next((p for p in phases if p.id == phase_id), None)
+    current = await phase_on(uow, today)
+    if current is not None:
+        return current
+    started = [p for p in phases if p.starts_on <= today]
+    return started[-1] if started else (phases[0] if phases else None)
+
+
 class StatsDesk:
     """Figures for members and admins, from the running counters."""
-
-    async def _phase(self, turn: Turn, phase_id: int | None = None) -> Phase | None:
-        phases = await turn.uow.progress.phases()
-        if phase_id is not None:
-            return next((p for p in phases if p.id == phase_id), None)
-        current = await phase_on(turn.uow, turn.today)
-        if current is not None:
-            return current
-        started = [p for p in phases if p.starts_on <= turn.today]
-        return started[-1] if started else (phases[0] if phases else None)
 
     def _header(self, phase: Phase, today: dt.date) -> Text:
         return _("📊 {phase} ({start} – {end}), {days} days left",
@@ -76,12 +81,11 @@ class StatsDesk:
         return 1, 1
 
     async def _admin_units(self, turn: Turn) -> list[int]:
-        return [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                if r.kind is RoleKind.ADMIN]  # fmt: skip
+        return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
 
     async def stats(self, turn: Turn) -> None:
         """/stats: an admin sees their unit and its children; a member their unit's path."""
-        phase = await self._phase(turn)
+        phase = await current_phase(turn.uow, turn.today)
         if phase is None:
             turn.say(_("No phase of the programme has been set yet."))
             return
@@ -145,13 +149,11 @@ class StatsDesk:
         if not parts[3].isdigit():
             raise Forged
         unit = await turn.uow.units.get(int(parts[2]))
-        phase = await self._phase(turn, int(parts[3]))
-        admin_units = set(await self._admin_units(turn))
+        phase = await current_phase(turn.uow, turn.today, int(parts[3]))
         if (
             unit is None
             or phase is None
-            or not admin_units
-            or not any(u.id in admin_units for u in await turn.uow.units.path(unit))
+            or not await covers(turn.uow, await self._admin_units(turn), unit)
         ):
             turn.outcome.notice = _("You may only look at your own units and those below.")
             return
@@ -180,7 +182,7 @@ class StatsDesk:
 
     async def top(self, turn: Turn) -> None:
         """/top: the ranking among the unit's siblings, by percent of target and by count."""
-        phase = await self._phase(turn)
+        phase = await current_phase(turn.uow, turn.today)
         if phase is None:
             turn.say(_("No phase of the programme has been set yet."))
             return
@@ -218,10 +220,9 @@ class TargetDesk:
     """/targets: an admin sets the targets of the units directly below their own."""
 
     async def _scope(self, turn: Turn) -> tuple[Unit, Phase] | None:
-        roles = [r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                 if r.kind is RoleKind.ADMIN]  # fmt: skip
+        roles = await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
         unit = await turn.uow.units.get(roles[0]) if roles else None
-        phase = await StatsDesk()._phase(turn)
+        phase = await current_phase(turn.uow, turn.today)
         if unit is None or phase is None:
             return None
         return unit, phase
@@ -254,7 +255,7 @@ class TargetDesk:
         """Lines of ``CODE TARGET``; all of them or none."""
         data = turn.conversation.data
         unit = await turn.uow.units.get(int(data.get("u", 0)))
-        phase = await StatsDesk()._phase(turn, int(data.get("p", 0)))
+        phase = await current_phase(turn.uow, turn.today, int(data.get("p", 0)))
         scope = await self._scope(turn)
         if unit is None or phase is None or scope is None or not await self._may(turn, unit):
             turn.conversation.state = DialogState.IDLE
@@ -284,6 +285,4 @@ class TargetDesk:
         )  # fmt: skip
 
     async def _may(self, turn: Turn, unit: Unit) -> bool:
-        roles = {r.unit_id for r in await turn.uow.roles.of_member(turn.member.id)
-                 if r.kind is RoleKind.ADMIN}  # fmt: skip
-        return unit.id in roles
+        return unit.id in await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
