@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -13,11 +14,13 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
+from bot.budget import BudgetLimiter, SendBudget
 from bot.delivery import Sender
 from bot.links import deep_link
 from bot.processor import PerMemberUpdateProcessor
@@ -72,6 +75,7 @@ def build_application(
     engine = create_engine(settings.database_url)
     units_of_work = SqlUnitOfWorkFactory(engine)
     translator = Translator(settings.timezone)
+    budget = SendBudget(settings.broadcast_rate)
 
     async def post_init(application: BotApplication) -> None:
         if settings.migrate_on_start:
@@ -97,7 +101,8 @@ def build_application(
         await _publish_commands(application, translator, settings.default_language)
         deliveries = DeliveryService(units_of_work, clock)
         application.bot_data.deliveries = deliveries
-        sender = Sender(application.bot, deliveries, settings.broadcast_rate, translator)
+        # The budget limiter makes the bot accept a rate-limit argument (a string).
+        sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator)
         application.bot_data.sender = sender
         sender.start()
         if application.job_queue is not None:
@@ -176,6 +181,7 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(PerMemberUpdateProcessor(settings.max_concurrent_updates))
+        .rate_limiter(BudgetLimiter(budget))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

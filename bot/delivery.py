@@ -1,9 +1,10 @@
 """The sender: takes queued messages and sends them at Telegram's pace.
 
-About 30 messages a second for the whole bot and one a second to one chat are
-Telegram's limits; the sender keeps below them (``BROADCAST_RATE``, default 25/s,
-leaving room for interactive replies), waits out a RetryAfter and marks a member
-who blocked the bot as unreachable.
+About 30 messages a second for the whole bot, one a second to one chat and 20 a
+minute to one group are Telegram's limits. The sender takes its messages from the
+bot's shared budget (``bot.budget``: whatever interactive replies leave of
+``BROADCAST_RATE``, default 29/s), waits out a RetryAfter and marks a member who
+blocked the bot as unreachable.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
-from telegram import Bot
+from telegram import Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
+from bot.budget import BROADCAST, SendBudget
 from domain.delivery import DeliveryService, Outgoing
 from locales import Translator
 
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = 1.0
+# Groups and channels (negative chat ids in Telegram) take at most 20 messages a minute.
+PER_GROUP_INTERVAL = 3.0
 REPORT_EVERY = 1000
 BATCH = 50
 IDLE = 0.5
@@ -31,14 +37,22 @@ class Sender:
     one message uncertain (sent but not yet recorded)."""
 
     def __init__(
-        self, bot: Bot, deliveries: DeliveryService, rate: float, translator: Translator
+        self,
+        bot: ExtBot[str],
+        deliveries: DeliveryService,
+        budget: SendBudget,
+        translator: Translator,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._bot = bot
         self._translator = translator
         self._since_report: dict[int, int] = {}
         self._deliveries = deliveries
-        self._interval = 1.0 / rate
-        self._next_slot = 0.0
+        self._budget = budget
+        self._clock = clock
+        self._sleep = sleep
+        self._paused_until = 0.0
         self._last_in_chat: dict[str, float] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -100,28 +114,43 @@ class Sender:
             log.warning("progress report for broadcast %s not sent: %s", broadcast_id, error)
 
     async def _pace(self, chat_id: str) -> None:
-        now = time.monotonic()
-        chat_free = self._last_in_chat.get(chat_id, 0.0) + PER_CHAT_INTERVAL
-        wait = max(self._next_slot - now, chat_free - now)
+        now = self._clock()
+        interval = PER_GROUP_INTERVAL if chat_id.startswith("-") else PER_CHAT_INTERVAL
+        wait = max(self._paused_until, self._last_in_chat.get(chat_id, -interval) + interval) - now
         if wait > 0:
-            await asyncio.sleep(wait)
-        now = time.monotonic()
-        self._next_slot = now + self._interval
+            await self._sleep(wait)
+        await self._budget.take()
+        now = self._clock()
         self._last_in_chat[chat_id] = now
         if len(self._last_in_chat) > 10_000:
-            cutoff = now - PER_CHAT_INTERVAL
+            cutoff = now - PER_GROUP_INTERVAL
             self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > cutoff}
+
+    async def _post(self, item: Outgoing) -> Message:
+        chat = int(item.chat_id)
+        if not item.photo and not item.has_image:
+            return await self._bot.send_message(chat, item.text, rate_limit_args=BROADCAST)
+        photo, image = await self._deliveries.picture(item)
+        picture = photo or image
+        if picture is None:
+            raise TelegramError("the broadcast's picture is missing")
+        message = await self._bot.send_photo(
+            chat, picture, caption=item.text or None, rate_limit_args=BROADCAST
+        )
+        if photo is None and message.photo:
+            await self._deliveries.uploaded(item, message.photo[-1].file_id)
+        return message
 
     async def _send(self, item: Outgoing) -> None:
         await self._pace(item.chat_id)
         try:
-            await self._bot.send_message(int(item.chat_id), item.text)
+            await self._post(item)
         except RetryAfter as error:
             delay = error.retry_after
             seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
             log.warning("Telegram asked to wait %s s", seconds)
             await self._deliveries.later(item)
-            self._next_slot = time.monotonic() + seconds
+            self._paused_until = self._clock() + seconds
             return
         except Forbidden:
             await self._deliveries.blocked(item)

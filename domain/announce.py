@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from domain.model import DialogState, RoleKind
+from domain.delivery import BroadcastExtras
+from domain.errors import InputError
+from domain.model import Attachment, AttachmentKind, DialogState, RoleKind
 from domain.parsing import TEXT_LIMIT, clean_text
 from domain.progress import phase_on
 from domain.roles import units_held
@@ -14,14 +16,23 @@ from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, Reply, encode
 
+# Telegram shows at most 1.024 characters under a photo.
+CAPTION_LIMIT = 1024
+
 SCOPES: dict[str, Text] = {
     "all": _("Every member of my units"),
     "lag": _("Only units behind the pace"),
 }
 
 
+def caption_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 class AnnounceDesk:
-    """Compose, preview, choose whom, confirm; the queue does the sending."""
+    """Compose (text, optionally one photo), preview, choose whom, confirm; the queue
+    does the sending."""
 
     async def _admin_units(self, turn: Turn) -> list[int]:
         return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
@@ -37,26 +48,68 @@ class AnnounceDesk:
             return
         turn.conversation.state = DialogState.ANNOUNCING
         turn.conversation.data = {}
-        turn.say(_("Type the announcement (at most {limit} characters). /cancel to stop.",
-                   limit=TEXT_LIMIT))  # fmt: skip
+        turn.say(self._ask_text())
+
+    def _ask_caption(self) -> Text:
+        return _("Photo received. Now type the text to go with it (at most {limit} "
+                 "characters).", limit=CAPTION_LIMIT)  # fmt: skip
+
+    def _ask_text(self) -> Text:
+        return _("Type the announcement (at most {limit} characters), or send one photo with "
+                 "the announcement as its caption. /cancel to stop.", limit=TEXT_LIMIT)  # fmt: skip
 
     async def text(self, turn: Turn, text: str) -> None:
         """The announcement's text: show it as members will see it, then ask whom."""
+        data = turn.conversation.data
+        photo = data.get("photo")
         body = clean_text(text, limit=TEXT_LIMIT)
-        turn.conversation.data = {"text": body}
+        if photo and caption_length(body) > CAPTION_LIMIT:
+            too_long = _("With a photo the text can have at most {limit} characters; this one "
+                         "has {length}. Shorten it, or remove the photo.",
+                         limit=CAPTION_LIMIT, length=caption_length(body))  # fmt: skip
+            raise InputError(too_long)
+        data["text"] = body
+        data.pop("to", None)
+        self._preview(turn)
+
+    async def photo(self, turn: Turn, attachment: Attachment, caption: str) -> None:
+        """A photo, with the text as its caption or the text typed before or after it."""
+        if attachment.kind is not AttachmentKind.PHOTO:
+            raise InputError(_("Only a photo can go with an announcement, not a document."))
+        data = turn.conversation.data
+        body = clean_text(caption, limit=TEXT_LIMIT) if caption.strip() else data.get("text")
+        if body and caption_length(str(body)) > CAPTION_LIMIT:
+            too_long = _("With a photo the text can have at most {limit} characters; this one "
+                         "has {length}. Shorten it, or send it without a photo.",
+                         limit=CAPTION_LIMIT, length=caption_length(str(body)))  # fmt: skip
+            raise InputError(too_long)
+        data["photo"] = attachment.file_id
+        data.pop("to", None)
+        if not body:
+            turn.say(self._ask_caption())
+            return
+        data["text"] = body
+        self._preview(turn)
+
+    def _preview(self, turn: Turn) -> None:
+        data = turn.conversation.data
+        photo = data.get("photo")
         turn.say(_("Preview, exactly as members will see it:"))
-        turn.outcome.replies.append(Reply((Text("{text}", {"text": Verbatim(body)}),)))
-        turn.say(
-            _("Who should receive it?"),
-            buttons=tuple((Button(label, encode("a", "to", scope)),)
-                          for scope, label in SCOPES.items()),
+        turn.outcome.replies.append(
+            Reply((Text("{text}", {"text": Verbatim(str(data["text"]))}),),
+                  photo=str(photo) if photo else None)
         )  # fmt: skip
+        rows = [(Button(label, encode("a", "to", scope)),) for scope, label in SCOPES.items()]
+        if photo:
+            rows.append((Button(_("🗑 Remove the photo"), encode("a", "nophoto")),))
+        turn.say(_("Who should receive it? To change the text, type it again."),
+                 buttons=tuple(rows))  # fmt: skip
 
     async def prompt(self, turn: Turn, *before: Text) -> None:
         """Ask again for what is missing."""
-        if "text" not in turn.conversation.data:
-            turn.say(*before, _("Type the announcement (at most {limit} characters). /cancel to "
-                                "stop.", limit=TEXT_LIMIT))  # fmt: skip
+        data = turn.conversation.data
+        if "text" not in data:
+            turn.say(*before, self._ask_caption() if data.get("photo") else self._ask_text())
         else:
             turn.say(*before, _("Please use the buttons above, or /cancel."))
 
@@ -81,15 +134,34 @@ class AnnounceDesk:
                 buttons=((Button(_("📣 Send"), encode("a", "send")),
                           Button(_("Cancel"), encode("a", "cancel"))),),
             )  # fmt: skip
+        elif action == "nophoto" and len(parts) == 2 and data.get("photo"):
+            del data["photo"]
+            data.pop("to", None)
+            self._preview(turn)
         elif action == "send" and len(parts) == 2 and data.get("to") in SCOPES:
             recipients = await self._recipients(turn, roots, str(data["to"]))
-            data["recipients"] = recipients
-            data["send"] = True
+            await self._send(turn, recipients)
         elif action == "cancel" and len(parts) == 2:
             self._reset(turn)
             turn.menu(_("Cancelled; nothing was sent."))
         else:
             raise Forged
+
+    async def _send(self, turn: Turn, recipients: list[int]) -> None:
+        """Queue the confirmed announcement in this same transaction."""
+        data = turn.conversation.data
+        photo = data.get("photo")
+        broadcast_id = await turn.uow.outbox.create(
+            "announce", str(data["text"]), recipients, turn.member.id, turn.now,
+            BroadcastExtras(photo=str(photo) if photo else None),
+        )  # fmt: skip
+        assert broadcast_id is not None  # only keyed broadcasts can be refused
+        self._reset(turn)
+        turn.say(
+            _("📣 Sending to {count} members. I will tell you how it goes.",
+              count=len(recipients)),
+            buttons=((Button(_("⛔ Stop sending"), encode("a", "stop", broadcast_id)),),),
+        )  # fmt: skip
 
     async def _recipients(self, turn: Turn, roots: list[int], scope: str) -> list[int]:
         units = roots

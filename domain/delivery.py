@@ -33,14 +33,33 @@ class OutgoingState(StrEnum):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to send to one chat."""
+    """A message to send to one chat: a member's, or a unit's group (``member_id`` None)."""
 
     id: int
     broadcast_id: int
-    member_id: int
+    member_id: int | None
     chat_id: str
     text: str
     attempts: int
+    # A photo goes with the text as its caption: by file id, or a picture to upload.
+    photo: str | None = None
+    has_image: bool = False
+
+
+@dataclass(frozen=True)
+class BroadcastExtras:
+    """What a broadcast may carry beyond text and members."""
+
+    # A channel file id of a photo, or a picture (PNG) to upload once.
+    photo: str | None = None
+    image: bytes | None = None
+    # Group and channel chats to post to as well.
+    chats: Sequence[str] = ()
+    # A broadcast with a key is created once: a second attempt creates nothing.
+    key: str | None = None
+
+
+NO_EXTRAS = BroadcastExtras()
 
 
 class DeliveryService:
@@ -51,13 +70,32 @@ class DeliveryService:
         self._clock = clock
 
     async def broadcast(
-        self, kind: str, text: str, member_ids: Sequence[int], sender_id: int | None
-    ) -> int:
-        """Queue a message to these members (those who can be reached); return its id."""
+        self,
+        kind: str,
+        text: str,
+        member_ids: Sequence[int],
+        sender_id: int | None,
+        extra: BroadcastExtras = NO_EXTRAS,
+    ) -> int | None:
+        """Queue a message to these members (those who can be reached); return its id,
+        or None when a broadcast with the same key was made before."""
         async with self._uow() as uow:
-            broadcast_id = await uow.outbox.create(kind, text, member_ids, sender_id, self._clock())
+            broadcast_id = await uow.outbox.create(
+                kind, text, member_ids, sender_id, self._clock(), extra
+            )
             await uow.commit()
         return broadcast_id
+
+    async def picture(self, outgoing: Outgoing) -> tuple[str | None, bytes | None]:
+        """The photo to send with a message: a file id, else the picture to upload."""
+        async with self._uow() as uow:
+            return await uow.outbox.image(outgoing.broadcast_id)
+
+    async def uploaded(self, outgoing: Outgoing, file_id: str) -> None:
+        """A picture was uploaded once; the rest of the broadcast sends its file id."""
+        async with self._uow() as uow:
+            await uow.outbox.uploaded(outgoing.broadcast_id, file_id)
+            await uow.commit()
 
     async def recover(self) -> int:
         """After a restart: messages caught mid-send go out again."""
@@ -81,7 +119,8 @@ class DeliveryService:
         """The member blocked the bot: skip them from now on."""
         async with self._uow() as uow:
             await uow.outbox.finish(outgoing.id, OutgoingState.BLOCKED, self._clock(), "blocked")
-            await uow.outbox.unreachable(outgoing.member_id)
+            if outgoing.member_id is not None:
+                await uow.outbox.unreachable(outgoing.member_id)
             await uow.commit()
 
     async def later(self, outgoing: Outgoing) -> None:

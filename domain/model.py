@@ -189,6 +189,8 @@ class Member:
     phone: str | None = None
     unit_id: int | None = None
     nudges: bool = True
+    # Whether weekly commendations may name the member among the top contributors.
+    named: bool = True
 
     def __str__(self) -> str:
         """How logs name a member: id and channel identity, never their name or phone."""

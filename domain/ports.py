@@ -25,7 +25,7 @@ from domain.model import (
 from domain.unit_import import UnitRecord
 
 if TYPE_CHECKING:
-    from domain.delivery import Outgoing, OutgoingState
+    from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
 
 
 class UnitRepository(Protocol):
@@ -299,8 +299,10 @@ class Outbox(Protocol):
         member_ids: Sequence[int],
         sender_id: int | None,
         now: dt.datetime,
-    ) -> int:
-        """Queue a message to the reachable members among these; return the broadcast id."""
+        extra: BroadcastExtras,
+    ) -> int | None:
+        """Queue a message to the reachable members among these (and to ``extra.chats``);
+        return the broadcast id, or None when one with ``extra.key`` exists already."""
 
     async def claim(self, limit: int) -> list[Outgoing]:
         """Mark up to ``limit`` queued messages as being sent and return them."""
@@ -320,6 +322,12 @@ class Outbox(Protocol):
 
     async def unreachable(self, member_id: int) -> None:
         """The member blocked the bot."""
+
+    async def image(self, broadcast_id: int) -> tuple[str | None, bytes | None]:
+        """The broadcast's photo: its file id once uploaded, else the picture to upload."""
+
+    async def uploaded(self, broadcast_id: int, file_id: str) -> None:
+        """The picture is on the channel's servers: send its file id from now on."""
 
     async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
         """A member blocked or unblocked the bot; False for someone unknown."""

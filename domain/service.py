@@ -353,20 +353,6 @@ class ConversationService:
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
 
-    async def _start_broadcast(self, turn: Turn) -> None:
-        """Queue a confirmed announcement in this same transaction."""
-        data = turn.conversation.data
-        recipients = [int(i) for i in data.get("recipients", [])]
-        broadcast_id = await turn.uow.outbox.create(
-            "announce", str(data["text"]), recipients, turn.member.id, turn.now
-        )
-        self._pause(turn)
-        turn.say(
-            _("📣 Sending to {count} members. I will tell you how it goes.",
-              count=len(recipients)),
-            buttons=((Button(_("⛔ Stop sending"), encode("a", "stop", broadcast_id)),),),
-        )  # fmt: skip
-
     def _settings(self, turn: Turn) -> None:
         """/settings: reminders and announcements on or off."""
         on = turn.member.nudges
@@ -612,6 +598,9 @@ class ConversationService:
         await self._advance(turn, draft, draft.step, acknowledgement)
 
     async def _file(self, turn: Turn, shared: FileShared) -> None:
+        if turn.conversation.state is DialogState.ANNOUNCING:
+            await self._announce.photo(turn, shared.attachment, shared.caption)
+            return
         draft = await self._active_draft(turn) if turn.conversation.state is (
             DialogState.DRAFTING) else None  # fmt: skip
         if draft is None:
@@ -1018,8 +1007,6 @@ class ConversationService:
                 self._settings(turn)
             elif feature == "a":
                 await self._announce.button(turn, parts)
-                if turn.conversation.data.get("send"):
-                    await self._start_broadcast(turn)
             elif feature == "s":
                 await self._stats.button(turn, parts)
             elif feature == "h":

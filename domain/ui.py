@@ -82,6 +82,8 @@ class Reply:
     media: tuple[Attachment, ...] = ()
     # A chart to draw and show as a picture, the text as its caption.
     chart: Chart | None = None
+    # A photo (channel file id) to show with the text as its caption.
+    photo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +182,10 @@ class ContactShared:
 
 @dataclass(frozen=True, slots=True)
 class FileShared:
-    """A photo or document."""
+    """A photo or document, with the caption typed under it."""
 
     attachment: Attachment
+    caption: str = ""
 
 
 @dataclass(frozen=True, slots=True)

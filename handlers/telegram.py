@@ -119,7 +119,7 @@ def payload_of(update: Update, labels: dict[str, str]) -> Payload | None:
         return ContactShared(message.contact.phone_number, str(owner) if owner else None)
     attachment = _attachment(message)
     if attachment is not None:
-        return FileShared(attachment)
+        return FileShared(attachment, message.caption or "")
     return Unsupported(_unsupported_kind(message))
 
 
@@ -198,6 +198,13 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
         return await context.bot.send_photo(
             chat_id,
             png,
+            caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
+            reply_markup=markup(reply, translator, language),
+        )
+    if reply.photo is not None:
+        return await context.bot.send_photo(
+            chat_id,
+            reply.photo,
             caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
             reply_markup=markup(reply, translator, language),
         )

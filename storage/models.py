@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -98,6 +99,8 @@ class MemberRow(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     # Reminders and announcements the member agreed to; /settings turns them off.
     nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Whether weekly commendations may name the member among the top contributors.
+    named: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # False once the member blocked the bot: broadcasts skip them until they come back.
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -192,6 +195,8 @@ class InitiativeEventRow(Base):
     """The record: every change of an initiative's status, never deleted."""
 
     __tablename__ = "initiative_events"
+    # The week's approvals, for commendations.
+    __table_args__ = (Index("ix_initiative_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
@@ -391,6 +396,12 @@ class BroadcastRow(Base):
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # A photo sent with the text as its caption: a Telegram file id, or a picture to
+    # upload once (its file id then replaces it).
+    photo: Mapped[str | None] = mapped_column(String(255))
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Makes a scheduled broadcast (a week's commendation) happen once, whatever reruns.
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class OutgoingRow(Base):
@@ -404,9 +415,31 @@ class OutgoingRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    # None for a unit's group or channel.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     chat_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class LinkedChatRow(Base):
+    """A unit's Telegram group or channel, where its commendations are posted too.
+
+    A row starts as a one-time code (``code_hash``) an admin asked for; posting the code
+    in the chat fills ``chat_id``. ``active`` goes false when unlinked or when the bot
+    is removed from the chat.
+    """
+
+    __tablename__ = "linked_chats"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str | None] = mapped_column(String(255))
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    linked_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=False)

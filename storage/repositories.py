@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.delivery import Outgoing, OutgoingState
+from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
 from domain.model import (
     Attachment,
     AttachmentKind,
@@ -139,6 +139,7 @@ def _member(row: Row[Any]) -> Member:
         phone=row.phone,
         unit_id=row.unit_id,
         nudges=bool(row.nudges),
+        named=bool(row.named),
     )
 
 
@@ -401,6 +402,7 @@ class SqlMemberRepository:
                 phone=member.phone,
                 unit_id=member.unit_id,
                 nudges=member.nudges,
+                named=member.named,
                 created_at=now,
                 updated_at=now,
             )
@@ -420,6 +422,7 @@ class SqlMemberRepository:
                 "phone": member.phone,
                 "unit_id": member.unit_id,
                 "nudges": member.nudges,
+                "named": member.named,
                 "updated_at": now,
             },
         )
@@ -1437,12 +1440,18 @@ class SqlOutbox:
         member_ids: Sequence[int],
         sender_id: int | None,
         now: dt.datetime,
-    ) -> int:
-        """Queue a message to the reachable members among these; return the broadcast id."""
+        extra: BroadcastExtras,
+    ) -> int | None:
+        """Queue a message to the reachable members among these (and to ``extra.chats``);
+        return the broadcast id, or None when one with ``extra.key`` exists already."""
+        if extra.key is not None:
+            query = select(broadcasts.c.id).where(broadcasts.c.key == extra.key)
+            if (await self._db.execute(query)).first() is not None:
+                return None
         result = await self._db.execute(
             insert(broadcasts),
             {"kind": kind, "created_by_id": sender_id, "text": text, "status": "running",
-             "created_at": now},
+             "created_at": now, "photo": extra.photo, "image": extra.image, "key": extra.key},
         )  # fmt: skip
         broadcast_id = _new_id(result)
         ids = sorted(set(member_ids))
@@ -1460,6 +1469,13 @@ class SqlOutbox:
                     ["broadcast_id", "member_id", "chat_id", "state", "attempts"], reachable
                 )
             )
+        if extra.chats:
+            await self._db.execute(
+                insert(outgoing),
+                [{"broadcast_id": broadcast_id, "member_id": None, "chat_id": chat,
+                  "state": OutgoingState.QUEUED.value, "attempts": 0}
+                 for chat in sorted(set(extra.chats))],
+            )  # fmt: skip
         return broadcast_id
 
     async def claim(self, limit: int) -> list[Outgoing]:
@@ -1483,13 +1499,30 @@ class SqlOutbox:
             .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
         )
         rows = await self._db.execute(
-            select(outgoing, broadcasts.c.text)
+            select(outgoing, broadcasts.c.text, broadcasts.c.photo,
+                   broadcasts.c.image.is_not(None).label("has_image"))
             .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
             .where(outgoing.c.id.in_(ids))
             .order_by(outgoing.c.id)
+        )  # fmt: skip
+        return [Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts,
+                         r.photo, bool(r.has_image)) for r in rows]  # fmt: skip
+
+    async def image(self, broadcast_id: int) -> tuple[str | None, bytes | None]:
+        """The broadcast's photo: its file id once uploaded, else the picture to upload."""
+        query = select(broadcasts.c.photo, broadcasts.c.image).where(
+            broadcasts.c.id == broadcast_id
         )
-        return [Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts)
-                for r in rows]  # fmt: skip
+        row = (await self._db.execute(query)).first()
+        return (row.photo, row.image) if row is not None else (None, None)
+
+    async def uploaded(self, broadcast_id: int, file_id: str) -> None:
+        """The picture is on the channel's servers: send its file id from now on."""
+        await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id)
+            .values(photo=file_id, image=None)
+        )
 
     async def finish(
         self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None

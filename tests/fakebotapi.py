@@ -44,7 +44,8 @@ class Call:
 
         Babel puts a no-break space inside amounts ("1.200.000\u00a0₫"); it reads as a space.
         """
-        return str(self.params.get("text") or "").replace("\u00a0", " ")
+        text = self.params.get("text") or self.params.get("caption") or ""
+        return str(text).replace("\u00a0", " ")
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -118,7 +119,7 @@ class FakeBotApi(BaseRequest):
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _refuse(self, name: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
-        if name != "sendMessage":
+        if name not in ("sendMessage", "sendPhoto"):
             return None
         if int(params.get("chat_id", 0)) in self.blocked:
             body = {"ok": False, "error_code": 403,
@@ -141,18 +142,31 @@ class FakeBotApi(BaseRequest):
         if name == "getUpdates":
             return []
         if name in ("sendMessage", "sendPhoto", "sendDocument"):
-            return {
-                "message_id": next(self._message_ids),
+            message_id = next(self._message_ids)
+            message = {
+                "message_id": message_id,
                 "date": int(time.time()),
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "from": BOT_USER,
                 "text": params.get("text", ""),
             }
+            if name == "sendPhoto":
+                photo = params.get("photo")
+                # An upload gets a new file id; a file id is sent as it is.
+                file_id = photo if isinstance(photo, str) and "attach://" not in photo else (
+                    f"uploaded-{message_id}")  # fmt: skip
+                message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{message_id}",
+                                     "width": 800, "height": 600}]  # fmt: skip
+            return message
         return True
 
     def sent_to(self, chat_id: int) -> list[Call]:
         """Messages sent to a chat, oldest first."""
         return [c for c in self.by_chat[chat_id] if c.method == "sendMessage"]
+
+    def photos_to(self, chat_id: int) -> list[Call]:
+        """Photos sent to a chat, oldest first."""
+        return [c for c in self.by_chat[chat_id] if c.method == "sendPhoto"]
 
 
 _update_ids = itertools.count(1)

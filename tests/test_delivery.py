@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections import Counter
 
-from domain.delivery import OutgoingState
+from domain.delivery import NO_EXTRAS, OutgoingState
 from domain.model import Member
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
@@ -155,7 +155,7 @@ async def test_stopping_an_announcement_midway(bot: Harness, database_url: str) 
             sender = await uow.members.by_external_id("telegram", "5002")
             assert sender is not None
             broadcast = await uow.outbox.create("announce", TEXT, ids, sender.id,
-                                                dt.datetime.now(dt.UTC))  # fmt: skip
+                                                dt.datetime.now(dt.UTC), NO_EXTRAS)  # fmt: skip
             await uow.commit()
     finally:
         units_of_work.dispose()
@@ -193,3 +193,57 @@ async def test_blocking_and_unblocking_the_bot(bot: Harness, database_url: str) 
     await person.deliver(change("kicked", "member"))
     again = await deliveries.broadcast("announce", TEXT, [member_id], None)
     assert (await finished(bot, again))[OutgoingState.SENT] == 1
+
+
+async def test_an_announcement_with_a_photo(bot: Harness, database_url: str) -> None:
+    from tests.scenario import join
+    from tests.test_nudges import drain
+    from tests.test_review import grant
+
+    await grant(database_url, "HN-LB", 5001)
+    admin = bot.member(5001, "Long Biên")
+    worker = bot.member(5100, "Hoa")
+    await join(worker, code="HN-LB-MAY10", name="Nguyễn Thị Hoa")
+    photo = [{"file_id": "hoi-thi-photo", "file_unique_id": "p1", "width": 800,
+              "height": 600}]  # fmt: skip
+    await admin.say("/announce")
+    assert "gửi một ảnh" in admin.last().text
+    await admin.send(document={"file_id": "d1", "file_unique_id": "d1", "file_name": "a.pdf"})
+    assert "không kèm được tệp" in admin.last().text
+    await admin.send(photo=photo)
+    assert "Đã nhận ảnh" in admin.last().text
+    await admin.say("Hội thi sáng kiến " * 100)
+    assert "tối đa 1.024 ký tự" in admin.last().text and "1.799" in admin.last().text
+    assert "gõ nội dung đi kèm" in admin.last().text, "asks again for the photo's text"
+    await admin.say("Mời các bạn dự hội thi sáng kiến Chủ nhật này!")
+    preview = bot.api.photos_to(admin.id)[-1]
+    assert preview.params["photo"] == "hoi-thi-photo"
+    assert preview.text == "Mời các bạn dự hội thi sáng kiến Chủ nhật này!"
+    await admin.tap("Mọi đoàn viên")
+    await admin.tap("📣 Gửi")
+    await drain(bot)
+    got = bot.api.photos_to(worker.id)
+    assert [(c.params["photo"], c.text) for c in got] == [
+        ("hoi-thi-photo", "Mời các bạn dự hội thi sáng kiến Chủ nhật này!")
+    ]
+    assert not [c for c in bot.api.sent_to(worker.id) if "hội thi" in c.text], "one message"
+
+
+async def test_a_photo_can_be_removed_before_sending(bot: Harness, database_url: str) -> None:
+    from tests.test_review import grant
+
+    await grant(database_url, "HN-LB", 5001)
+    admin = bot.member(5001, "Long Biên")
+    photo = [{"file_id": "anh", "file_unique_id": "p1", "width": 8, "height": 6}]
+    await admin.say("/announce")
+    await admin.send(photo=photo, caption="Thông báo có ảnh")
+    assert bot.api.photos_to(admin.id)[-1].text == "Thông báo có ảnh"
+    await admin.tap("Bỏ ảnh")
+    assert bot.api.sent_to(admin.id)[-2].text == "Thông báo có ảnh", "the preview, as text"
+    assert "Bỏ ảnh" not in str(admin.last().buttons)
+    long_text = "Nội dung dài. " * 100
+    await admin.say(long_text)
+    await admin.send(photo=photo)
+    assert "gửi thông báo không kèm ảnh" in admin.last().text
+    await admin.tap("Mọi đoàn viên")
+    assert "0 đoàn viên" in admin.last().text, "the long text is kept, without the photo"

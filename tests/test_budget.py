@@ -1,0 +1,51 @@
+"""The bot's sending budget: broadcasts take what interactive replies leave."""
+
+from __future__ import annotations
+
+from bot.budget import SendBudget
+
+
+class FakeTime:
+    """A clock that moves only when the budget sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sends: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def most_in_one_second(times: list[float]) -> int:
+    """The largest number of events inside any one-second window."""
+    return max(sum(1 for t in times if start <= t < start + 1.0 - 1e-9) for start in times)
+
+
+async def test_a_broadcast_alone_stays_within_thirty_a_second() -> None:
+    time = FakeTime()
+    budget = SendBudget(29, time.clock, time.sleep)
+    for _ in range(300):
+        await budget.take()
+        time.sends.append(time.now)
+    assert most_in_one_second(time.sends) <= 30
+    rate = (len(time.sends) - 1) / (time.sends[-1] - time.sends[0])
+    assert rate > 28.5, "close to the limit, not far below it"
+
+
+async def test_replies_go_at_once_and_the_broadcast_yields_to_them() -> None:
+    time = FakeTime()
+    budget = SendBudget(29, time.clock, time.sleep)
+    broadcast: list[float] = []
+    replies: list[float] = []
+    for index in range(290):
+        if index % 3 == 0:
+            budget.spend()  # a reply: never waits
+            replies.append(time.now)
+        await budget.take()
+        broadcast.append(time.now)
+    assert most_in_one_second(sorted(broadcast + replies)) <= 30
+    seconds = broadcast[-1] - broadcast[0]
+    assert len(broadcast) / seconds < 23, "a quarter of the budget went to replies"
