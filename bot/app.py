@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -25,10 +26,13 @@ from bot.delivery import Sender
 from bot.links import deep_link
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
+from charts import render_card
+from domain.commend import Commendations, Schedule
 from domain.delivery import DeliveryService
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.text import _
+from domain.ui import Card
 from handlers.telegram import (
     BotApplication,
     BotContext,
@@ -76,6 +80,15 @@ def build_application(
     units_of_work = SqlUnitOfWorkFactory(engine)
     translator = Translator(settings.timezone)
     budget = SendBudget(settings.broadcast_rate)
+    schedule = Schedule(settings.weekly_day, settings.weekly_time, settings.timezone)
+
+    async def draw(card: Card, language: str) -> bytes:
+        return await asyncio.to_thread(render_card, card, translator, language)
+
+    commendations = Commendations(
+        units_of_work, clock=clock, schedule=schedule, render=translator.lines, draw=draw,
+        default_language=settings.default_language,
+    )  # fmt: skip
 
     async def post_init(application: BotApplication) -> None:
         if settings.migrate_on_start:
@@ -87,6 +100,7 @@ def build_application(
             default_language=settings.default_language,
             invite_link=lambda payload: deep_link(application.bot.username, payload),
             invite_lifetime=dt.timedelta(days=settings.invite_days),
+            schedule=schedule,
             nudge_policy=NudgePolicy(
                 drafts=settings.nudge_drafts,
                 milestones=settings.nudge_milestones,
@@ -101,6 +115,7 @@ def build_application(
         await _publish_commands(application, translator, settings.default_language)
         deliveries = DeliveryService(units_of_work, clock)
         application.bot_data.deliveries = deliveries
+        application.bot_data.commendations = commendations
         # The budget limiter makes the bot accept a rate-limit argument (a string).
         sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator)
         application.bot_data.sender = sender
@@ -112,11 +127,18 @@ def build_application(
             application.job_queue.run_repeating(
                 send_nudges, interval=dt.timedelta(hours=1), first=120, name="nudges"
             )
+            application.job_queue.run_repeating(
+                commend, interval=dt.timedelta(minutes=10), first=90, name="weekly"
+            )
             application.job_queue.run_daily(
                 remind_reviewers,
                 time=settings.review_reminder_time.replace(tzinfo=settings.timezone),
                 name="review_reminders",
             )
+
+    async def commend(_context: BotContext) -> None:
+        """Every 10 minutes: at the weekly time, queue the week's commendations (once)."""
+        await commendations.run()
 
     async def remind_reviewers(context: BotContext) -> None:
         """Once a day: what waits too long, to its reviewers, and one level up."""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 UNION_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 
 
@@ -40,6 +41,8 @@ class Settings:
     nudge_quiet_until: int = 7
     broadcast_rate: float = 29.0
     review_reminder_time: dt.time = dt.time(8, 0)
+    weekly_day: int = 0
+    weekly_time: dt.time = dt.time(8, 0)
 
     def __repr__(self) -> str:
         """Never show the token."""
@@ -86,19 +89,24 @@ class Settings:
             invite_days = int(values.get("INVITE_DAYS", "7"))
             quiet_from = int(values.get("NUDGE_QUIET_FROM", "21"))
             quiet_until = int(values.get("NUDGE_QUIET_UNTIL", "7"))
-            hour, _, minute = values.get("REVIEW_REMINDER_TIME", "08:00").partition(":")
-            reminder_time = dt.time(int(hour), int(minute or 0))
+            reminder_time = _time(values.get("REVIEW_REMINDER_TIME", "08:00"))
+            weekly_time = _time(values.get("WEEKLY_TIME", "08:00"))
         except ValueError as error:
             raise SettingsError(
                 "REVIEW_REMINDER_DAYS and INVITE_DAYS must be whole numbers of days, "
                 "NUDGE_QUIET_FROM and NUDGE_QUIET_UNTIL whole hours, and REVIEW_REMINDER_TIME "
-                "a time like 08:00."
+                "and WEEKLY_TIME a time like 08:00."
             ) from error
         if not (0 <= quiet_from <= 24 and 0 <= quiet_until <= 24):
             raise SettingsError("NUDGE_QUIET_FROM and NUDGE_QUIET_UNTIL are hours from 0 to 24.")
         if reminder_days < 1 or invite_days < 1:
             raise SettingsError("REVIEW_REMINDER_DAYS and INVITE_DAYS must be at least 1.")
+        weekday = values.get("WEEKLY_DAY", "mon").strip().lower()[:3]
+        if weekday not in WEEKDAYS:
+            raise SettingsError("WEEKLY_DAY must be a day of the week: mon, tue, ... sun.")
         return cls(
+            weekly_day=WEEKDAYS.index(weekday),
+            weekly_time=weekly_time,
             review_reminder_days=reminder_days,
             review_reminder_time=reminder_time,
             invite_days=invite_days,
@@ -131,6 +139,12 @@ def _rate(values: Mapping[str, str]) -> float:
             "BROADCAST_RATE must be above 0 and at most 29 (Telegram allows about 30 a second)."
         )
     return rate
+
+
+def _time(value: str) -> dt.time:
+    """A time of day such as 08:00."""
+    hour, _, minute = value.partition(":")
+    return dt.time(int(hour), int(minute or 0))
 
 
 def _switch(values: Mapping[str, str], name: str) -> bool:

@@ -6,7 +6,7 @@ import io
 import textwrap
 from typing import Any
 
-from domain.ui import Chart
+from domain.ui import Card, Chart
 from locales import Translator
 
 WIDTH_INCHES = 8.0
@@ -52,4 +52,82 @@ def draw(chart: Chart, translator: Translator, language: str) -> Any:
     axes.legend(prop={**font, "size": 8}, loc="lower right")
     axes.tick_params(axis="x", labelsize=8)
     figure.tight_layout()
+    return figure
+
+
+CARD_WIDTH = 9.0
+CARD_WRAP = 80
+CARD_LINES = 26
+
+
+def render_card(card: Card, translator: Translator, language: str) -> bytes:
+    """A commendation card as a PNG picture, for sharing on a unit's pages."""
+    figure = draw_card(card, translator, language)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor=figure.get_facecolor())
+    return buffer.getvalue()
+
+
+def plain(text: str) -> str:
+    """Text without emoji, which the card's font does not draw."""
+    return "".join(c for c in text if ord(c) < 0x1F000 and c != "\ufe0f").strip()
+
+
+def card_lines(card: Card, translator: Translator, language: str) -> list[tuple[str, str]]:
+    """The card's text, line by line, with the style of each: what the picture shows."""
+    lines: list[tuple[str, str]] = []
+    for heading, items in card.sections:
+        lines.append(("heading", plain(translator.render(heading, language))))
+        for item in items:
+            wrapped = textwrap.wrap(plain(translator.render(item, language)), CARD_WRAP,
+                                    subsequent_indent="   ")  # fmt: skip
+            lines += [("item", piece) for piece in wrapped[:3]]
+    if len(lines) > CARD_LINES:
+        lines = [*lines[: CARD_LINES - 1], ("item", "…")]
+    return lines
+
+
+def draw_card(card: Card, translator: Translator, language: str) -> Any:
+    """Title, unit and week, the figures in boxes, then the highlights."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    font = {"family": "DejaVu Sans"}
+    lines = card_lines(card, translator, language)
+    height = 4.2 + 0.3 * len(lines)
+    figure = Figure(figsize=(CARD_WIDTH, height), dpi=120, facecolor="#fff8e1")
+    inch = 1.0 / height  # one inch in figure coordinates, vertically
+    y = 1.0 - 0.45 * inch
+    figure.text(0.5, y, translator.render(card.title, language), ha="center", va="top",
+                fontdict={**font, "size": 22, "weight": "bold"}, color="#b71c1c")  # fmt: skip
+    y -= 0.55 * inch
+    subtitle = "\n".join(textwrap.wrap(translator.render(card.subtitle, language), 60)[:2])
+    figure.text(0.5, y, subtitle, ha="center", va="top", fontdict={**font, "size": 13},
+                color="#3e2723")  # fmt: skip
+    y -= 0.75 * inch
+    count = max(1, len(card.figures))
+    box = 1.0 / count
+    for index, (label, value) in enumerate(card.figures):
+        left = index * box + 0.01
+        figure.patches.append(FancyBboxPatch(
+            (left, y - 1.05 * inch), box - 0.02, 1.0 * inch, boxstyle="round,pad=0.004",
+            transform=figure.transFigure, facecolor="#ffecb3", edgecolor="#ffb300",
+        ))  # fmt: skip
+        centre = left + (box - 0.02) / 2
+        figure.text(centre, y - 0.3 * inch, translator.render(value, language), ha="center",
+                    va="center", fontdict={**font, "size": 14, "weight": "bold"},
+                    color="#b71c1c")  # fmt: skip
+        label_text = "\n".join(textwrap.wrap(translator.render(label, language), 16)[:2])
+        figure.text(centre, y - 0.72 * inch, label_text, ha="center", va="center",
+                    fontdict={**font, "size": 8}, color="#4e342e")  # fmt: skip
+    y -= 1.4 * inch
+    for style, text in lines:
+        bold = style == "heading"
+        figure.text(0.05, y, text, ha="left", va="top", color="#212121",
+                    fontdict={**font, "size": 11 if bold else 10,
+                              "weight": "bold" if bold else "normal"})  # fmt: skip
+        y -= 0.3 * inch
+    figure.text(0.5, 0.35 * inch, translator.render(card.footer, language), ha="center",
+                va="center", fontdict={**font, "size": 9, "style": "italic"},
+                color="#6d4c41")  # fmt: skip
     return figure

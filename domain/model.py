@@ -326,3 +326,32 @@ class CountChange:
     returned: int = 0
     people: int = 0
     benefit_vnd: int = 0
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An initiative approved in a given week, with what a commendation may show of it."""
+
+    initiative_id: int
+    unit_id: int
+    author_id: int
+    author_name: str
+    # The author lets commendations name them (``/settings``).
+    author_named: bool
+    title: str
+    benefit_vnd: int
+    # Confidential initiatives count in totals only, never by name or title.
+    confidential: bool
+    phase_id: int | None
+
+
+@dataclass(frozen=True)
+class LinkedChat:
+    """A unit's Telegram group or channel, or the one-time code that will link one."""
+
+    id: int
+    unit_id: int
+    chat_id: str | None
+    title: str | None
+    active: bool
+    code_expires_at: dt.datetime | None = None

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from domain.model import (
+    Approval,
     Conversation,
     CountChange,
     Figures,
@@ -15,6 +16,7 @@ from domain.model import (
     Initiative,
     InitiativeStatus,
     Invite,
+    LinkedChat,
     Member,
     Phase,
     ReviewCard,
@@ -323,6 +325,9 @@ class Outbox(Protocol):
     async def unreachable(self, member_id: int) -> None:
         """The member blocked the bot."""
 
+    async def keyed(self, key: str) -> bool:
+        """Whether a broadcast with this key was made."""
+
     async def image(self, broadcast_id: int) -> tuple[str | None, bytes | None]:
         """The broadcast's photo: its file id once uploaded, else the picture to upload."""
 
@@ -346,6 +351,63 @@ class Outbox(Protocol):
 
     async def close(self, broadcast_id: int) -> bool:
         """Mark a broadcast done; False when it was already closed."""
+
+
+class WeeklySource(Protocol):
+    """What a week's commendations are made of."""
+
+    async def approvals(
+        self, start: dt.datetime, end: dt.datetime, under: int | None = None
+    ) -> list[Approval]:
+        """Initiatives approved in [start, end) and still approved; only those in the
+        subtree of ``under`` when given."""
+
+    async def parents(self) -> dict[int, int | None]:
+        """Every unit with its parent."""
+
+    async def units(self, unit_ids: Sequence[int]) -> dict[int, Unit]:
+        """Units by id."""
+
+    async def recipients(self) -> list[tuple[int, int, str]]:
+        """(member id, unit id, language) of every member the bot can reach who accepts
+        announcements."""
+
+
+class ChatLinks(Protocol):
+    """Units' Telegram groups and channels."""
+
+    async def add_code(
+        self,
+        unit_id: int,
+        code_hash: str,
+        expires_at: dt.datetime,
+        member_id: int,
+        now: dt.datetime,
+    ) -> None:
+        """Record a one-time code that links a chat to the unit."""  # fmt: skip
+
+    async def by_code(self, code_hash: str) -> LinkedChat | None:
+        """The pending link a code stands for."""
+
+    async def link(
+        self,
+        unit_id: int,
+        chat_id: str,
+        title: str,
+        member_id: int,
+        now: dt.datetime,
+        code_id: int | None,
+    ) -> None:
+        """Link a chat to a unit (moving it from another unit); a code is used up."""  # fmt: skip
+
+    async def unlink(self, chat_id: str) -> int | None:
+        """The chat is no longer linked; the unit it was linked to, if any."""
+
+    async def of_units(self, unit_ids: Sequence[int]) -> dict[int, list[LinkedChat]]:
+        """The chats linked to these units."""
+
+    async def by_chat(self, chat_id: str) -> LinkedChat | None:
+        """The link of a chat, if it has one."""
 
 
 class Inbox(Protocol):
@@ -373,6 +435,8 @@ class UnitOfWork(Protocol):
     nudges: NudgeLog
     outbox: Outbox
     inbox: Inbox
+    weekly: WeeklySource
+    chats: ChatLinks
 
     async def __aenter__(self) -> Self:
         """Begin."""

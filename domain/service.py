@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from domain import dialog
 from domain.announce import AnnounceDesk
+from domain.commend import CardDesk, Schedule
 from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
 from domain.model import (
@@ -93,6 +94,7 @@ _OPEN_COMMANDS = frozenset(
         "settings",
         "reopen",
         "announce",
+        "card",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -119,6 +121,7 @@ class ConversationService:
         invite_link: Callable[[str], str] = lambda payload: payload,
         invite_lifetime: dt.timedelta = dt.timedelta(days=7),
         nudge_policy: NudgePolicy | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -128,6 +131,7 @@ class ConversationService:
         self._stats = StatsDesk()
         self._targets = TargetDesk()
         self._announce = AnnounceDesk()
+        self._cards = CardDesk(schedule or Schedule(0, dt.time(8), timezone))
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
@@ -330,6 +334,9 @@ class ConversationService:
             await self._announce.start(turn)
         elif name == "settings":
             self._settings(turn)
+        elif name == "card":
+            self._pause(turn)
+            await self._cards.card(turn, command.argument)
         elif name == "targets":
             self._pause(turn)
             await self._targets.start(turn)
@@ -354,13 +361,19 @@ class ConversationService:
             )
 
     def _settings(self, turn: Turn) -> None:
-        """/settings: reminders and announcements on or off."""
-        on = turn.member.nudges
-        state = _("on") if on else _("off")
+        """/settings: reminders and announcements on or off; named in commendations or not."""
+        on, named = turn.member.nudges, turn.member.named
         toggle = (Button(_("🔕 Turn reminders off"), encode("o", "nudges", "off")) if on
                   else Button(_("🔔 Turn reminders on"), encode("o", "nudges", "on")))  # fmt: skip
-        turn.say(_("⚙️ Settings"), _("Reminders and announcements: {state}", state=state),
-                 buttons=((toggle,),))  # fmt: skip
+        naming = (Button(_("🙈 Do not name me"), encode("o", "named", "off")) if named
+                  else Button(_("🏅 Name me again"), encode("o", "named", "on")))  # fmt: skip
+        turn.say(
+            _("⚙️ Settings"),
+            _("Reminders and announcements: {state}", state=_("on") if on else _("off")),
+            _("Named in weekly commendations when among the most active: {state}",
+              state=_("yes") if named else _("no")),
+            buttons=((toggle,), (naming,)),
+        )  # fmt: skip
 
     async def _cancel(self, turn: Turn) -> None:
         state = turn.conversation.state
@@ -1000,11 +1013,13 @@ class ConversationService:
                 await self._prompt(turn, _("Language changed to English."))
             elif feature == "r":
                 await self._desk.button(turn, parts)
-            elif feature == "o" and len(parts) == 3 and parts[1] == "nudges":
+            elif feature == "o" and len(parts) == 3 and parts[1] in ("nudges", "named"):
                 if parts[2] not in ("on", "off"):
                     raise Forged
-                turn.member.nudges = parts[2] == "on"
+                setattr(turn.member, parts[1], parts[2] == "on")
                 self._settings(turn)
+            elif feature == "k":
+                await self._cards.button(turn, parts)
             elif feature == "a":
                 await self._announce.button(turn, parts)
             elif feature == "s":

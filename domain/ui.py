@@ -71,6 +71,17 @@ class Chart:
 
 
 @dataclass(frozen=True, slots=True)
+class Card:
+    """A shareable picture: a title, a few big figures, and sections of lines."""
+
+    title: Text
+    subtitle: Text
+    figures: tuple[tuple[Text, Text], ...]
+    sections: tuple[tuple[Text, tuple[Text, ...]], ...]
+    footer: Text
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to show; ``keyboard`` replaces the reply keyboard when given."""
 
@@ -84,6 +95,8 @@ class Reply:
     chart: Chart | None = None
     # A photo (channel file id) to show with the text as its caption.
     photo: str | None = None
+    # A card to draw and show as a picture, the text as its caption.
+    card: Card | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from charts import render_png
+from charts import render_card, render_png
 from domain.delivery import DeliveryService
 from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.service import ConversationService
@@ -59,6 +59,8 @@ class BotData:
     deliveries: DeliveryService | None = None
     # The broadcast sender (bot.delivery.Sender), started and stopped with the bot.
     sender: Any = None
+    # The weekly commendations (domain.commend.Commendations).
+    commendations: Any = None
 
 
 class BotContext(
@@ -193,18 +195,15 @@ def markup(
 async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: str) -> Message:
     """Send one reply; buttons go with the last piece of a long text, files after it."""
     translator = context.translator
+    picture: str | bytes | None = reply.photo
     if reply.chart is not None:
-        png = await asyncio.to_thread(render_png, reply.chart, translator, language)
+        picture = await asyncio.to_thread(render_png, reply.chart, translator, language)
+    elif reply.card is not None:
+        picture = await asyncio.to_thread(render_card, reply.card, translator, language)
+    if picture is not None:
         return await context.bot.send_photo(
             chat_id,
-            png,
-            caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
-            reply_markup=markup(reply, translator, language),
-        )
-    if reply.photo is not None:
-        return await context.bot.send_photo(
-            chat_id,
-            reply.photo,
+            picture,
             caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
             reply_markup=markup(reply, translator, language),
         )

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
+    ChatLinks,
     ConversationRepository,
     Inbox,
     InitiativeRepository,
@@ -21,11 +22,13 @@ from domain.ports import (
     ReviewCardRepository,
     RoleRepository,
     UnitRepository,
+    WeeklySource,
 )
 from storage.db import inline_sqlite_engine
 from storage.executor import AwaitedExecutor, Executor, InlineExecutor
 from storage.repositories import (
     Prefetched,
+    SqlChatLinks,
     SqlConversationRepository,
     SqlInbox,
     SqlInitiativeRepository,
@@ -38,6 +41,7 @@ from storage.repositories import (
     SqlReviewCardRepository,
     SqlRoleRepository,
     SqlUnitRepository,
+    SqlWeeklySource,
 )
 
 
@@ -56,6 +60,8 @@ class SqlUnitOfWork:
     nudges: NudgeLog
     outbox: Outbox
     inbox: Inbox
+    weekly: WeeklySource
+    chats: ChatLinks
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
         self._engine = engine
@@ -89,6 +95,8 @@ class SqlUnitOfWork:
         self.nudges = SqlNudgeLog(executor)
         self.outbox = SqlOutbox(executor)
         self.inbox = SqlInbox(executor)
+        self.weekly = SqlWeeklySource(executor)
+        self.chats = SqlChatLinks(executor)
         return self
 
     async def __aexit__(

@@ -259,7 +259,9 @@ class Member:
 
     def button(self, label: str) -> str:
         """The callback data of the newest inline button whose label contains ``label``."""
-        for call in reversed(self.harness.api.sent_to(self.id)):
+        for call in reversed(self.harness.api.by_chat[self.id]):
+            if call.method not in ("sendMessage", "sendPhoto"):
+                continue
             for text, data in call.buttons:
                 if label in text:
                     return data
