@@ -39,6 +39,7 @@ from handlers.telegram import (
     BotData,
     chat_member_changed,
     deliver,
+    group_command,
     keyboard_labels,
     respond,
 )
@@ -116,6 +117,7 @@ def build_application(
         deliveries = DeliveryService(units_of_work, clock)
         application.bot_data.deliveries = deliveries
         application.bot_data.commendations = commendations
+        application.bot_data.default_language = settings.default_language
         # The budget limiter makes the bot accept a rate-limit argument (a string).
         sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator)
         application.bot_data.sender = sender
@@ -227,7 +229,15 @@ def register_handlers(application: BotApplication) -> None:
             MessageHandler(private_messages & filters.COMMAND, respond),
             # Everything else a member sends: text, contacts, photos, documents, stickers.
             MessageHandler(private_messages, respond),
-            # A member blocks the bot (broadcasts skip them) or unblocks it.
+            # /linkchat and /unlinkchat in a unit's group or channel.
+            MessageHandler(
+                (filters.ChatType.GROUPS | filters.ChatType.CHANNEL)
+                & filters.COMMAND
+                & ~filters.UpdateType.EDITED,
+                group_command,
+            ),
+            # A member blocks the bot (broadcasts skip them) or unblocks it; the bot is
+            # removed from a group or channel.
             ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         ]
     )

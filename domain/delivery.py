@@ -121,6 +121,8 @@ class DeliveryService:
             await uow.outbox.finish(outgoing.id, OutgoingState.BLOCKED, self._clock(), "blocked")
             if outgoing.member_id is not None:
                 await uow.outbox.unreachable(outgoing.member_id)
+            else:  # the bot was removed from a unit's group or channel
+                await uow.chats.unlink(outgoing.chat_id)
             await uow.commit()
 
     async def later(self, outgoing: Outgoing) -> None:

@@ -354,4 +354,5 @@ class LinkedChat:
     chat_id: str | None
     title: str | None
     active: bool
+    linked_by_id: int
     code_expires_at: dt.datetime | None = None

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from domain import dialog
 from domain.announce import AnnounceDesk
+from domain.chats import ChatDesk, ChatRef
 from domain.commend import CardDesk, Schedule
 from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
@@ -57,6 +58,7 @@ from domain.ui import (
     KeyButton,
     Outcome,
     Reply,
+    Sender,
     TextMessage,
     Unsupported,
     decode,
@@ -95,6 +97,7 @@ _OPEN_COMMANDS = frozenset(
         "reopen",
         "announce",
         "card",
+        "linkchat",
     }
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -132,6 +135,7 @@ class ConversationService:
         self._targets = TargetDesk()
         self._announce = AnnounceDesk()
         self._cards = CardDesk(schedule or Schedule(0, dt.time(8), timezone))
+        self._chats = ChatDesk()
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
@@ -156,6 +160,31 @@ class ConversationService:
             await uow.commit()
         turn.outcome.language = member.language
         return turn.outcome
+
+    async def chat_command(
+        self, chat: ChatRef, sender: Sender | None, command: Command, event_id: str
+    ) -> Text | None:
+        """/linkchat or /unlinkchat sent in a group or channel; what to answer there."""
+        if command.name not in ("linkchat", "unlinkchat"):
+            return None
+        now = self._clock()
+        async with self._uow() as uow:
+            if not await uow.inbox.claim(event_id, now):
+                return None
+            member = (await uow.members.by_external_id(sender.channel, sender.external_id)
+                      if sender is not None else None)  # fmt: skip
+            if command.name == "linkchat":
+                answer = await self._chats.in_chat(uow, now, chat, member, command.argument)
+            else:
+                answer = await self._chats.unlink_in_chat(uow, chat, member)
+            await uow.commit()
+        return answer
+
+    async def chat_removed(self, chat_id: str) -> None:
+        """The bot left or was removed from a group or channel: nothing is posted there."""
+        async with self._uow() as uow:
+            await uow.chats.unlink(chat_id)
+            await uow.commit()
 
     async def remember_card(self, card: ReviewCard) -> None:
         """Record where a review card was shown, so its decision can be shown there too."""
@@ -337,6 +366,9 @@ class ConversationService:
         elif name == "card":
             self._pause(turn)
             await self._cards.card(turn, command.argument)
+        elif name == "linkchat":
+            self._pause(turn)
+            await self._chats.private(turn, command.argument)
         elif name == "targets":
             self._pause(turn)
             await self._targets.start(turn)
@@ -1020,6 +1052,8 @@ class ConversationService:
                 self._settings(turn)
             elif feature == "k":
                 await self._cards.button(turn, parts)
+            elif feature == "g":
+                await self._chats.button(turn, parts)
             elif feature == "a":
                 await self._announce.button(turn, parts)
             elif feature == "s":

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from charts import render_card, render_png
+from domain.chats import ChatRef
 from domain.delivery import DeliveryService
 from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.service import ConversationService
@@ -61,6 +62,8 @@ class BotData:
     sender: Any = None
     # The weekly commendations (domain.commend.Commendations).
     commendations: Any = None
+    # The language of messages to groups and channels.
+    default_language: str = "vi"
 
 
 class BotContext(
@@ -305,13 +308,42 @@ async def respond(update: Update, context: BotContext) -> None:
         await show_card(context, card.chat_id, card.message_id, card.reply, card.language)
 
 
+async def group_command(update: Update, context: BotContext) -> None:
+    """/linkchat and /unlinkchat sent in a group or channel; other commands there are not
+    for the bot."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or not message.text:
+        return
+    user = message.from_user
+    sender = Sender(CHANNEL, str(user.id), user.full_name) if user is not None else None
+    answer = await context.service.chat_command(
+        ChatRef(str(chat.id), chat.title or str(chat.id), chat.type == ChatType.CHANNEL),
+        sender,
+        parse_command(message.text),
+        f"tg:{update.update_id}",
+    )
+    if answer is None:
+        return
+    language = context.bot_data.default_language
+    try:
+        await context.bot.send_message(chat.id, context.translator.render(answer, language))
+    except TelegramError as error:
+        log.warning("could not answer in chat %s: %s", chat.id, error)
+
+
 async def chat_member_changed(update: Update, context: BotContext) -> None:
-    """A member blocked the bot in their private chat, or unblocked it."""
+    """A member blocked the bot in their private chat, or unblocked it; or the bot was
+    removed from a group or channel."""
     change = update.my_chat_member
     deliveries = context.bot_data.deliveries
-    if change is None or deliveries is None or change.chat.type != ChatType.PRIVATE:
+    if change is None or deliveries is None:
         return
     status = change.new_chat_member.status
+    if change.chat.type != ChatType.PRIVATE:
+        if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+            await context.service.chat_removed(str(change.chat.id))
+        return
     await deliveries.reachable(
         CHANNEL, str(change.chat.id), status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
     )

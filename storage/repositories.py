@@ -1685,7 +1685,7 @@ class SqlWeeklySource:
 
 def _linked(row: Row[Any]) -> LinkedChat:
     return LinkedChat(row.id, row.unit_id, row.chat_id, row.title, bool(row.active),
-                      row.code_expires_at)  # fmt: skip
+                      row.linked_by_id, row.code_expires_at)  # fmt: skip
 
 
 class SqlChatLinks:
