@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import cast
 
 from telegram import BotCommand, Update
@@ -65,6 +66,9 @@ SORRY = _("Sorry, something went wrong on our side. Your answers so far are save
           "please try again in a moment.")  # fmt: skip
 
 
+Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
+
+
 def utc_now() -> dt.datetime:
     """The current time, timezone-aware."""
     return dt.datetime.now(dt.UTC)
@@ -75,12 +79,18 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
+    pace: Pace | None = None,
 ) -> BotApplication:
-    """Build the bot; the database and services are opened in ``post_init``."""
+    """Build the bot; the database and services are opened in ``post_init``.
+
+    ``pace`` is the sending clock and sleep (monotonic seconds), for benchmarks that run
+    time faster than real.
+    """
+    pace_clock, pace_sleep = pace or (time.monotonic, asyncio.sleep)
     engine = create_engine(settings.database_url)
     units_of_work = SqlUnitOfWorkFactory(engine)
     translator = Translator(settings.timezone)
-    budget = SendBudget(settings.broadcast_rate)
+    budget = SendBudget(settings.broadcast_rate, pace_clock, pace_sleep)
     schedule = Schedule(settings.weekly_day, settings.weekly_time, settings.timezone)
 
     async def draw(card: Card, language: str) -> bytes:
@@ -119,7 +129,8 @@ def build_application(
         application.bot_data.commendations = commendations
         application.bot_data.default_language = settings.default_language
         # The budget limiter makes the bot accept a rate-limit argument (a string).
-        sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator)
+        sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator,
+                        pace_clock, pace_sleep)  # fmt: skip
         application.bot_data.sender = sender
         sender.start()
         if application.job_queue is not None:
