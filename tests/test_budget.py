@@ -42,10 +42,28 @@ async def test_replies_go_at_once_and_the_broadcast_yields_to_them() -> None:
     replies: list[float] = []
     for index in range(290):
         if index % 3 == 0:
-            budget.spend()  # a reply: never waits
+            await budget.spend()  # a reply
             replies.append(time.now)
         await budget.take()
         broadcast.append(time.now)
     assert most_in_one_second(sorted(broadcast + replies)) <= 30
     seconds = broadcast[-1] - broadcast[0]
     assert len(broadcast) / seconds < 23, "a quarter of the budget went to replies"
+
+
+async def test_a_burst_of_replies_never_makes_thirty_one_in_a_second() -> None:
+    time = FakeTime()
+    budget = SendBudget(29, time.clock, time.sleep)
+    sent: list[float] = []
+    waited: list[float] = []
+    for index in range(200):
+        await budget.take()
+        sent.append(time.now)
+        if index % 40 == 39:
+            for _ in range(5):  # five members get answers at the same moment
+                before = time.now
+                await budget.spend()
+                waited.append(time.now - before)
+                sent.append(time.now)
+    assert most_in_one_second(sent) <= 30
+    assert max(waited) < 0.2, "a reply waits at most for a slot, never for the broadcast"
