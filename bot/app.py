@@ -112,6 +112,7 @@ def build_application(
             invite_link=lambda payload: deep_link(application.bot.username, payload),
             invite_lifetime=dt.timedelta(days=settings.invite_days),
             schedule=schedule,
+            renderer=translator,
             nudge_policy=NudgePolicy(
                 drafts=settings.nudge_drafts,
                 milestones=settings.nudge_milestones,
@@ -160,23 +161,10 @@ def build_application(
             await deliver(context, delivery)
 
     async def send_nudges(context: BotContext) -> None:
-        """Every hour: stale drafts, milestones and, on Mondays, lagging units.
-
-        Announcements to many members (milestones) go through the delivery queue, at
-        Telegram's pace; nudges with buttons go to their one member directly.
-        """
-        same_text: dict[str, list[int]] = {}
+        """Every hour: stale drafts, milestones and, on Mondays, lagging units. They go
+        through the delivery queue, at Telegram's pace."""
         for delivery in await context.service.nudges_due():
-            reply, member = delivery.reply, delivery.member
-            if reply.buttons or reply.media or reply.chart or member.channel != "telegram":
-                await deliver(context, delivery)
-                continue
-            text = translator.lines(reply.text, member.language)
-            same_text.setdefault(text, []).append(member.id)
-        deliveries = context.bot_data.deliveries
-        assert deliveries is not None
-        for text, member_ids in same_text.items():
-            await deliveries.broadcast("nudge", text, member_ids, None)
+            await deliver(context, delivery)
 
     async def forget_handled_updates(context: BotContext) -> None:
         """Drop the record of updates old enough that Telegram will not send them again."""

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -28,7 +28,8 @@ PER_CHAT_INTERVAL = 1.0
 # Groups and channels (negative chat ids in Telegram) take at most 20 messages a minute.
 PER_GROUP_INTERVAL = 3.0
 REPORT_EVERY = 1000
-BATCH = 50
+# Claimed at a time: small, so that a notification queued meanwhile waits little.
+BATCH = 10
 IDLE = 0.5
 
 
@@ -55,6 +56,7 @@ class Sender:
         self._paused_until = 0.0
         self._last_in_chat: dict[str, float] = {}
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
 
@@ -65,11 +67,17 @@ class Sender:
     async def stop(self) -> None:
         """Finish the message in flight and stop."""
         self._stopping.set()
+        self._wake.set()
         if self._task is not None:
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass  # killed earlier (tests of a crash)
+
+    @property
+    def running(self) -> bool:
+        """Whether the sender is sending (not stopped, not crashed)."""
+        return self._task is not None and not self._task.done()
 
     def kill(self) -> None:
         """Stop at once, as a crash would (for tests of resuming)."""
@@ -83,8 +91,9 @@ class Sender:
         while not self._stopping.is_set():
             batch = await self._deliveries.claim(BATCH)
             if not batch:
+                self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._stopping.wait(), IDLE)
+                    await asyncio.wait_for(self._wake.wait(), IDLE)
                 except TimeoutError:
                     pass
                 continue
@@ -113,9 +122,13 @@ class Sender:
         except TelegramError as error:
             log.warning("progress report for broadcast %s not sent: %s", broadcast_id, error)
 
-    async def _pace(self, chat_id: str) -> None:
+    async def _pace(self, item: Outgoing) -> None:
+        chat_id = item.chat_id
         now = self._clock()
-        interval = PER_GROUP_INTERVAL if chat_id.startswith("-") else PER_CHAT_INTERVAL
+        # A notification to one person is paced like a reply: Telegram tolerates short
+        # bursts in a private chat. Bulk messages keep to one a second per chat.
+        interval = (PER_GROUP_INTERVAL if chat_id.startswith("-")
+                    else 0.0 if item.urgent else PER_CHAT_INTERVAL)  # fmt: skip
         wait = max(self._paused_until, self._last_in_chat.get(chat_id, -interval) + interval) - now
         if wait > 0:
             await self._sleep(wait)
@@ -126,10 +139,20 @@ class Sender:
             cutoff = now - PER_GROUP_INTERVAL
             self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > cutoff}
 
+    def wake(self) -> None:
+        """Something urgent was queued: look now rather than at the next poll."""
+        self._wake.set()
+
     async def _post(self, item: Outgoing) -> Message:
         chat = int(item.chat_id)
         if not item.photo and not item.has_image:
-            return await self._bot.send_message(chat, item.text, rate_limit_args=BROADCAST)
+            keyboard = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=code) for label, code in row]
+                 for row in item.buttons]
+            ) if item.buttons else None  # fmt: skip
+            return await self._bot.send_message(
+                chat, item.text, reply_markup=keyboard, rate_limit_args=BROADCAST
+            )
         photo, image = await self._deliveries.picture(item)
         picture = photo or image
         if picture is None:
@@ -142,9 +165,9 @@ class Sender:
         return message
 
     async def _send(self, item: Outgoing) -> None:
-        await self._pace(item.chat_id)
+        await self._pace(item)
         try:
-            await self._post(item)
+            message = await self._post(item)
         except RetryAfter as error:
             delay = error.retry_after
             seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
@@ -159,5 +182,5 @@ class Sender:
             log.warning("message %s to chat %s failed: %s", item.id, item.chat_id, error)
             await self._deliveries.failed(item, str(error))
             return
-        await self._deliveries.sent(item)
+        await self._deliveries.sent(item, message.message_id)
         self.sent += 1

@@ -13,11 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.ports import UnitOfWorkFactory
+from domain.model import ReviewCard
+from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.text import _
 from domain.ui import Delivery, Reply
 
 MAX_ATTEMPTS = 3
+
+
+# Inline buttons as rows of (label in the recipient's language, code).
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 class OutgoingState(StrEnum):
@@ -44,6 +49,11 @@ class Outgoing:
     # A photo goes with the text as its caption: by file id, or a picture to upload.
     photo: str | None = None
     has_image: bool = False
+    buttons: Buttons = ()
+    # The review card (initiative id, version) this message shows.
+    card: tuple[int, int] | None = None
+    # A notification of someone's action: sent before bulk, like a reply.
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,49 @@ class BroadcastExtras:
     chats: Sequence[str] = ()
     # A broadcast with a key is created once: a second attempt creates nothing.
     key: str | None = None
+    buttons: Buttons = ()
+    card: tuple[int, int] | None = None
+    # Sent before any bulk message: a notification of someone's action.
+    urgent: bool = False
 
 
 NO_EXTRAS = BroadcastExtras()
+
+
+# Telegram's limit for one message; longer notifications are sent directly, in pieces.
+MESSAGE_LIMIT = 4096
+
+
+async def queue(
+    uow: UnitOfWork,
+    deliveries: Sequence[Delivery],
+    renderer: Renderer,
+    now: dt.datetime,
+    urgent: bool,
+) -> list[Delivery]:
+    """Queue, in the caller's transaction, the messages the queue can carry (text and
+    inline buttons, to members on Telegram); return the others, to be sent directly.
+
+    Members who get the same message share one broadcast.
+    """
+    rest: list[Delivery] = []
+    same: dict[tuple[str, Buttons, tuple[int, int] | None], list[int]] = {}
+    for delivery in deliveries:
+        reply, member = delivery.reply, delivery.member
+        text = renderer.lines(reply.text, member.language)
+        if (member.channel != "telegram" or reply.media or reply.chart or reply.photo
+                or reply.card or reply.keyboard or reply.remove_keyboard
+                or len(text) > MESSAGE_LIMIT):  # fmt: skip
+            rest.append(delivery)
+            continue
+        buttons = tuple(tuple((renderer.render(b.label, member.language), b.code) for b in row)
+                        for row in reply.buttons)  # fmt: skip
+        same.setdefault((text, buttons, delivery.card), []).append(member.id)
+    for (text, buttons, card), member_ids in same.items():
+        extra = BroadcastExtras(buttons=buttons, card=card, urgent=urgent)
+        await uow.outbox.create("notice" if urgent else "nudge", text, member_ids, None, now,
+                                extra)  # fmt: skip
+    return rest
 
 
 class DeliveryService:
@@ -111,9 +161,18 @@ class DeliveryService:
             await uow.commit()
         return batch
 
-    async def sent(self, outgoing: Outgoing) -> None:
-        """The message went out."""
-        await self._finish(outgoing, OutgoingState.SENT, None)
+    async def sent(self, outgoing: Outgoing, message_id: int | None = None) -> None:
+        """The message went out; a review card's place is recorded for later updates."""
+        async with self._uow() as uow:
+            await uow.outbox.finish(outgoing.id, OutgoingState.SENT, self._clock(), None)
+            if outgoing.card is not None and message_id is not None and outgoing.member_id:
+                initiative_id, version = outgoing.card
+                await uow.cards.add(
+                    ReviewCard(initiative_id, version, outgoing.member_id, outgoing.chat_id,
+                               message_id),
+                    self._clock(),
+                )  # fmt: skip
+            await uow.commit()
 
     async def blocked(self, outgoing: Outgoing) -> None:
         """The member blocked the bot: skip them from now on."""
@@ -180,10 +239,10 @@ class DeliveryService:
             await uow.outbox.set_reachable(channel, external_id, reachable)
             await uow.commit()
 
-    async def backlog(self) -> int:
-        """How many messages are still to send."""
+    async def backlog(self, urgent_only: bool = False) -> int:
+        """How many messages are still to send (only notifications, if asked)."""
         async with self._uow() as uow:
-            return await uow.outbox.backlog()
+            return await uow.outbox.backlog(urgent_only)
 
     async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
         """How many messages of a broadcast are in each state."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
@@ -24,6 +24,7 @@ from domain.model import (
     RoleKind,
     Unit,
 )
+from domain.text import Text
 from domain.unit_import import UnitRecord
 
 if TYPE_CHECKING:
@@ -340,7 +341,7 @@ class Outbox(Protocol):
     async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
         """How many messages of a broadcast are in each state."""
 
-    async def backlog(self) -> int:
+    async def backlog(self, urgent_only: bool = False) -> int:
         """How many messages of all broadcasts are still to send."""
 
     async def cancel(self, broadcast_id: int) -> int:
@@ -451,6 +452,16 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None:
         """Make the work durable."""
+
+
+class Renderer(Protocol):
+    """Turns texts into a language (``locales.Translator`` is one)."""
+
+    def render(self, text: Text, language: str) -> str:
+        """One text, translated and filled in."""
+
+    def lines(self, texts: Iterable[Text], language: str) -> str:
+        """Texts as the lines of one message."""
 
 
 class UnitOfWorkFactory(Protocol):

@@ -18,6 +18,7 @@ from domain import dialog
 from domain.announce import AnnounceDesk
 from domain.chats import ChatDesk, ChatRef
 from domain.commend import CardDesk, Schedule
+from domain.delivery import queue
 from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
 from domain.model import (
@@ -40,7 +41,7 @@ from domain.parsing import (
     normalize_search,
     search_terms,
 )
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
 from domain.roles import covers, units_held
@@ -125,6 +126,7 @@ class ConversationService:
         invite_lifetime: dt.timedelta = dt.timedelta(days=7),
         nudge_policy: NudgePolicy | None = None,
         schedule: Schedule | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -136,6 +138,9 @@ class ConversationService:
         self._announce = AnnounceDesk()
         self._cards = CardDesk(schedule or Schedule(0, dt.time(8), timezone))
         self._chats = ChatDesk()
+        # With a renderer, notifications go through the delivery queue in the same
+        # transaction as what they tell of; without one, the channel sends them.
+        self._renderer = renderer
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
 
@@ -157,6 +162,11 @@ class ConversationService:
                 await uow.members.save(member, now)
             if conversation != conversation_before:
                 await uow.conversations.save(conversation, now)
+            outcome = turn.outcome
+            if self._renderer is not None and outcome.deliveries:
+                rest = await queue(uow, outcome.deliveries, self._renderer, now, urgent=True)
+                outcome.queued = len(outcome.deliveries) - len(rest)
+                outcome.deliveries = rest
             await uow.commit()
         turn.outcome.language = member.language
         return turn.outcome
@@ -193,21 +203,27 @@ class ConversationService:
             await uow.commit()
 
     async def review_reminders(self, after: dt.timedelta) -> list[Delivery]:
-        """The day's reminders to reviewers; recorded before they are handed out, so a
-        second run the same day (a restart) sends nothing."""
+        """The day's reminders to reviewers, queued with the record that they were sent,
+        so a second run the same day (a restart) sends nothing; returns what the queue
+        cannot carry, to send directly."""
         now = self._clock()
         async with self._uow() as uow:
             deliveries = await self._desk.reminders(
                 uow, now, now.astimezone(self._tz).date(), after
             )
+            if self._renderer is not None:
+                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False)
             await uow.commit()
         return deliveries
 
     async def nudges_due(self) -> list[Delivery]:
-        """The nudges due now, recorded before they are handed out."""
+        """The nudges due now, queued with their record; returns what the queue cannot
+        carry, to send directly."""
         now = self._clock()
         async with self._uow() as uow:
             deliveries = await self._nudges.due(uow, now, now.astimezone(self._tz))
+            if self._renderer is not None:
+                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False)
             await uow.commit()
         return deliveries
 

@@ -134,6 +134,8 @@ class Outcome:
     card_updates: list[CardUpdate] = field(default_factory=list)
     # A new face for the message whose button was pressed (a stale review card).
     pressed: Reply | None = None
+    # How many notifications went into the delivery queue.
+    queued: int = 0
 
 
 def reply(*text: Text, buttons: tuple[tuple[Button, ...], ...] = (), **kw: object) -> Reply:

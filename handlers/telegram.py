@@ -290,6 +290,8 @@ async def respond(update: Update, context: BotContext) -> None:
         event_id=f"tg:{update.update_id}",
     )
     outcome: Outcome = await context.service.handle(inbound)
+    if outcome.queued and context.bot_data.sender is not None:
+        context.bot_data.sender.wake()
     query = update.callback_query
     if query is not None:
         # Answered after the core call so that a refused or stale press shows its reason.

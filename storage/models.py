@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -402,6 +403,11 @@ class BroadcastRow(Base):
     image: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Makes a scheduled broadcast (a week's commendation) happen once, whatever reruns.
     key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # Inline buttons as JSON [[[label, code], ...], ...], labels in the recipient's language.
+    buttons: Mapped[Any | None] = mapped_column(JSON)
+    # A review card: where it is shown is recorded, so a decision can update it.
+    card_initiative_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class OutgoingRow(Base):
@@ -410,7 +416,7 @@ class OutgoingRow(Base):
     __tablename__ = "outgoing"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "member_id"),
-        Index("ix_outgoing_state", "state", "id"),
+        Index("ix_outgoing_state_urgent", "state", "urgent", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -419,6 +425,8 @@ class OutgoingRow(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     chat_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
+    # Notifications of one person's action (a review card, a decision) go before bulk.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

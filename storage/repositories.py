@@ -1453,7 +1453,10 @@ class SqlOutbox:
         result = await self._db.execute(
             insert(broadcasts),
             {"kind": kind, "created_by_id": sender_id, "text": text, "status": "running",
-             "created_at": now, "photo": extra.photo, "image": extra.image, "key": extra.key},
+             "created_at": now, "photo": extra.photo, "image": extra.image, "key": extra.key,
+             "buttons": [[list(b) for b in row] for row in extra.buttons] or None,
+             "card_initiative_id": extra.card[0] if extra.card else None,
+             "card_version": extra.card[1] if extra.card else None},
         )  # fmt: skip
         broadcast_id = _new_id(result)
         ids = sorted(set(member_ids))
@@ -1461,38 +1464,43 @@ class SqlOutbox:
             chunk = ids[start : start + 5000]
             reachable = select(
                 literal(broadcast_id), members.c.id, members.c.external_id,
-                literal(OutgoingState.QUEUED.value), literal(0),
+                literal(OutgoingState.QUEUED.value), literal(0), literal(extra.urgent),
             ).where(
                 members.c.id.in_(chunk), members.c.reachable.is_(True),
                 members.c.channel == "telegram",
             )  # fmt: skip
             await self._db.execute(
                 insert(outgoing).from_select(
-                    ["broadcast_id", "member_id", "chat_id", "state", "attempts"], reachable
+                    ["broadcast_id", "member_id", "chat_id", "state", "attempts", "urgent"],
+                    reachable,
                 )
             )
         if extra.chats:
             await self._db.execute(
                 insert(outgoing),
                 [{"broadcast_id": broadcast_id, "member_id": None, "chat_id": chat,
-                  "state": OutgoingState.QUEUED.value, "attempts": 0}
+                  "state": OutgoingState.QUEUED.value, "attempts": 0, "urgent": extra.urgent}
                  for chat in sorted(set(extra.chats))],
             )  # fmt: skip
         return broadcast_id
 
     async def claim(self, limit: int) -> list[Outgoing]:
-        """Mark up to ``limit`` queued messages as being sent and return them."""
-        ids = list(
-            (
+        """Mark up to ``limit`` queued messages as being sent and return them: the urgent
+        ones (notifications) first, then bulk in the order queued."""
+        ids: list[int] = []
+        for urgent in (True, False):
+            ids += (
                 await self._db.execute(
                     select(outgoing.c.id)
-                    .where(outgoing.c.state == OutgoingState.QUEUED.value)
+                    .where(outgoing.c.state == OutgoingState.QUEUED.value,
+                           outgoing.c.urgent == urgent)
                     .order_by(outgoing.c.id)
-                    .limit(limit)
+                    .limit(limit - len(ids))
                     .with_for_update(skip_locked=True)
                 )
-            ).scalars()
-        )
+            ).scalars()  # fmt: skip
+            if ids:
+                break
         if not ids:
             return []
         await self._db.execute(
@@ -1501,14 +1509,21 @@ class SqlOutbox:
             .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
         )
         rows = await self._db.execute(
-            select(outgoing, broadcasts.c.text, broadcasts.c.photo,
+            select(outgoing, broadcasts.c.text, broadcasts.c.photo, broadcasts.c.buttons,
+                   broadcasts.c.card_initiative_id, broadcasts.c.card_version,
                    broadcasts.c.image.is_not(None).label("has_image"))
             .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
             .where(outgoing.c.id.in_(ids))
             .order_by(outgoing.c.id)
         )  # fmt: skip
-        return [Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts,
-                         r.photo, bool(r.has_image)) for r in rows]  # fmt: skip
+        return [
+            Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts,
+                     r.photo, bool(r.has_image),
+                     tuple(tuple((str(b[0]), str(b[1])) for b in row) for row in r.buttons or ()),
+                     (int(r.card_initiative_id), int(r.card_version))
+                     if r.card_initiative_id is not None else None, bool(r.urgent))
+            for r in rows
+        ]  # fmt: skip
 
     async def keyed(self, key: str) -> bool:
         """Whether a broadcast with this key was made."""
@@ -1577,10 +1592,12 @@ class SqlOutbox:
         found = {OutgoingState(state): int(count) for state, count in map(tuple, rows)}
         return {state: found.get(state, 0) for state in OutgoingState}
 
-    async def backlog(self) -> int:
+    async def backlog(self, urgent_only: bool = False) -> int:
         """How many messages of all broadcasts are still to send."""
         waiting = [OutgoingState.QUEUED.value, OutgoingState.SENDING.value]
         query = select(func.count()).select_from(outgoing).where(outgoing.c.state.in_(waiting))
+        if urgent_only:
+            query = query.where(outgoing.c.urgent.is_(True))
         return int((await self._db.execute(query)).scalar_one())
 
     async def cancel(self, broadcast_id: int) -> int:

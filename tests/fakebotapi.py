@@ -313,10 +313,17 @@ class Harness:
         await self.application.update_queue.put(Update.de_json(data, self.application.bot))
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every queued update has been handled."""
+        """Wait until every queued update has been handled, and the notifications they
+        queued (a review card, a decision) have been sent."""
         processor = self.application.update_processor
         deadline = time.monotonic() + timeout
         while processor.handled < self._delivered:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{processor.handled}/{self._delivered} updates handled")
             await asyncio.sleep(0.001)
+        deliveries = self.application.bot_data.deliveries
+        sender = self.application.bot_data.sender
+        while sender is not None and sender.running and await deliveries.backlog(urgent_only=True):
+            if time.monotonic() > deadline:
+                raise TimeoutError("notifications still queued")
+            await asyncio.sleep(0.005)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -274,9 +275,16 @@ async def test_pending_lists_the_scope_oldest_first(
 
 
 async def run_job(harness: Harness, name: str) -> None:
-    """Run a scheduled job now, as the job queue would."""
+    """Run a scheduled job now, as the job queue would, and wait until the messages it
+    queued are sent."""
     (job,) = harness.application.job_queue.get_jobs_by_name(name)
     await job.run(harness.application)
+    deliveries = harness.application.bot_data.deliveries
+    for _ in range(600):
+        if not await deliveries.backlog():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the delivery queue did not drain")
 
 
 def digests(bot: Harness, chat_id: int) -> list[Call]:
@@ -339,3 +347,19 @@ async def test_the_record_names_people_as_telegram_shows_them_now(
     assert "Đã duyệt bởi An" in notice(calls), "not the Telegram id the operator typed"
     await worker.say("/history SK-000001")
     assert "An" in worker.last().text and str(ADMIN_A) not in worker.last().text
+
+
+async def test_a_decision_made_while_the_sender_is_down_is_told_after_a_restart(
+    bot: Harness, database_url: str, start_bot: StartBot
+) -> None:
+    worker, admin, _other, _upper = await setup(bot, database_url)
+    await submit(worker)
+    bot.application.bot_data.sender.kill()  # the process dies just after the decision
+    await asyncio.sleep(0)
+    await admin.press("r:ok:1:1")
+    await admin.press("r:yes:1:1")
+    assert not [c for c in bot.api.sent_to(worker.id) if "được duyệt" in c.text]
+    restarted = await start_bot()
+    await run_job(restarted, "nudges")  # any job: it waits for the queue to drain
+    told = [c for c in restarted.api.sent_to(worker.id) if "được duyệt" in c.text]
+    assert len(told) == 1, "the decision was queued with it, and is told exactly once"
