@@ -14,12 +14,16 @@ BAR_INCHES = 0.42
 LABEL_WIDTH = 34
 
 
+def png(figure: Any) -> bytes:
+    """A figure as PNG bytes, on its own background colour."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor=figure.get_facecolor())
+    return buffer.getvalue()
+
+
 def render_png(chart: Chart, translator: Translator, language: str) -> bytes:
     """The chart as a PNG picture."""
-    figure = draw(chart, translator, language)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return png(draw(chart, translator, language))
 
 
 def draw(chart: Chart, translator: Translator, language: str) -> Any:
@@ -62,10 +66,7 @@ CARD_LINES = 26
 
 def render_card(card: Card, translator: Translator, language: str) -> bytes:
     """A commendation card as a PNG picture, for sharing on a unit's pages."""
-    figure = draw_card(card, translator, language)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=figure.get_facecolor())
-    return buffer.getvalue()
+    return png(draw_card(card, translator, language))
 
 
 def plain(text: str) -> str:

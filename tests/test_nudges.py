@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from tests.conftest import Clock, StartBot
 from tests.fakebotapi import Harness, Member
 from tests.scenario import join
-from tests.test_review import grant, run_job
+from tests.test_review import drain, grant, run_job
 from tests.test_stats import seed
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
-
-
-async def drain(bot: Harness) -> None:
-    """Wait until the delivery queue has sent everything."""
-    deliveries = bot.application.bot_data.deliveries
-    for _ in range(300):
-        if not await deliveries.backlog():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the delivery queue did not drain")
 
 
 async def run_nudges(bot: Harness) -> None:

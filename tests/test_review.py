@@ -279,6 +279,11 @@ async def run_job(harness: Harness, name: str) -> None:
     queued are sent."""
     (job,) = harness.application.job_queue.get_jobs_by_name(name)
     await job.run(harness.application)
+    await drain(harness)
+
+
+async def drain(harness: Harness) -> None:
+    """Wait until the delivery queue has sent everything."""
     deliveries = harness.application.bot_data.deliveries
     for _ in range(600):
         if not await deliveries.backlog():
