@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run | units import FILE | units links | db upgrade]``."""
+"""Command line: ``python -m bot [run [--webhook] | units ... | db upgrade | db current]``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
-from telegram import Bot, Update
+from telegram import Bot
 
 from bot.app import build_application
 from bot.links import deep_link, write_qr
+from bot.logs import configure
+from bot.preflight import InstanceLock, StartError, check_schema
+from bot.serve import run_until_signalled
 from bot.settings import (
     DEFAULT_DATABASE_URL,
     UNION_TIMEZONE,
@@ -42,18 +45,38 @@ def _database_url(args: argparse.Namespace) -> str:
     return str(args.database_url or _env("DATABASE_URL", DEFAULT_DATABASE_URL))
 
 
-def run(_args: argparse.Namespace) -> int:
-    """Run the bot with long polling."""
+def run(args: argparse.Namespace) -> int:
+    """Run the bot: long polling, or Telegram's webhook with ``--webhook``."""
+    webhook = bool(getattr(args, "webhook", False))
     try:
         settings = Settings.from_env()
+        if webhook:
+            settings.check_webhook()
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure(secrets=(settings.telegram_bot_token, settings.webhook_secret))
     logging.info("starting with %r", settings)
-    application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    lock = InstanceLock(settings.database_url)
+    try:
+        lock.acquire()
+        asyncio.run(_check_schema(settings))
+        run_until_signalled(build_application(settings), settings, webhook=webhook)
+    except StartError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    finally:
+        lock.release()
     return 0
+
+
+async def _check_schema(settings: Settings) -> None:
+    """Before anything talks to Telegram: the schema matches the code (upgraded if allowed)."""
+    engine = create_engine(settings.database_url)
+    try:
+        await check_schema(engine, migrate=settings.migrate_on_start)
+    finally:
+        await engine.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -236,7 +259,11 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     root.add_argument("--database-url", help=f"default: $DATABASE_URL or {DEFAULT_DATABASE_URL}")
     commands = root.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (long polling)").set_defaults(func=run)
+    running = commands.add_parser("run", help="run the bot (long polling by default)")
+    running.add_argument(
+        "--webhook", action="store_true", help="receive updates at WEBHOOK_URL (README: Deployment)"
+    )
+    running.set_defaults(func=run)
     units = commands.add_parser("units", help="manage the unit tree").add_subparsers(
         dest="units_command", required=True
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import secrets
+import socket
 import time
-from collections.abc import Awaitable, Callable
-from typing import cast
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, cast
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -24,9 +27,13 @@ from telegram.request import BaseRequest
 
 from bot.budget import BudgetLimiter, SendBudget
 from bot.delivery import Sender
+from bot.duty import Duty
 from bot.links import deep_link
+from bot.metrics import Metrics
+from bot.preflight import check_schema
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
+from bot.web import Health
 from charts import render_card
 from domain.commend import Commendations, Schedule
 from domain.delivery import DeliveryService
@@ -45,7 +52,8 @@ from handlers.telegram import (
     respond,
 )
 from locales import Translator
-from storage.db import create_engine, upgrade
+from storage.db import create_engine
+from storage.lease import Lease
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -67,6 +75,20 @@ SORRY = _("Sorry, something went wrong on our side. Your answers so far are save
 
 
 Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
+
+
+Job = Callable[[BotContext], Coroutine[Any, Any, None]]
+
+
+def on_duty(job: Job) -> Job:
+    """A scheduled job that runs only in the process holding the job lease."""
+
+    async def run(context: BotContext) -> None:
+        duty = context.bot_data.duty
+        if duty is not None and duty.held:
+            await job(context)
+
+    return run
 
 
 def utc_now() -> dt.datetime:
@@ -91,6 +113,11 @@ def build_application(
     units_of_work = SqlUnitOfWorkFactory(engine)
     translator = Translator(settings.timezone)
     budget = SendBudget(settings.broadcast_rate, pace_clock, pace_sleep)
+    metrics = Metrics()
+    # Leases are timed by the real clock, whatever clock the bot's dates come from.
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    lease = Lease(units_of_work, "jobs", holder, dt.timedelta(seconds=settings.job_lease_seconds),
+                  utc_now)  # fmt: skip
     schedule = Schedule(settings.weekly_day, settings.weekly_time, settings.timezone)
 
     async def draw(card: Card, language: str) -> bytes:
@@ -102,8 +129,7 @@ def build_application(
     )  # fmt: skip
 
     async def post_init(application: BotApplication) -> None:
-        if settings.migrate_on_start:
-            await upgrade(engine)
+        await check_schema(engine, migrate=settings.migrate_on_start)
         service = ConversationService(
             units_of_work,
             clock=clock,
@@ -129,23 +155,34 @@ def build_application(
         application.bot_data.deliveries = deliveries
         application.bot_data.commendations = commendations
         application.bot_data.default_language = settings.default_language
+        application.bot_data.metrics = metrics
         # The budget limiter makes the bot accept a rate-limit argument (a string).
         sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator,
-                        pace_clock, pace_sleep)  # fmt: skip
+                        pace_clock, pace_sleep, settings.send_slots, metrics,
+                        may_send=lambda: duty.held)  # fmt: skip
         application.bot_data.sender = sender
-        sender.start()
+        duty = Duty(lease, sender, settings.job_lease_seconds, metrics)
+        application.bot_data.duty = duty
+
+        async def lease_holder() -> str:
+            holder = await lease.current()
+            return ("held by this process" if holder == lease.holder
+                    else f"held by {holder}" if holder else "free")  # fmt: skip
+
+        application.bot_data.health = Health(engine, application.bot, lease_holder)
+        await duty.start()
         if application.job_queue is not None:
             application.job_queue.run_repeating(
-                forget_handled_updates, interval=dt.timedelta(hours=6), first=60
+                on_duty(forget_handled_updates), interval=dt.timedelta(hours=6), first=60
             )
             application.job_queue.run_repeating(
-                send_nudges, interval=dt.timedelta(hours=1), first=120, name="nudges"
+                on_duty(send_nudges), interval=dt.timedelta(hours=1), first=120, name="nudges"
             )
             application.job_queue.run_repeating(
-                commend, interval=dt.timedelta(minutes=10), first=90, name="weekly"
+                on_duty(commend), interval=dt.timedelta(minutes=10), first=90, name="weekly"
             )
             application.job_queue.run_daily(
-                remind_reviewers,
+                on_duty(remind_reviewers),
                 time=settings.review_reminder_time.replace(tzinfo=settings.timezone),
                 name="review_reminders",
             )
@@ -172,8 +209,8 @@ def build_application(
         log.info("forgot %s handled updates", forgotten)
 
     async def post_stop(application: BotApplication) -> None:
-        if application.bot_data.sender is not None:
-            await application.bot_data.sender.stop()
+        if application.bot_data.duty is not None:
+            await application.bot_data.duty.stop()
 
     async def post_shutdown(_application: BotApplication) -> None:
         units_of_work.dispose()
@@ -181,6 +218,7 @@ def build_application(
 
     async def on_error(update: object, context: BotContext) -> None:
         """Log every error that reaches here and tell the member we are on it."""
+        metrics.errors.inc()
         user = update.effective_user if isinstance(update, Update) else None
         log.error(
             "update %s from user %s failed",
@@ -203,8 +241,10 @@ def build_application(
         .base_url(f"{settings.telegram_api_base_url}/bot")
         .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .concurrent_updates(PerMemberUpdateProcessor(settings.max_concurrent_updates))
-        .rate_limiter(BudgetLimiter(budget))
+        .concurrent_updates(
+            PerMemberUpdateProcessor(settings.max_concurrent_updates, metrics.handled)
+        )
+        .rate_limiter(BudgetLimiter(budget, metrics))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

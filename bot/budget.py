@@ -1,20 +1,27 @@
 """One sending budget for the whole bot: Telegram allows about 30 messages a second.
 
 Interactive replies spend from it at once; the broadcast sender waits for what they
-leave. So a broadcast never holds up a reply, and replies plus broadcast together
-never pass 30 in any one second: the broadcast always leaves one slot of the second
-free, and a reply finding every slot taken waits for the next (a few milliseconds).
+leave. So a broadcast never holds up a reply for longer than one message's share of a
+second, and replies plus broadcast together stay one under Telegram's 30 in any second:
+the margin absorbs the difference between our clock and Telegram's (the network's
+jitter). A reply waiting for a slot of the second gets the next one before the broadcast.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 # What a limiter sees passed by the sender, so it does not count a message twice.
 BROADCAST = "broadcast"
@@ -22,11 +29,22 @@ BROADCAST = "broadcast"
 _SENDING = ("send", "copyMessage", "forwardMessage")
 # Telegram's limit: messages in any one second, for the whole bot.
 LIMIT = 30
+# Left unused of each second: a message we count in one second may reach Telegram in the next.
+MARGIN = 1
+# Times a reply refused with RetryAfter is tried again after the wait Telegram asks for.
+RETRIES = 2
+# A timer fires a little late, never early: a token due within this much is taken now.
+EARLY = 0.001
+# The shortest wait: a clock that a tinier step would not move cannot spin.
+TICK = 0.0005
+# Tokens the broadcast may save up: a sender woken a little late, or slowed by a commit,
+# catches up instead of losing the time; the hard count still caps any second.
+BURST = 5.0
 
 
 class SendBudget:
     """The broadcast's smooth pace (a token bucket of ``rate`` a second holding at most
-    one token) within a hard count of the last second's messages (``limit``).
+    ``burst`` tokens) within a hard count of the last second's messages (``limit``).
 
     Interactive spending may put the bucket into debt (up to one second's worth), which
     the broadcast then waits out.
@@ -38,11 +56,14 @@ class SendBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limit: int = LIMIT,
+        burst: float = BURST,
     ) -> None:
         self.rate = rate
+        self._burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._limit = limit
+        self._limit = limit - MARGIN
+        self._replies_waiting = 0
         self._tokens = 1.0
         self._at = clock()
         self._last_second: deque[float] = deque()
@@ -50,7 +71,7 @@ class SendBudget:
 
     def _refill(self) -> float:
         now = self._clock()
-        self._tokens = min(1.0, self._tokens + (now - self._at) * self.rate)
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
         while self._last_second and self._last_second[0] <= now - 1.0:
             self._last_second.popleft()
@@ -64,19 +85,27 @@ class SendBudget:
     async def spend(self) -> None:
         """An interactive message: it goes at once unless the second is full."""
         now = self._refill()
-        while (wait := self._slot_free_in(now, keep=0)) > 0:
-            await self._sleep(wait)
-            now = self._refill()
+        self._replies_waiting += 1
+        try:
+            while (wait := self._slot_free_in(now, keep=0)) > 0:
+                await self._sleep(max(wait, TICK))
+                now = self._refill()
+        finally:
+            self._replies_waiting -= 1
         self._tokens = max(-self.rate, self._tokens - 1.0)
         self._last_second.append(now)
         self.interactive += 1
 
+    async def wait(self, seconds: float) -> None:
+        """Sleep on the budget's clock."""
+        await self._sleep(seconds)
+
     async def take(self) -> None:
-        """Wait until a broadcast message may go out, leaving a slot for a reply."""
+        """Wait until a broadcast message may go out, after any reply waiting for a slot."""
         now = self._refill()
-        while (wait := max((1.0 - self._tokens) / self.rate,
-                           self._slot_free_in(now, keep=1))) > 0:  # fmt: skip
-            await self._sleep(wait)
+        while (wait := max((1.0 - self._tokens) / self.rate - EARLY,
+                           self._slot_free_in(now, keep=self._replies_waiting))) > 0:  # fmt: skip
+            await self._sleep(max(wait, TICK))
             now = self._refill()
         self._tokens -= 1.0
         self._last_second.append(now)
@@ -85,8 +114,9 @@ class SendBudget:
 class BudgetLimiter(BaseRateLimiter[str]):
     """Counts the bot's interactive messages against the shared budget."""
 
-    def __init__(self, budget: SendBudget) -> None:
+    def __init__(self, budget: SendBudget, metrics: Metrics | None = None) -> None:
         self.budget = budget
+        self._metrics = metrics or Metrics()
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -103,7 +133,24 @@ class BudgetLimiter(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send at once; count messages other than the broadcast's own."""
-        if rate_limit_args != BROADCAST and endpoint.startswith(_SENDING):
+        """Send at once; count messages other than the broadcast's own, and try a refused
+        reply again after the wait Telegram asks for (the sender handles its own)."""
+        if rate_limit_args == BROADCAST or not endpoint.startswith(_SENDING):
+            return await callback(*args, **kwargs)
+        retries = RETRIES
+        while True:
             await self.budget.spend()
-        return await callback(*args, **kwargs)
+            try:
+                result = await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self._metrics.too_many.inc()
+                if not retries:
+                    raise
+                retries -= 1
+                delay = error.retry_after
+                seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
+                log.warning("a reply was refused by Telegram; retrying in %s s", seconds)
+                await self.budget.wait(seconds)
+                continue
+            self._metrics.sent.labels("reply").inc()
+            return result

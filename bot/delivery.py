@@ -19,6 +19,7 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.budget import BROADCAST, SendBudget
+from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
 from locales import Translator
 
@@ -28,14 +29,20 @@ PER_CHAT_INTERVAL = 1.0
 # Groups and channels (negative chat ids in Telegram) take at most 20 messages a minute.
 PER_GROUP_INTERVAL = 3.0
 REPORT_EVERY = 1000
-# Claimed at a time: small, so that a notification queued meanwhile waits little.
-BATCH = 10
+# Claimed by a slot at a time: small, so that a notification queued meanwhile waits little.
+BATCH = 5
 IDLE = 0.5
+RETRY_PAUSE = 1.0
+
+
+# Messages in flight at once: Telegram answers in tens to hundreds of milliseconds, and
+# 29 a second needs several requests open. Each slot has one message in flight, so a
+# crash can leave at most one message per slot uncertain (sent but not yet recorded).
+SLOTS = 8
 
 
 class Sender:
-    """One sending slot: a message is in flight at a time, so a crash can leave at most
-    one message uncertain (sent but not yet recorded)."""
+    """Sending slots sharing one budget and one per-chat pace."""
 
     def __init__(
         self,
@@ -45,8 +52,16 @@ class Sender:
         translator: Translator,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        slots: int = SLOTS,
+        metrics: Metrics | None = None,
+        may_send: Callable[[], bool] = lambda: True,
     ) -> None:
         self._bot = bot
+        self._slots = slots
+        self._metrics = metrics or Metrics()
+        # Whether this process still holds the job lease (bot.duty): checked before each
+        # message, so that a process cut off from the database stops sending in time.
+        self._may_send = may_send
         self._translator = translator
         self._since_report: dict[int, int] = {}
         self._deliveries = deliveries
@@ -61,7 +76,8 @@ class Sender:
         self.sent = 0
 
     def start(self) -> None:
-        """Start sending in the background."""
+        """Start sending in the background (again, after a stop)."""
+        self._stopping = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="sender")
 
     async def stop(self) -> None:
@@ -73,6 +89,11 @@ class Sender:
                 await self._task
             except asyncio.CancelledError:
                 pass  # killed earlier (tests of a crash)
+
+    @property
+    def slots(self) -> int:
+        """Messages in flight at once: each may repeat at a crash."""
+        return self._slots
 
     @property
     def running(self) -> bool:
@@ -88,32 +109,51 @@ class Sender:
         recovered = await self._deliveries.recover()
         if recovered:
             log.info("resuming %s messages left mid-send", recovered)
+        slots = [asyncio.create_task(self._slot(), name=f"sender-{n}") for n in range(self._slots)]
+        try:
+            await asyncio.gather(*slots)
+        finally:
+            for slot in slots:
+                slot.cancel()
+
+    async def _slot(self) -> None:
         while not self._stopping.is_set():
-            batch = await self._deliveries.claim(BATCH)
-            if not batch:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), IDLE)
-                except TimeoutError:
-                    pass
-                continue
-            for item in batch:
-                if self._stopping.is_set():
-                    # Claimed but not sent: the next start puts them back in the queue.
-                    return
-                await self._send(item)
-                self._since_report[item.broadcast_id] = (
-                    self._since_report.get(item.broadcast_id, 0) + 1
-                )
-            for broadcast_id in {item.broadcast_id for item in batch}:
-                await self._report(broadcast_id)
+            try:
+                await self._round()
+            except Exception:
+                # The database or the network failed for a moment: the slot carries on.
+                # Rows it held as "sending" go back to the queue at the next start.
+                log.exception("sending slot failed; retrying in %s s", RETRY_PAUSE)
+                await self._sleep(RETRY_PAUSE)
+
+    async def _round(self) -> None:
+        if not self._may_send():
+            await self._sleep(IDLE)
+            return
+        # Cleared before looking: a wake() after this finds the new rows committed.
+        self._wake.clear()
+        batch = await self._deliveries.claim(BATCH)
+        if not batch:
+            try:
+                await asyncio.wait_for(self._wake.wait(), IDLE)
+            except TimeoutError:
+                pass
+            return
+        for item in batch:
+            if self._stopping.is_set() or not self._may_send():
+                # Claimed but not sent: the next start puts them back in the queue.
+                return
+            await self._send(item)
+            self._since_report[item.broadcast_id] = self._since_report.get(item.broadcast_id, 0) + 1
+        for broadcast_id in {item.broadcast_id for item in batch}:
+            await self._report(broadcast_id)
 
     async def _report(self, broadcast_id: int) -> None:
         """Tell whoever started a broadcast how it goes, every REPORT_EVERY and at the end."""
         due = self._since_report.get(broadcast_id, 0) >= REPORT_EVERY
-        report = await self._deliveries.report(broadcast_id, final_only=not due)
-        if due:
+        if due:  # reset before waiting, so that another slot does not report it too
             self._since_report[broadcast_id] = 0
+        report = await self._deliveries.report(broadcast_id, final_only=not due)
         if report is None or report.member.channel != "telegram":
             return
         text = self._translator.lines(report.reply.text, report.member.language)
@@ -124,14 +164,19 @@ class Sender:
 
     async def _pace(self, item: Outgoing) -> None:
         chat_id = item.chat_id
-        now = self._clock()
         # A notification to one person is paced like a reply: Telegram tolerates short
         # bursts in a private chat. Bulk messages keep to one a second per chat.
         interval = (PER_GROUP_INTERVAL if chat_id.startswith("-")
                     else 0.0 if item.urgent else PER_CHAT_INTERVAL)  # fmt: skip
-        wait = max(self._paused_until, self._last_in_chat.get(chat_id, -interval) + interval) - now
-        if wait > 0:
+        while True:
+            now = self._clock()
+            last = self._last_in_chat.get(chat_id, -interval)
+            wait = max(self._paused_until, last + interval) - now
+            if wait <= 0:
+                break
             await self._sleep(wait)
+        # Held for this slot from now: another slot with a message to the same chat waits.
+        self._last_in_chat[chat_id] = now
         await self._budget.take()
         now = self._clock()
         self._last_in_chat[chat_id] = now
@@ -172,10 +217,12 @@ class Sender:
             delay = error.retry_after
             seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
             log.warning("Telegram asked to wait %s s", seconds)
+            self._metrics.too_many.inc()
             await self._deliveries.later(item)
             self._paused_until = self._clock() + seconds
             return
         except Forbidden:
+            self._metrics.blocked.inc()
             await self._deliveries.blocked(item)
             return
         except TelegramError as error:
@@ -184,3 +231,4 @@ class Sender:
             return
         await self._deliveries.sent(item, message.message_id)
         self.sent += 1
+        self._metrics.sent.labels("queued").inc()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
 
 
 class PerMemberUpdateProcessor(BaseUpdateProcessor):
@@ -17,17 +21,31 @@ class PerMemberUpdateProcessor(BaseUpdateProcessor):
     member's updates are handled in the order Telegram sent them.
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int,
+        on_handled: Callable[[object, float], None] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._on_handled = on_handled
         self.handled = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once the member's earlier updates are done."""
+        start = time.perf_counter()
         try:
             await self._in_member_order(update, coroutine)
         finally:
             self.handled += 1
+            seconds = time.perf_counter() - start
+            if self._on_handled is not None:
+                self._on_handled(update, seconds)
+            if isinstance(update, Update):
+                user = update.effective_user
+                fields = {"update_id": update.update_id, "user_id": user.id if user else None,
+                          "ms": round(seconds * 1000, 1)}  # fmt: skip
+                log.info("update handled", extra=fields)
 
     async def _in_member_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _member_key(update)

@@ -8,13 +8,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import Update
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 UNION_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+# What Telegram's webhook secret may be made of.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# The updates the bot handles: messages (and a channel's posts, for /linkchat), button
+# presses, and being blocked or removed.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post")
 
 
 class SettingsError(Exception):
@@ -40,9 +49,38 @@ class Settings:
     nudge_quiet_from: int = 21
     nudge_quiet_until: int = 7
     broadcast_rate: float = 29.0
+    send_slots: int = 8
+    # Webhook mode (``python -m bot run --webhook``) and the HTTP side (health, metrics).
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_max_connections: int = 40
+    allowed_updates: tuple[str, ...] = ALLOWED_UPDATES
+    http_listen: str = "0.0.0.0"
+    http_port: int | None = None
+    # Seconds the job lease lasts unrenewed: a dead holder is replaced within this.
+    job_lease_seconds: float = 30.0
     review_reminder_time: dt.time = dt.time(8, 0)
     weekly_day: int = 0
     weekly_time: dt.time = dt.time(8, 0)
+
+    def check_webhook(self) -> None:
+        """Webhook mode needs a public https address and a secret Telegram will send back."""
+        url = urlsplit(self.webhook_url)
+        if url.scheme != "https" or not url.hostname:
+            raise SettingsError(
+                "WEBHOOK_URL must be the public https address Telegram posts updates to, "
+                "e.g. https://bot.congdoan.vn/telegram."
+            )
+        if not _SECRET.match(self.webhook_secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET must be 16 to 256 letters, digits, _ or -; for example the "
+                "output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of the webhook address, which the bot serves."""
+        return urlsplit(self.webhook_url).path or "/"
 
     def __repr__(self) -> str:
         """Never show the token."""
@@ -116,6 +154,8 @@ class Settings:
             nudge_quiet_from=quiet_from,
             nudge_quiet_until=quiet_until,
             broadcast_rate=_rate(values),
+            send_slots=_slots(values),
+            **_web(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(
@@ -139,6 +179,54 @@ def _rate(values: Mapping[str, str]) -> float:
             "BROADCAST_RATE must be above 0 and at most 29 (Telegram allows about 30 a second)."
         )
     return rate
+
+
+def _web(values: Mapping[str, str]) -> dict[str, Any]:
+    """The webhook and HTTP settings; whether webhook mode has what it needs is checked
+    when it starts (``Settings.check_webhook``)."""
+    names = values.get("WEBHOOK_ALLOWED_UPDATES", "").split(",")
+    allowed = tuple(name.strip() for name in names if name.strip())
+    unknown = sorted(set(allowed) - set(Update.ALL_TYPES))
+    if unknown:
+        raise SettingsError(f"WEBHOOK_ALLOWED_UPDATES: unknown update types {', '.join(unknown)}.")
+    try:
+        connections = int(values.get("WEBHOOK_MAX_CONNECTIONS", "40"))
+        port = values.get("HTTP_PORT", "").strip()
+        http_port = int(port) if port else None
+    except ValueError as error:
+        raise SettingsError(
+            "WEBHOOK_MAX_CONNECTIONS and HTTP_PORT must be whole numbers."
+        ) from error
+    if not 1 <= connections <= 100:
+        raise SettingsError("WEBHOOK_MAX_CONNECTIONS must be from 1 to 100, as Telegram allows.")
+    if http_port is not None and not 0 < http_port < 65536:
+        raise SettingsError("HTTP_PORT must be a port number from 1 to 65535.")
+    try:
+        lease = float(values.get("JOB_LEASE_SECONDS", "30"))
+    except ValueError as error:
+        raise SettingsError("JOB_LEASE_SECONDS must be a number of seconds.") from error
+    if not 3 <= lease <= 60:
+        raise SettingsError("JOB_LEASE_SECONDS must be from 3 to 60.")
+    return {
+        "job_lease_seconds": lease,
+        "webhook_url": values.get("WEBHOOK_URL", "").strip(),
+        "webhook_secret": values.get("WEBHOOK_SECRET", "").strip(),
+        "webhook_max_connections": connections,
+        "allowed_updates": allowed or ALLOWED_UPDATES,
+        "http_listen": values.get("HTTP_LISTEN", "0.0.0.0").strip(),
+        "http_port": http_port,
+    }
+
+
+def _slots(values: Mapping[str, str]) -> int:
+    """Messages the sender keeps in flight at once."""
+    try:
+        slots = int(values.get("SEND_SLOTS", "8"))
+    except ValueError as error:
+        raise SettingsError("SEND_SLOTS must be a whole number from 1 to 32.") from error
+    if not 1 <= slots <= 32:
+        raise SettingsError("SEND_SLOTS must be a whole number from 1 to 32.")
+    return slots
 
 
 def _time(value: str) -> dt.time:

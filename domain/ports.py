@@ -65,6 +65,10 @@ class UnitRepository(Protocol):
 class MemberRepository(Protocol):
     """Members by channel identity."""
 
+    async def serialize(self, channel: str, external_id: str) -> None:
+        """Hold back, until this transaction ends, any other transaction for the same
+        person, in any process: one member's events are handled one at a time."""
+
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""
 

@@ -148,6 +148,7 @@ class ConversationService:
         """Handle one event in one transaction; a redelivered event changes nothing."""
         now = self._clock()
         async with self._uow() as uow:
+            await uow.members.serialize(inbound.sender.channel, inbound.sender.external_id)
             if inbound.event_id and not await uow.inbox.claim(inbound.event_id, now):
                 return Outcome(language=self._default_language, duplicate=True)
             member, before = await self._member(uow, inbound, now)
@@ -226,6 +227,11 @@ class ConversationService:
                 deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False)
             await uow.commit()
         return deliveries
+
+    async def pending_reviews(self) -> int:
+        """Initiatives waiting for a decision, everywhere."""
+        async with self._uow() as uow:
+            return await uow.initiatives.count(InitiativeStatus.PENDING)
 
     async def forget_handled_events(self, older_than: dt.timedelta) -> int:
         """Forget redelivery guards older than Telegram's redelivery window."""

@@ -64,6 +64,11 @@ class BotData:
     commendations: Any = None
     # The language of messages to groups and channels.
     default_language: str = "vi"
+    # Prometheus metrics (bot.metrics.Metrics) and the health checks (bot.web.Health).
+    metrics: Any = None
+    health: Any = None
+    # The job lease (bot.duty.Duty): the jobs and the sender run where it is held.
+    duty: Any = None
 
 
 class BotContext(

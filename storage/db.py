@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +26,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
+    # A database error's message would otherwise carry the row's values: what members wrote.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
@@ -57,7 +60,11 @@ def inline_sqlite_engine(engine: AsyncEngine) -> Engine | None:
     if url.get_backend_name() != "sqlite":
         return None
     inline = create_sync_engine(
-        url.set(drivername="sqlite"), pool_size=1, max_overflow=0, pool_timeout=0
+        url.set(drivername="sqlite"),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0,
+        hide_parameters=True,
     )
     event.listen(inline, "connect", _sqlite_pragmas)
     return inline
@@ -81,6 +88,18 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revision(revision: str) -> bool:
+    """Whether the code has this migration (else a newer version made it)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+# Taken by whoever upgrades a PostgreSQL schema: instances starting together upgrade once.
+MIGRATION_LOCK = 0x5A4E_0001
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
 
@@ -90,6 +109,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": MIGRATION_LOCK})  # fmt: skip
         await connection.run_sync(run)
 
 

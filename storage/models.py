@@ -451,3 +451,15 @@ class LinkedChatRow(Base):
     linked_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LeaseRow(Base):
+    """Who runs the scheduled jobs and the sender: one process at a time, until
+    ``expires_at`` unless it renews; then any other may take over."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    acquired_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

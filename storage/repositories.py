@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
@@ -368,12 +369,23 @@ def _conversation(
     )
 
 
+# hashtextextended gives a 64-bit key: two members share a lock only by a rare collision,
+# which costs a little waiting and nothing else.
+_MEMBER_LOCK = sql_text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 class SqlMemberRepository:
     """Members in SQL."""
 
     def __init__(self, connection: Executor, prefetched: Prefetched) -> None:
         self._db = connection
         self._prefetched = prefetched
+
+    async def serialize(self, channel: str, external_id: str) -> None:
+        """A transaction-scoped advisory lock on PostgreSQL, where several processes may
+        handle one member's events; SQLite has one process and one writer already."""
+        if self._db.dialect.name == "postgresql":
+            await self._db.execute(_MEMBER_LOCK, {"key": f"{channel}:{external_id}"})
 
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
         """The member known to a channel by this id."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, CursorResult, Engine, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
@@ -97,7 +97,12 @@ class SqlUnitOfWork:
         self.inbox = SqlInbox(executor)
         self.weekly = SqlWeeklySource(executor)
         self.chats = SqlChatLinks(executor)
+        self._executor = executor
         return self
+
+    async def execute(self, statement: Executable) -> CursorResult[Any]:
+        """A statement outside the repositories (storage's own bookkeeping: leases)."""
+        return await self._executor.execute(statement)
 
     async def __aexit__(
         self,
@@ -135,6 +140,11 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._inline = inline_sqlite_engine(engine)
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name: sqlite or postgresql."""
+        return str(self._engine.dialect.name)
 
     def __call__(self) -> SqlUnitOfWork:
         """A new unit of work."""

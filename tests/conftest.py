@@ -144,9 +144,11 @@ async def start_bot(database_url: str, clock: Clock) -> AsyncIterator[StartBot]:
     """Start real Applications on the test database; each call is a fresh process."""
     running: list[Harness] = []
 
-    async def start(api: FakeBotApi | None = None) -> Harness:
+    async def start(api: FakeBotApi | None = None, **changes: Any) -> Harness:
+        # A short job lease: a test that kills a process waits little for the next.
+        changes.setdefault("job_lease_seconds", 1.5)
         settings = Settings(telegram_bot_token=TOKEN, database_url=database_url,
-                            migrate_on_start=False)  # fmt: skip
+                            migrate_on_start=False, **changes)  # fmt: skip
         api = api or FakeBotApi()
         application = build_application(settings, request=api, clock=clock)
         harness = Harness(application, api)

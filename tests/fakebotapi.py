@@ -79,6 +79,8 @@ class FakeBotApi(BaseRequest):
         self.blocked: set[int] = set()
         self.too_many = 0
         self._recent: list[float] = []
+        # The next this many messages are refused with "retry after 1", as in a flood.
+        self.refuse_next = 0
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -125,16 +127,22 @@ class FakeBotApi(BaseRequest):
             body = {"ok": False, "error_code": 403,
                     "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
             return 403, json.dumps(body).encode()
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return self._too_many()
         if self.per_second is not None:
             now = time.monotonic()
             self._recent = [t for t in self._recent if t > now - 1.0]
             if len(self._recent) >= self.per_second:
-                self.too_many += 1
-                body = {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
-                        "description": "Too Many Requests: retry after 1"}  # fmt: skip
-                return 429, json.dumps(body).encode()
+                return self._too_many()
             self._recent.append(now)
         return None
+
+    def _too_many(self) -> tuple[int, bytes]:
+        self.too_many += 1
+        body = {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
+                "description": "Too Many Requests: retry after 1"}  # fmt: skip
+        return 429, json.dumps(body).encode()
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":

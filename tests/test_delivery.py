@@ -83,7 +83,7 @@ async def test_too_many_requests_are_waited_out(start_bot: StartBot, database_ur
     assert set(received(api).values()) == {1}
 
 
-async def test_crashes_at_random_moments_miss_none_and_repeat_at_most_one_each(
+async def test_crashes_at_random_moments_miss_none_and_repeat_at_most_one_per_slot(
     start_bot: StartBot, database_url: str
 ) -> None:
     import random
@@ -91,21 +91,22 @@ async def test_crashes_at_random_moments_miss_none_and_repeat_at_most_one_each(
     chance = random.Random(5)
     ids = await members(database_url, 60)
     apis = [FakeBotApi()]
-    bot = await start_bot(apis[0])
+    bot = await start_bot(apis[0], send_slots=2)
     broadcast = await bot.application.bot_data.deliveries.broadcast("announce", TEXT, ids, None)
     for _crash in range(3):
         while not received(apis[-1]):  # noqa: ASYNC110 - the fake has no event
             await asyncio.sleep(0.01)
         await asyncio.sleep(chance.uniform(0, 0.3))
-        bot.application.bot_data.sender.kill()  # mid-send, mid-record or between
+        bot.application.bot_data.duty.kill()  # mid-send, mid-record or between
         await asyncio.sleep(0)
         apis.append(FakeBotApi())
-        bot = await start_bot(apis[-1])
+        bot = await start_bot(apis[-1], send_slots=2)
     tally = await finished(bot, broadcast)
     assert tally[OutgoingState.SENT] == 60
     everywhere = sum((received(api) for api in apis), Counter[int]())
     assert set(everywhere) == {50_000 + i for i in range(60)}, "none is missed"
-    assert sum(everywhere.values()) - 60 <= 3, "at most the one message in flight per crash"
+    assert bot.application.bot_data.sender.slots == 2
+    assert sum(everywhere.values()) - 60 <= 3 * 2, "at most one message per slot per crash"
     sent_by_each = [sum(received(api).values()) for api in apis]
     assert all(sent_by_each[:-1]), f"each process sent some before its crash: {sent_by_each}"
 

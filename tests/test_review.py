@@ -359,7 +359,7 @@ async def test_a_decision_made_while_the_sender_is_down_is_told_after_a_restart(
 ) -> None:
     worker, admin, _other, _upper = await setup(bot, database_url)
     await submit(worker)
-    bot.application.bot_data.sender.kill()  # the process dies just after the decision
+    bot.application.bot_data.duty.kill()  # the process dies just after the decision
     await asyncio.sleep(0)
     await admin.press("r:ok:1:1")
     await admin.press("r:yes:1:1")

@@ -74,3 +74,15 @@ def test_nudge_settings() -> None:
     assert (settings.nudge_quiet_from, settings.nudge_quiet_until) == (22, 6)
     with pytest.raises(SettingsError, match="NUDGE_QUIET"):
         Settings.from_mapping({"TELEGRAM_BOT_TOKEN": TOKEN, "NUDGE_QUIET_FROM": "25"})
+
+
+def test_sending_settings() -> None:
+    values = {"TELEGRAM_BOT_TOKEN": TOKEN}
+    assert Settings.from_mapping(values).send_slots == 8
+    settings = Settings.from_mapping({**values, "SEND_SLOTS": "3", "BROADCAST_RATE": "20"})
+    assert (settings.send_slots, settings.broadcast_rate) == (3, 20.0)
+    for wrong in ("0", "33", "many"):
+        with pytest.raises(SettingsError, match="SEND_SLOTS"):
+            Settings.from_mapping({**values, "SEND_SLOTS": wrong})
+    with pytest.raises(SettingsError, match="BROADCAST_RATE"):
+        Settings.from_mapping({**values, "BROADCAST_RATE": "30"})

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from domain.model import RoleKind
 from domain.progress import add_phase
 from storage.models import InitiativeRow, MemberRow, TargetRow, UnitRow
+from tests.conftest import run_in_thread
 from tests.fakebotapi import Harness
 from tests.scenario import join
 from tests.test_progress import Database
@@ -19,7 +20,15 @@ NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
 
 
 async def seed(database_url: str) -> None:
-    """Phase 1 as the articles tell it: Nghệ An 13.386 approved against a target of 3.000."""
+    """Phase 1 as the articles tell it: Nghệ An 13.386 approved against a target of 3.000.
+
+    Written from another thread while the bot's loop waits: on SQLite a transaction of
+    this loop's own would hold the file's lock across awaits, which the bot's inline
+    statements cannot wait out."""
+    run_in_thread(lambda: _seed(database_url))
+
+
+async def _seed(database_url: str) -> None:
     db = Database(database_url)
     try:
         phase = await add_phase(db.units_of_work, "GD1", "Giai đoạn 1", dt.date(2026, 1, 1),

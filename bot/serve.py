@@ -1,0 +1,102 @@
+"""Running the bot: long polling or Telegram's webhook, with the HTTP side beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from telegram import Update
+
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.web import web_app
+from handlers.telegram import BotApplication
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HTTP_PORT = 8080
+
+
+def http_side(application: BotApplication, settings: Settings, webhook: bool) -> web.Application:
+    """The aiohttp application serving this bot's webhook, health and metrics."""
+    data = application.bot_data
+
+    async def handle(update: Update) -> None:
+        # The same path as a polled update: in the member's order, errors to the handler.
+        await application.update_processor.process_update(
+            update, application.process_update(update)
+        )
+
+    async def refresh(metrics: Metrics) -> None:
+        assert data.deliveries is not None and data.service is not None
+        metrics.queue_depth.set(await data.deliveries.backlog())
+        metrics.pending_reviews.set(await data.service.pending_reviews())
+        metrics.lease.set(1 if data.sender is not None and data.sender.running else 0)
+
+    return web_app(
+        handle=handle,
+        decode=lambda body: Update.de_json(body, application.bot),
+        metrics=data.metrics,
+        health=data.health,
+        refresh=refresh,
+        webhook_path=settings.webhook_path if webhook else None,
+        secret=settings.webhook_secret,
+    )
+
+
+async def serve(
+    application: BotApplication, settings: Settings, *, webhook: bool, stop: asyncio.Event
+) -> None:
+    """Start the bot, receive updates until ``stop`` is set, then shut down in order."""
+    runner: web.AppRunner | None = None
+    await application.initialize()
+    try:
+        assert application.post_init is not None
+        await application.post_init(application)
+        await application.start()
+        if webhook or settings.http_port is not None:
+            runner = web.AppRunner(http_side(application, settings, webhook))
+            await runner.setup()
+            port = settings.http_port or DEFAULT_HTTP_PORT
+            await web.TCPSite(runner, settings.http_listen, port).start()
+            log.info("serving HTTP", extra={"listen": settings.http_listen, "port": port})
+        allowed = list(settings.allowed_updates)
+        if webhook:
+            await application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                max_connections=settings.webhook_max_connections,
+                allowed_updates=allowed,
+            )
+            log.info("webhook registered", extra={"path": settings.webhook_path})
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=allowed)
+        await stop.wait()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+def run_until_signalled(application: BotApplication, settings: Settings, webhook: bool) -> None:
+    """Serve until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(application, settings, webhook=webhook, stop=stop)
+
+    asyncio.run(main())
