@@ -42,6 +42,12 @@ TICK = 0.0005
 BURST = 5.0
 
 
+def wait_asked(error: RetryAfter) -> float:
+    """The seconds Telegram asked to wait (a number, or a timedelta in newer versions)."""
+    delay = error.retry_after
+    return float(delay) if isinstance(delay, (int, float)) else delay.total_seconds()
+
+
 class SendBudget:
     """The broadcast's smooth pace (a token bucket of ``rate`` a second holding at most
     ``burst`` tokens) within a hard count of the last second's messages (``limit``).
@@ -147,8 +153,7 @@ class BudgetLimiter(BaseRateLimiter[str]):
                 if not retries:
                     raise
                 retries -= 1
-                delay = error.retry_after
-                seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
+                seconds = wait_asked(error)
                 log.warning("a reply was refused by Telegram; retrying in %s s", seconds)
                 await self.budget.wait(seconds)
                 continue

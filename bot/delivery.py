@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.budget import BROADCAST, SendBudget
+from bot.budget import BROADCAST, SendBudget, wait_asked
 from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
 from locales import Translator
@@ -214,8 +214,7 @@ class Sender:
         try:
             message = await self._post(item)
         except RetryAfter as error:
-            delay = error.retry_after
-            seconds = delay if isinstance(delay, (int, float)) else delay.total_seconds()
+            seconds = wait_asked(error)
             log.warning("Telegram asked to wait %s s", seconds)
             self._metrics.too_many.inc()
             await self._deliveries.later(item)
