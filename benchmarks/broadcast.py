@@ -54,7 +54,6 @@ import datetime as dt
 import gc
 import itertools
 import json
-import logging
 import math
 import os
 import random
@@ -777,8 +776,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The shortest pause is half of it, and a chat takes one message a second.
         parser.error(f"--think must be at least {2 * PER_CHAT_SECONDS:g}")
     silence_logging()
-    # The example units have no admins: every submission logs that no one can review it.
-    logging.getLogger("domain.review").setLevel(logging.CRITICAL)
     return asyncio.run(main_async(args))
 
 

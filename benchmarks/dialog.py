@@ -14,6 +14,12 @@ Measured, per database engine (SQLite always, PostgreSQL when reachable):
   not finished when the next is due waits for it; latency is counted from the due
   time, so that wait (and any event-loop lag) is included.
 
+On PostgreSQL, also the webhook: 1 and then 3 bot instances, each its own process
+(``benchmarks.webhook``) serving ``bot.serve.serve`` on one fresh database, fed over
+HTTP in the same closed loop (round-robin over the instances' ports, keep-alive);
+latency is from sending the POST to reading its 200, which comes once the update is
+handled.
+
 And the bare framework ceiling: an ``Application`` with the same fake request and the
 same update processor whose only handler answers "ok" with ``send_message``, fed the
 same number of updates in the same closed loop.
@@ -51,7 +57,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -59,6 +65,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from benchmarks.fakeapi import BOT_USER, TOKEN, FastFakeBotApi
+from benchmarks.webhook import WebhookInstances
 from bot.app import build_application
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
@@ -75,6 +82,7 @@ MEASURED_BASE = 31_000_000  # user ids of measured workers: 31000000 + i
 WARMUP_BASE = 32_000_000  # user ids of warm-up workers
 PHASE_TIMEOUT = 600.0
 QUICK_FIXED_WORKERS = 20
+WEBHOOK_INSTANCES = (1, 3)
 
 
 # -- the dialog ----------------------------------------------------------------
@@ -199,6 +207,14 @@ class Person:
 # -- driving an application ------------------------------------------------------
 
 
+class Feed(Protocol):
+    """Something that delivers a member's step to the bot and says when it was handled."""
+
+    async def send(self, person: Person, step: Step) -> tuple[float, float]:
+        """Deliver the step's update; return (start time, finish time)."""
+        ...
+
+
 class Driver:
     """Feeds updates into an Application and tells when the update processor finished each."""
 
@@ -276,7 +292,7 @@ class PhaseResult:
 
 
 async def closed_loop(
-    driver: Driver, people: Sequence[Person], steps: Sequence[Step]
+    driver: Feed, people: Sequence[Person], steps: Sequence[Step]
 ) -> tuple[float, list[float]]:
     """All workers at once, each sending its next step as soon as the previous finished."""
     latencies: list[float] = []
@@ -292,7 +308,7 @@ async def closed_loop(
 
 
 async def open_loop(
-    driver: Driver, people: Sequence[Person], steps: Sequence[Step], rate: float
+    driver: Feed, people: Sequence[Person], steps: Sequence[Step], rate: float
 ) -> tuple[float, list[float], int]:
     """Updates due on a fixed schedule, ``rate`` per second spread over the workers."""
     latencies: list[float] = []
@@ -417,7 +433,7 @@ def _people(count: int, base: int) -> list[Person]:
 
 
 async def _measure(
-    driver: Driver,
+    driver: Feed,
     workers: int,
     warmup: int,
     rate: float | None,
@@ -449,7 +465,9 @@ async def bot_phase(
 ) -> PhaseResult:
     """The real bot on a fresh database: warm up, then measure ``workers`` full dialogs."""
     async with fresh_database(engine_name, postgres_url) as url:
-        settings = Settings(telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False)
+        settings = Settings(
+            telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False, limit_replies=False
+        )
         api = FastFakeBotApi()
         application = build_application(settings, request=api)
         driver = Driver(application, api)
@@ -503,6 +521,32 @@ async def bare_phase(workers: int, warmup: int) -> PhaseResult:
     )
 
 
+async def webhook_phase(
+    postgres_url: str, instances: int, workers: int, warmup: int
+) -> PhaseResult:
+    """``instances`` bot processes serving the webhook on one fresh PostgreSQL database,
+    fed over HTTP round-robin in the same closed loop; latency = POST sent to 200 read."""
+    async with fresh_database("postgres", postgres_url) as url:
+        feed = WebhookInstances(url, instances, connections=workers + warmup + 10)
+        async with feed:
+            seconds, latencies, _blocked = await asyncio.wait_for(
+                _measure(feed, workers, warmup, None), PHASE_TIMEOUT
+            )
+        submitted = await count_submitted(url)
+    return PhaseResult(
+        engine="postgres",
+        phase=f"webhook_x{instances}",
+        workers=workers,
+        updates=len(latencies),
+        seconds=seconds,
+        latencies=latencies,
+        submitted=submitted,
+        errors=feed.errors,
+        notices=feed.notices,
+        notes=feed.notes[:3],
+    )
+
+
 # -- output ----------------------------------------------------------------------
 
 
@@ -532,7 +576,10 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 
 
 def summary(
-    results: Sequence[PhaseResult], workers: int, postgres_note: str | None
+    results: Sequence[PhaseResult],
+    workers: int,
+    postgres_note: str | None,
+    webhook_note: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The final JSON object, and whether every check passed."""
     by = {(r.engine, r.phase): r for r in results}
@@ -546,6 +593,11 @@ def summary(
     out["bare_updates_per_s"] = _round(bare.rate)
     sqlite_tp = by[("sqlite", "throughput")]
     out["ratio_to_bare"] = round(sqlite_tp.rate / bare.rate, 3) if bare.rate else None
+    for count in WEBHOOK_INSTANCES:
+        hook = by.get(("postgres", f"webhook_x{count}"))
+        out[f"webhook_{count}_updates_per_s"] = _round(hook.rate) if hook else None
+    hook = by.get(("postgres", "webhook_x1"))
+    out["webhook_p99_ms"] = _round(hook.percentile(99), 2) if hook else None
     for engine in ("sqlite", "postgres"):
         throughput = by.get((engine, "throughput"))
         fixed = by.get((engine, "fixed"))
@@ -574,10 +626,57 @@ def summary(
     out["errors"] = sum(r.errors + r.notices for r in results)
     if postgres_note:
         out["postgres_unavailable"] = postgres_note[:200]
+    if webhook_note:
+        out["webhook_unavailable"] = webhook_note[:200]
     complete = all(r.updates == r.workers * len(DIALOG) for r in results)
     ok = not wrong and out["errors"] == 0 and complete
     out["ok"] = ok
     return out, ok
+
+
+def webhook_comparison(results: Sequence[PhaseResult]) -> str:
+    """PostgreSQL throughput by polling (in-process queue) beside the webhook phases."""
+    by = {(r.engine, r.phase): r for r in results}
+    polling = by.get(("postgres", "throughput"))
+    hooks = [by.get(("postgres", f"webhook_x{count}")) for count in WEBHOOK_INSTANCES]
+    if polling is None or not any(hooks):
+        return "webhook: not measured"
+    lines = [
+        "postgres, closed loop, updates/s (p50 / p99 ms): "
+        f"polling {polling.rate:.1f} ({polling.percentile(50):.1f} / "
+        f"{polling.percentile(99):.1f})"
+        + f" [{polling.workers} workers]"
+        + "".join(
+            f", webhook x{count} {r.rate:.1f} "
+            f"({r.percentile(50):.1f} / {r.percentile(99):.1f}) [{r.workers} workers]"
+            for count, r in zip(WEBHOOK_INSTANCES, hooks, strict=True)
+            if r is not None
+        ),
+        "webhook: each instance is its own process (python -m benchmarks.webhook) serving "
+        "bot.serve.serve on its own port; the load generator POSTs round-robin over the "
+        "ports itself (no proxy); latency = POST sent to 200 read, 200 coming after the "
+        "update is handled; polling latency = queue put to handled (no HTTP). In a closed "
+        "loop latency grows with the number of workers: compare latencies at equal workers.",
+        f"caveat: this machine has {os.cpu_count()} cores, shared by the instances, the "
+        "load generator and PostgreSQL, so 3 instances cannot show 3x; and each process "
+        "has its own 30 messages/s send budget (bot.budget), so N instances may send "
+        "N x 30 replies a second where one bot is allowed 30.",
+    ]
+    return "\n".join(lines)
+
+
+async def webhook_phases(
+    postgres_url: str, workers: int, warmup: int, results: list[PhaseResult]
+) -> str | None:
+    """Measure the webhook with 1 and 3 instances into ``results``; a note if it failed."""
+    for count in WEBHOOK_INSTANCES:
+        progress(f"postgres: webhook, {count} instance(s), {workers} workers, closed loop")
+        try:
+            results.append(await webhook_phase(postgres_url, count, workers, warmup))
+        except Exception as error:  # the other figures are still worth printing
+            progress(f"webhook x{count} failed: {type(error).__name__}: {error}")
+            return f"webhook x{count} failed: {type(error).__name__}: {error}"
+    return None
 
 
 def print_profile(profiler: cProfile.Profile, limit: int = 40) -> None:
@@ -610,6 +709,8 @@ def silence_logging() -> None:
         "sqlalchemy",
     ):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # The example units have no admins: every submission logs that no one can review it.
+    logging.getLogger("domain.review").setLevel(logging.CRITICAL)
 
 
 def progress(message: str) -> None:
@@ -622,6 +723,8 @@ async def main_async(args: argparse.Namespace) -> int:
     workers: int = args.workers
     # Quick mode: the fixed-load phase runs fewer workers (a shorter schedule).
     fixed_workers = min(workers, QUICK_FIXED_WORKERS) if args.quick else workers
+    # ... and so do the webhook phases.
+    webhook_workers = fixed_workers
     rate: float = args.rate
     warmup = min(10, max(1, workers // 10))
     results: list[PhaseResult] = []
@@ -648,8 +751,10 @@ async def main_async(args: argparse.Namespace) -> int:
         results.append(
             await bot_phase("postgres", "fixed", args.postgres_url, fixed_workers, warmup, rate)
         )
+        webhook_note = await webhook_phases(args.postgres_url, webhook_workers, warmup, results)
     else:
         progress(f"postgres not measured: {postgres_note}")
+        webhook_note = "not measured: it needs PostgreSQL"
 
     if profiler:
         print_profile(profiler)
@@ -667,7 +772,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"{r.rate:.0f}/s): it is overloaded, so its fixed-load latency is queueing "
                 "delay and grows with the length of the run"
             )
-    out, ok = summary(results, workers, postgres_note)
+    print(webhook_comparison(results))
+    out, ok = summary(results, workers, postgres_note, webhook_note)
     bare = out["bare_updates_per_s"]
     print(
         f"ratio_to_bare = sqlite {out['sqlite_updates_per_s']} / bare {bare} "
@@ -691,7 +797,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"50 workers, {QUICK_FIXED_WORKERS} in the fixed-load phase: well under a minute",
+        help=f"50 workers, {QUICK_FIXED_WORKERS} in the fixed-load and webhook phases",
     )
     parser.add_argument(
         "--workers", type=int, default=None, help="simulated members (default 200, 50 with --quick)"

@@ -370,7 +370,9 @@ async def review_phase(
             f"{engine_name}: seeded {initiatives} pending initiatives, {admins} admins, "
             f"{seeded.cards} cards in {seeded.seconds:.1f}s; deciding"
         )
-        settings = Settings(telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False)
+        settings = Settings(
+            telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False, limit_replies=False
+        )
         api = ReviewFakeBotApi()
         application = build_application(settings, request=api)
         driver = Driver(application, api)

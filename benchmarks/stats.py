@@ -864,7 +864,9 @@ async def measure_commands(url: str, tree: Tree, repeats: int) -> tuple[list[Ser
     # Update ids unlike those of an earlier run on a kept database, which the bot would
     # ignore as redelivered (processed_events).
     benchmarks.dialog._update_ids = itertools.count(int(time.time() * 1000) % 2_000_000_000)
-    settings = Settings(telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False)
+    settings = Settings(
+        telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False, limit_replies=False
+    )
     api = StatsFakeBotApi()
     application = build_application(settings, request=api, clock=lambda: BOT_NOW)
     driver = Driver(application, api)

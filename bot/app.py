@@ -244,7 +244,7 @@ def build_application(
         .concurrent_updates(
             PerMemberUpdateProcessor(settings.max_concurrent_updates, metrics.handled)
         )
-        .rate_limiter(BudgetLimiter(budget, metrics))
+        .rate_limiter(BudgetLimiter(budget, metrics, settings.limit_replies))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

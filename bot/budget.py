@@ -120,9 +120,12 @@ class SendBudget:
 class BudgetLimiter(BaseRateLimiter[str]):
     """Counts the bot's interactive messages against the shared budget."""
 
-    def __init__(self, budget: SendBudget, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, budget: SendBudget, metrics: Metrics | None = None, limit_replies: bool = True
+    ) -> None:
         self.budget = budget
         self._metrics = metrics or Metrics()
+        self._limit_replies = limit_replies
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -145,7 +148,8 @@ class BudgetLimiter(BaseRateLimiter[str]):
             return await callback(*args, **kwargs)
         retries = RETRIES
         while True:
-            await self.budget.spend()
+            if self._limit_replies:
+                await self.budget.spend()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as error:
