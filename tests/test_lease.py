@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from domain.delivery import OutgoingState
 from storage.db import create_engine
 from storage.lease import Lease
@@ -86,3 +88,27 @@ async def test_the_sender_moves_to_another_process_when_its_holder_dies(
     both = received(apis[0]) + received(apis[1])
     assert set(both) == {50_000 + i for i in range(40)}, "none is missed"
     assert sum(both.values()) - 40 <= first.application.bot_data.sender.slots
+
+
+async def test_one_members_transactions_wait_for_each_other_across_processes(
+    database_url: str,
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one process and one writer")
+    engines = [create_engine(database_url) for _ in range(2)]  # two processes
+    factories = [SqlUnitOfWorkFactory(engine) for engine in engines]
+    try:
+        async with factories[0]() as first:
+            await first.members.serialize("telegram", "501")
+            async with factories[1]() as other:
+                await asyncio.wait_for(other.members.serialize("telegram", "502"), 2)
+            async with factories[1]() as second:
+                waiting = asyncio.create_task(second.members.serialize("telegram", "501"))
+                await asyncio.sleep(0.3)
+                assert not waiting.done(), "the same member waits for the first transaction"
+                await first.commit()
+                await asyncio.wait_for(waiting, 2)
+    finally:
+        for factory, engine in zip(factories, engines, strict=True):
+            factory.dispose()
+            await engine.dispose()

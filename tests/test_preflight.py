@@ -50,6 +50,8 @@ def test_an_older_schema_is_refused_with_the_command_to_run(
     migrate(environment, OLDER)
     message = refusal(capsys)
     assert "older" in message and "python -m bot db upgrade" in message
+    assert main(["db", "current"]) == 0
+    assert f"database at {OLDER}, code at {head_revision()}" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert f"database at {head_revision()}" in capsys.readouterr().out
 
