@@ -10,6 +10,7 @@ jitter). A reply waiting for a slot of the second gets the next one before the b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -48,9 +49,19 @@ def wait_asked(error: RetryAfter) -> float:
     return float(delay) if isinstance(delay, (int, float)) else delay.total_seconds()
 
 
+# Counts one message in the current second for every process together, if fewer than the
+# cap were; else the seconds until the next second (storage.lease.SendCount.claim).
+Shared = Callable[[int], Awaitable[float | None]]
+# Of each second counted for all processes, kept for replies: the broadcast (one process)
+# cannot take a whole second from the replies of the others.
+REPLY_ROOM = 2
+
+
 class SendBudget:
     """The broadcast's smooth pace (a token bucket of ``rate`` a second holding at most
-    ``burst`` tokens) within a hard count of the last second's messages (``limit``).
+    ``burst`` tokens) within a hard count of the last second's messages (``limit``), and,
+    when several processes share the bot (``shared``), within a count of each second's
+    messages of all of them.
 
     Interactive spending may put the bucket into debt (up to one second's worth), which
     the broadcast then waits out.
@@ -63,9 +74,11 @@ class SendBudget:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limit: int = LIMIT,
         burst: float = BURST,
+        shared: Shared | None = None,
     ) -> None:
         self.rate = rate
         self._burst = burst
+        self._shared = shared
         self._clock = clock
         self._sleep = sleep
         self._limit = limit - MARGIN
@@ -101,6 +114,7 @@ class SendBudget:
         self._tokens = max(-self.rate, self._tokens - 1.0)
         self._last_second.append(now)
         self.interactive += 1
+        await self._share(self._limit, now)
 
     async def wait(self, seconds: float) -> None:
         """Sleep on the budget's clock."""
@@ -115,6 +129,19 @@ class SendBudget:
             now = self._refill()
         self._tokens -= 1.0
         self._last_second.append(now)
+        await self._share(self._limit - REPLY_ROOM, now)
+
+    async def _share(self, cap: int, counted_at: float) -> None:
+        """With several processes: wait until the second, counted for all of them, has room.
+        The message then counts in this process's last second from when it goes, not from
+        when it asked (the database's answer takes a moment)."""
+        if self._shared is None:
+            return
+        while (wait := await self._shared(cap)) is not None:
+            await self._sleep(max(wait, TICK))
+        with contextlib.suppress(ValueError):  # gone already if it waited a whole second
+            self._last_second.remove(counted_at)
+        self._last_second.append(self._refill())
 
 
 class BudgetLimiter(BaseRateLimiter[str]):

@@ -36,6 +36,7 @@ class Duty:
         ttl: float,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
+        on_processes: Callable[[int], None] = lambda _count: None,
     ) -> None:
         self._lease = lease
         self._sender = sender
@@ -43,6 +44,7 @@ class Duty:
         self._renew = ttl / 3
         self._metrics = metrics
         self._clock = clock
+        self._on_processes = on_processes
         self._trusted_until = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -95,6 +97,7 @@ class Duty:
         asked = self._clock()
         held: bool | None
         try:
+            self._on_processes(await self._lease.processes())
             held = await self._lease.acquire()
         except Exception:
             log.warning("the job lease could not be renewed", exc_info=True)

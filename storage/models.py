@@ -463,3 +463,12 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     acquired_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class SendSecondRow(Base):
+    """Messages sent to Telegram in one wall-clock second, by every process together."""
+
+    __tablename__ = "send_seconds"
+
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(Integer)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
+from collections import Counter
 
 import pytest
 
+from bot.budget import SendBudget
 from domain.delivery import OutgoingState
 from storage.db import create_engine
-from storage.lease import Lease
+from storage.lease import Lease, SendCount
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import StartBot
 from tests.fakebotapi import FakeBotApi
@@ -112,3 +115,31 @@ async def test_one_members_transactions_wait_for_each_other_across_processes(
         for factory, engine in zip(factories, engines, strict=True):
             factory.dispose()
             await engine.dispose()
+
+
+async def test_the_replies_of_two_processes_together_keep_to_the_limit(
+    database_url: str,
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one process")
+    engines = [create_engine(database_url) for _ in range(2)]
+    factories = [SqlUnitOfWorkFactory(engine) for engine in engines]
+    sent: list[float] = []
+
+    async def replies(budget: SendBudget, count: int) -> None:
+        for _ in range(count):
+            await budget.spend()
+            sent.append(time.time())
+
+    try:
+        budgets = [SendBudget(29, shared=SendCount(factory, time.time, processes=2).claim)
+                   for factory in factories]  # fmt: skip
+        await asyncio.gather(*(replies(budget, 40) for budget in budgets))
+    finally:
+        for factory, engine in zip(factories, engines, strict=True):
+            factory.dispose()
+            await engine.dispose()
+    per_second = Counter(int(at) for at in sent)
+    assert len(sent) == 80
+    assert max(per_second.values()) <= 29, per_second
+    assert len(per_second) >= 3, "80 messages need at least three seconds"
