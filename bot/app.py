@@ -133,7 +133,9 @@ def build_application(
     )  # fmt: skip
 
     async def post_init(application: BotApplication) -> None:
-        await check_schema(engine, migrate=settings.migrate_on_start)
+        # `python -m bot run` upgraded the schema before anything talked to Telegram
+        # (BOT_MIGRATE_ON_START); here it is only checked.
+        await check_schema(engine, migrate=False)
         service = ConversationService(
             units_of_work,
             clock=clock,
@@ -165,7 +167,7 @@ def build_application(
                         pace_clock, pace_sleep, settings.send_slots, metrics,
                         may_send=lambda: duty.held)  # fmt: skip
         application.bot_data.sender = sender
-        duty = Duty(lease, sender, settings.job_lease_seconds, metrics,
+        duty = Duty(lease, sender, settings.job_lease_seconds,
                     on_processes=lambda live: setattr(count, "processes", live))  # fmt: skip
         application.bot_data.duty = duty
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 
 from bot.delivery import Sender
-from bot.metrics import Metrics
 from storage.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ class Duty:
         lease: Lease,
         sender: Sender,
         ttl: float,
-        metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
         on_processes: Callable[[int], None] = lambda _count: None,
     ) -> None:
@@ -42,7 +40,6 @@ class Duty:
         self._sender = sender
         self._ttl = ttl
         self._renew = ttl / 3
-        self._metrics = metrics
         self._clock = clock
         self._on_processes = on_processes
         self._trusted_until = 0.0
@@ -53,11 +50,6 @@ class Duty:
     def held(self) -> bool:
         """Whether this process may run the jobs and send now."""
         return self._clock() < self._trusted_until
-
-    @property
-    def holder(self) -> str:
-        """This process's name in the lease."""
-        return self._lease.holder
 
     async def start(self) -> None:
         """Try for the lease now (so a lone process starts sending at once), then keep
@@ -120,4 +112,3 @@ class Duty:
                 self._trusted_until = 0.0  # another process holds it
             if not self.held and self._sender.running:
                 await self._sender.stop()
-        self._metrics.lease.set(1 if self.held else 0)

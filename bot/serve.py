@@ -33,7 +33,7 @@ def http_side(application: BotApplication, settings: Settings, webhook: bool) ->
         assert data.deliveries is not None and data.service is not None
         metrics.queue_depth.set(await data.deliveries.backlog())
         metrics.pending_reviews.set(await data.service.pending_reviews())
-        metrics.lease.set(1 if data.sender is not None and data.sender.running else 0)
+        metrics.lease.set(1 if data.duty is not None and data.duty.held else 0)
 
     return web_app(
         handle=handle,
