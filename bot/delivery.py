@@ -10,6 +10,7 @@ blocked the bot as unreachable.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,8 @@ REPORT_EVERY = 1000
 BATCH = 5
 IDLE = 0.5
 RETRY_PAUSE = 1.0
+# How often a slot looks again while an earlier message to the same chat goes first.
+TURN_TICK = 0.001
 
 
 # Messages in flight at once: Telegram answers in tens to hundreds of milliseconds, and
@@ -70,6 +73,8 @@ class Sender:
         self._sleep = sleep
         self._paused_until = 0.0
         self._last_in_chat: dict[str, float] = {}
+        # Per chat: the messages slots are waiting to send, in the order they must go.
+        self._waiting: dict[str, list[tuple[bool, int]]] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -168,15 +173,25 @@ class Sender:
         # bursts in a private chat. Bulk messages keep to one a second per chat.
         interval = (PER_GROUP_INTERVAL if chat_id.startswith("-")
                     else 0.0 if item.urgent else PER_CHAT_INTERVAL)  # fmt: skip
-        while True:
-            now = self._clock()
-            last = self._last_in_chat.get(chat_id, -interval)
-            wait = max(self._paused_until, last + interval) - now
-            if wait <= 0:
-                break
-            await self._sleep(wait)
-        # Held for this slot from now: another slot with a message to the same chat waits.
-        self._last_in_chat[chat_id] = now
+        # Slots holding messages to the same chat let them go in queue order (notifications
+        # first), whichever slot wakes first.
+        turn = (not item.urgent, item.id)
+        queue = self._waiting.setdefault(chat_id, [])
+        bisect.insort(queue, turn)
+        try:
+            while True:
+                now = self._clock()
+                last = self._last_in_chat.get(chat_id, -interval)
+                wait = max(self._paused_until, last + interval) - now
+                if wait <= 0 and queue[0] == turn:
+                    break
+                await self._sleep(max(wait, TURN_TICK))
+            # Held for this slot from now: another slot with a message to the chat waits.
+            self._last_in_chat[chat_id] = now
+        finally:
+            queue.remove(turn)
+            if not queue:
+                del self._waiting[chat_id]
         await self._budget.take()
         now = self._clock()
         self._last_in_chat[chat_id] = now
