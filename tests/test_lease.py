@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bot.budget import SendBudget
+from bot.budget import SendBudget, Shared
 from domain.delivery import OutgoingState
 from storage.db import create_engine
 from storage.lease import Lease, SendCount
@@ -124,16 +124,31 @@ async def test_the_replies_of_two_processes_together_keep_to_the_limit(
         pytest.skip("SQLite has one process")
     engines = [create_engine(database_url) for _ in range(2)]
     factories = [SqlUnitOfWorkFactory(engine) for engine in engines]
-    sent: list[float] = []
+    sent: list[float] = []  # the wall-clock time each message was counted at
+
+    def counted(factory: SqlUnitOfWorkFactory) -> Shared:
+        read: list[float] = []
+
+        def wall() -> float:
+            read.append(time.time())
+            return read[-1]
+
+        count = SendCount(factory, wall, processes=2)
+
+        async def claim(cap: int) -> float | None:
+            wait = await count.claim(cap)
+            if wait is None:
+                sent.append(read[-1])
+            return wait
+
+        return claim
 
     async def replies(budget: SendBudget, count: int) -> None:
         for _ in range(count):
             await budget.spend()
-            sent.append(time.time())
 
     try:
-        budgets = [SendBudget(29, shared=SendCount(factory, time.time, processes=2).claim)
-                   for factory in factories]  # fmt: skip
+        budgets = [SendBudget(29, shared=counted(factory)) for factory in factories]
         await asyncio.gather(*(replies(budget, 40) for budget in budgets))
     finally:
         for factory, engine in zip(factories, engines, strict=True):
