@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.app import build_application
-from bot.links import deep_link, write_qr
+from bot.links import bot_username, deep_link, write_qr
 from bot.logs import configure
-from bot.preflight import InstanceLock, StartError, check_schema
+from bot.preflight import InstanceLock, StartError, check_schema, unreachable
 from bot.serve import run_until_signalled
 from bot.settings import (
     DEFAULT_DATABASE_URL,
@@ -128,13 +129,7 @@ def units_links(args: argparse.Namespace) -> int:
     """Print every grassroots unit's deep link; optionally write QR codes for posters."""
 
     async def main() -> int:
-        username = args.bot_username or _env("BOT_USERNAME", "")
-        if not username:
-            settings = Settings.from_env()
-            bot = Bot(settings.telegram_bot_token,
-                      base_url=f"{settings.telegram_api_base_url}/bot")  # fmt: skip
-            async with bot:
-                username = bot.username
+        username = await _links_username(args)
         async with _database(_database_url(args)) as factory:
             grassroots = await grassroots_units(factory)
         for unit in grassroots:
@@ -148,8 +143,38 @@ def units_links(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(main())
     except SettingsError as error:
-        print(f"Give --bot-username or set TELEGRAM_BOT_TOKEN: {error}", file=sys.stderr)
+        print(error, file=sys.stderr)
         return 2
+
+
+NEED_USERNAME = "set BOT_USERNAME (in the environment or .env) or pass --bot-username NAME"
+
+
+async def _links_username(args: argparse.Namespace) -> str:
+    """The bot's username: --bot-username, else BOT_USERNAME, else asked from Telegram
+    when a token is set. SettingsError says what to do when none of them gives one."""
+    given, source = args.bot_username, "--bot-username"
+    if not given:
+        given, source = _env("BOT_USERNAME", ""), "BOT_USERNAME"
+    if given:
+        try:
+            return bot_username(given)
+        except ValueError as error:
+            raise SettingsError(f"{source}: {error}.") from None
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        raise SettingsError(f"The links need the bot's username: {NEED_USERNAME}.") from None
+    bot = Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot")
+    try:
+        async with bot:
+            return bot.username
+    except TelegramError as error:
+        reason = unreachable(error, settings.telegram_api_base_url)
+        raise SettingsError(
+            f"Could not ask Telegram for the bot's username. {reason}\n"
+            f"Or, without Telegram: {NEED_USERNAME}."
+        ) from None
 
 
 def admins_command(args: argparse.Namespace) -> int:
@@ -275,7 +300,8 @@ def parser() -> argparse.ArgumentParser:
     importing.set_defaults(func=units_import)
     links = units.add_parser("links", help="print deep links of grassroots units")
     links.add_argument("--qr", metavar="DIR", help="also write a QR code PNG per unit here")
-    links.add_argument("--bot-username", help="default: $BOT_USERNAME, else asked from Telegram")
+    links.add_argument("--bot-username", metavar="NAME",
+                       help="default: $BOT_USERNAME, else asked from Telegram")  # fmt: skip
     links.set_defaults(func=units_links)
     admins = commands.add_parser("admins", help="bootstrap admins and helpers")
     admins.add_argument("action", choices=("add", "list", "remove"))
@@ -315,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=logging.INFO)  # fmt: skip
+    # httpx logs each request's address, which holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     if args.command is None:
         return run(args)

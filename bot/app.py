@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.alerts import OperatorAlerts
 from bot.budget import BudgetLimiter, SendBudget
 from bot.delivery import Sender
 from bot.duty import Duty
@@ -223,25 +224,6 @@ def build_application(
         units_of_work.dispose()
         await engine.dispose()
 
-    async def on_error(update: object, context: BotContext) -> None:
-        """Log every error that reaches here and tell the member we are on it."""
-        metrics.errors.inc()
-        user = update.effective_user if isinstance(update, Update) else None
-        log.error(
-            "update %s from user %s failed",
-            update.update_id if isinstance(update, Update) else None,
-            user.id if user else None,
-            exc_info=context.error,
-        )
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is not None:
-            try:
-                await context.bot.send_message(
-                    chat.id, translator.render(SORRY, settings.default_language)
-                )
-            except TelegramError:
-                log.warning("could not tell chat %s about the error", chat.id)
-
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -260,8 +242,36 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
     register_handlers(application)
-    application.add_error_handler(on_error)
+    application.add_error_handler(error_handler(settings, translator, metrics, clock))
     return application
+
+
+def error_handler(
+    settings: Settings, translator: Translator, metrics: Metrics, clock: Callable[[], dt.datetime]
+) -> Callable[[object, BotContext], Coroutine[Any, Any, None]]:
+    """The one error handler: it logs, tells the member we are on it, and tells the
+    operator when ``ALERT_CHAT_ID`` is set (the alerts' window timed by the bot's clock)."""
+    chat_id, language = settings.alert_chat_id, settings.default_language
+    alerts = OperatorAlerts(chat_id, clock) if chat_id is not None else None
+
+    async def on_error(update: object, context: BotContext) -> None:
+        """Log every error that reaches here; tell the member we are on it, and the
+        operator."""
+        metrics.errors.inc()
+        update_id = update.update_id if isinstance(update, Update) else None
+        user = update.effective_user if isinstance(update, Update) else None
+        log.error("update %s from user %s failed", update_id, user.id if user else None,
+                  exc_info=context.error)  # fmt: skip
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None:
+            try:
+                await context.bot.send_message(chat.id, translator.render(SORRY, language))
+            except TelegramError:
+                log.warning("could not tell chat %s about the error", chat.id)
+        if alerts is not None and context.error is not None:
+            await alerts.tell(context.bot, context.error, update_id)
+
+    return on_error
 
 
 def register_handlers(application: BotApplication) -> None:

@@ -1,15 +1,21 @@
-"""What is checked before the bot starts: the schema matches the code, and one process
-at most runs on a SQLite file."""
+"""What is checked before the bot starts: the schema matches the code, one process at
+most runs on a SQLite file, and Telegram answers and accepts the token."""
 
 from __future__ import annotations
 
 import fcntl
+import socket
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
+from bot.settings import DEFAULT_API_BASE_URL
 from storage.db import current_revision, head_revision, known_revision, upgrade
 
 
@@ -74,3 +80,74 @@ class InstanceLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def unreachable(error: TelegramError, base_url: str) -> str:
+    """Why asking the Bot API at ``base_url`` failed, in a sentence or two for a newcomer:
+    the token rejected, a proxy failing, or the network down. No error's own text: it
+    may quote the token."""
+    if isinstance(error, InvalidToken):
+        # 401 for a revoked token, 404 for one that never existed. The error's own text
+        # quotes the token: it is never shown.
+        return (
+            "Telegram rejected TELEGRAM_BOT_TOKEN (getMe answered 401 Unauthorized or 404 "
+            "Not Found): the token was revoked or mistyped. Ask @BotFather for the current "
+            "one (/mybots → your bot → API Token) and put it in .env."
+        )
+    url = urlsplit(base_url)
+    host = url.hostname or base_url
+    proxy = _proxy(base_url)
+    if proxy is not None:
+        variable, address = proxy
+        return (
+            f"Telegram cannot be reached through the proxy {address} set in {variable} "
+            f"({_failure(error)}). Check that the proxy runs and lets HTTPS to {host} "
+            f"through, or unset {variable}."
+        )
+    check = "this machine's internet connection, DNS and firewall"
+    if base_url != DEFAULT_API_BASE_URL:
+        check += f", and TELEGRAM_API_BASE_URL ({base_url})"
+    return f"Telegram's Bot API at {host} cannot be reached: {_failure(error)}. Check {check}."
+
+
+def _failure(error: TelegramError) -> str:
+    """What went wrong on the way, in a few words."""
+    causes = list(_causes(error))
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return "the name does not resolve (no network, or DNS fails)"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return "the connection was refused"
+    if isinstance(error, TimedOut):
+        return "no answer in time (a timeout)"
+    reason = next((c.strerror for c in reversed(causes) if isinstance(c, OSError) and c.strerror),
+                  None)  # fmt: skip
+    if reason:
+        return reason
+    if isinstance(error, NetworkError) and len(causes) > 1:
+        return "the network failed"
+    # Something answered, but not as the Bot API does (a 5xx, or another kind of server).
+    return f"the answer was an error ({type(error).__name__})"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and the ones it was raised from, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _proxy(base_url: str) -> tuple[str, str] | None:
+    """The environment variable naming the proxy the HTTP client uses for ``base_url``,
+    and the proxy's address (without any password), if there is one."""
+    url = urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()
+    if url.hostname and urllib.request.proxy_bypass(url.hostname, proxies):
+        return None
+    for scheme in (url.scheme, "all"):
+        if proxies.get(scheme):
+            address = urlsplit(proxies[scheme]).netloc or proxies[scheme]
+            return f"{scheme.upper()}_PROXY", address.rpartition("@")[2]
+    return None

@@ -8,8 +8,10 @@ import signal
 
 from aiohttp import web
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.metrics import Metrics
+from bot.preflight import StartError, unreachable
 from bot.settings import Settings
 from bot.web import web_app
 from handlers.telegram import BotApplication
@@ -51,7 +53,7 @@ async def serve(
 ) -> None:
     """Start the bot, receive updates until ``stop`` is set, then shut down in order."""
     runner: web.AppRunner | None = None
-    await application.initialize()
+    await _open(application, settings)
     try:
         assert application.post_init is not None
         await application.post_init(application)
@@ -87,6 +89,16 @@ async def serve(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def _open(application: BotApplication, settings: Settings) -> None:
+    """Initialise the bot. Its getMe is the first request to Telegram: a network that
+    cannot reach it, a proxy or a rejected token stops the start with a sentence saying
+    which."""
+    try:
+        await application.initialize()
+    except TelegramError as error:
+        raise StartError(unreachable(error, settings.telegram_api_base_url)) from None
 
 
 def run_until_signalled(application: BotApplication, settings: Settings, webhook: bool) -> None:

@@ -59,6 +59,8 @@ class Settings:
     http_port: int | None = None
     # Seconds the job lease lasts unrenewed: a dead holder is replaced within this.
     job_lease_seconds: float = 30.0
+    # The Telegram chat (a person or a group of operators) told of errors; None: nobody.
+    alert_chat_id: int | None = None
     # Replies count against Telegram's 30 messages a second. Only a benchmark of the bot's
     # own work, against a fake Telegram without limits, turns this off.
     limit_replies: bool = True
@@ -158,6 +160,7 @@ class Settings:
             nudge_quiet_until=quiet_until,
             broadcast_rate=_rate(values),
             send_slots=_slots(values),
+            alert_chat_id=_alert_chat(values),
             **_web(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -219,6 +222,23 @@ def _web(values: Mapping[str, str]) -> dict[str, Any]:
         "http_listen": values.get("HTTP_LISTEN", "0.0.0.0").strip(),
         "http_port": http_port,
     }
+
+
+def _alert_chat(values: Mapping[str, str]) -> int | None:
+    """The chat errors are told to: a person's id, or a group's (negative)."""
+    chat = values.get("ALERT_CHAT_ID", "").strip()
+    if not chat:
+        return None
+    try:
+        chat_id = int(chat)
+    except ValueError:
+        chat_id = 0
+    if chat_id == 0:
+        raise SettingsError(
+            "ALERT_CHAT_ID must be a Telegram chat id: a whole number, such as 123456789 "
+            "for a person or -1001234567890 for a group."
+        )
+    return chat_id
 
 
 def _slots(values: Mapping[str, str]) -> int:
