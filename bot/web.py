@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a few kilobytes; anything near this is not from Telegram.
 MAX_BODY = 1 << 20
+# Telegram numbers updates with positive integers; the id is kept as text of 64 at most.
+MAX_UPDATE_ID = 2**63 - 1
 # How long a successful Bot API check is trusted, so that probes do not call Telegram
 # every few seconds.
 BOT_API_CHECK_EVERY = 30.0
@@ -85,6 +87,11 @@ class Health:
         return Check(True, "reachable")
 
 
+def _is_update_id(value: object) -> bool:
+    """Whether ``value`` can be an update's id: an integer, and JSON's true is not one."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UPDATE_ID
+
+
 Refresh = Callable[[Metrics], Awaitable[None]]
 Handle = Callable[[Update], Awaitable[None]]
 
@@ -118,10 +125,11 @@ def web_app(
             return refuse(413, "too large")
         try:
             data = json.loads(body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
                 raise ValueError("not an update")
             update = decode(data)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        # JSON nested deeper than Python's recursion limit cannot be read either.
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return refuse(400, "not an update")
         await handle(update)
         return web.Response(text="ok")

@@ -12,6 +12,8 @@ from locales import Translator
 WIDTH_INCHES = 8.0
 BAR_INCHES = 0.42
 LABEL_WIDTH = 34
+# Every text is drawn with parse_math=False, as written: names and titles are typed by
+# people, and matplotlib would read "$...$" in them as a formula, failing on a bad one.
 
 
 def png(figure: Any) -> bytes:
@@ -43,7 +45,7 @@ def draw(chart: Chart, translator: Translator, language: str) -> Any:
     colours = ["#2e7d32" if v >= 100 else "#f9a825" if v >= chart.pace_percent else "#c62828"
                for v in values]  # fmt: skip
     axes.barh(range(len(bars)), values, color=colours)
-    axes.set_yticks(range(len(bars)), labels, fontdict={**font, "size": 8})
+    axes.set_yticks(range(len(bars)), labels, fontdict={**font, "size": 8}, parse_math=False)
     axes.axvline(100, color="#1b5e20", linewidth=1.5,
                  label=translator.render(chart.target_label, language))  # fmt: skip
     axes.axvline(chart.pace_percent, color="#424242", linewidth=1.2, linestyle="--",
@@ -52,8 +54,10 @@ def draw(chart: Chart, translator: Translator, language: str) -> Any:
         axes.text(value + 1, index, f"{value:.1f}%".replace(".", ","), va="center",
                   fontdict={**font, "size": 7})  # fmt: skip
     axes.set_xlim(0, max([110.0, chart.pace_percent + 10, *(v + 15 for v in values)]))
-    axes.set_title(translator.render(chart.title, language), fontdict={**font, "size": 11})
-    axes.legend(prop={**font, "size": 8}, loc="lower right")
+    axes.set_title(translator.render(chart.title, language), fontdict={**font, "size": 11},
+                   parse_math=False)  # fmt: skip
+    for text in axes.legend(prop={**font, "size": 8}, loc="lower right").get_texts():
+        text.set_parse_math(False)
     axes.tick_params(axis="x", labelsize=8)
     figure.tight_layout()
     return figure
@@ -100,11 +104,12 @@ def draw_card(card: Card, translator: Translator, language: str) -> Any:
     inch = 1.0 / height  # one inch in figure coordinates, vertically
     y = 1.0 - 0.45 * inch
     figure.text(0.5, y, translator.render(card.title, language), ha="center", va="top",
-                fontdict={**font, "size": 22, "weight": "bold"}, color="#b71c1c")  # fmt: skip
+                fontdict={**font, "size": 22, "weight": "bold"}, color="#b71c1c",
+                parse_math=False)  # fmt: skip
     y -= 0.55 * inch
     subtitle = "\n".join(textwrap.wrap(translator.render(card.subtitle, language), 60)[:2])
     figure.text(0.5, y, subtitle, ha="center", va="top", fontdict={**font, "size": 13},
-                color="#3e2723")  # fmt: skip
+                color="#3e2723", parse_math=False)  # fmt: skip
     y -= 0.75 * inch
     count = max(1, len(card.figures))
     box = 1.0 / count
@@ -117,18 +122,18 @@ def draw_card(card: Card, translator: Translator, language: str) -> Any:
         centre = left + (box - 0.02) / 2
         figure.text(centre, y - 0.3 * inch, translator.render(value, language), ha="center",
                     va="center", fontdict={**font, "size": 14, "weight": "bold"},
-                    color="#b71c1c")  # fmt: skip
+                    color="#b71c1c", parse_math=False)  # fmt: skip
         label_text = "\n".join(textwrap.wrap(translator.render(label, language), 16)[:2])
         figure.text(centre, y - 0.72 * inch, label_text, ha="center", va="center",
-                    fontdict={**font, "size": 8}, color="#4e342e")  # fmt: skip
+                    fontdict={**font, "size": 8}, color="#4e342e", parse_math=False)  # fmt: skip
     y -= 1.4 * inch
     for style, text in lines:
         bold = style == "heading"
-        figure.text(0.05, y, text, ha="left", va="top", color="#212121",
+        figure.text(0.05, y, text, ha="left", va="top", color="#212121", parse_math=False,
                     fontdict={**font, "size": 11 if bold else 10,
                               "weight": "bold" if bold else "normal"})  # fmt: skip
         y -= 0.3 * inch
     figure.text(0.5, 0.35 * inch, translator.render(card.footer, language), ha="center",
                 va="center", fontdict={**font, "size": 9, "style": "italic"},
-                color="#6d4c41")  # fmt: skip
+                color="#6d4c41", parse_math=False)  # fmt: skip
     return figure

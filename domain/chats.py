@@ -20,7 +20,8 @@ from domain.ports import UnitOfWork
 from domain.roles import covers, units_held
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, encode
+from domain.ui import Button, encode, number_at
+from domain.unit_import import is_valid_code
 
 CODE_LIFETIME = dt.timedelta(hours=24)
 # Letters and digits that cannot be mistaken for one another.
@@ -60,7 +61,7 @@ class ChatDesk:
         """The unit named by its code among the admin's, or their first unit."""
         if not code:
             return await uow.units.get(held[0])
-        unit = await uow.units.by_code(code)
+        unit = await uow.units.by_code(code) if is_valid_code(code) else None
         return unit if unit is not None and await covers(uow, held, unit) else None
 
     async def private(self, turn: Turn, argument: str) -> None:
@@ -103,11 +104,12 @@ class ChatDesk:
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """Unlink a chat from the private list."""
-        if len(parts) != 3 or parts[1] != "off" or not parts[2].isdigit():
+        if len(parts) != 3 or parts[1] != "off":
             raise Forged
+        chat_id = number_at(parts, 2)
         held = await self._admin_units(turn.uow, turn.member)
         linked = await turn.uow.chats.of_units(held) if held else {}
-        chat = next((c for chats in linked.values() for c in chats if c.id == int(parts[2])), None)
+        chat = next((c for chats in linked.values() for c in chats if c.id == chat_id), None)
         if chat is None or chat.chat_id is None:
             turn.outcome.notice = _("This chat is not linked any more.")
             return

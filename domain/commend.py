@@ -24,7 +24,8 @@ from domain.progress import phase_on
 from domain.roles import covers, units_held
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_, verbatim
 from domain.turn import Forged, Turn
-from domain.ui import Button, Card, Reply, encode
+from domain.ui import Button, Card, Reply, encode, number_at
+from domain.unit_import import is_valid_code
 
 log = logging.getLogger(__name__)
 
@@ -417,7 +418,7 @@ class CardDesk:
         unit = await turn.uow.units.get(held[0])
         code = argument.strip()
         if code:
-            unit = await turn.uow.units.by_code(code)
+            unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
             if unit is None or not await covers(turn.uow, held, unit):
                 turn.say(_("There is no unit with the code “{code}” among yours.",
                            code=Verbatim(code[:64])))  # fmt: skip
@@ -427,9 +428,9 @@ class CardDesk:
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """Switch between last week and this week so far."""
-        if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("last", "now"):
+        if len(parts) != 3 or parts[2] not in ("last", "now"):
             raise Forged
-        unit = await turn.uow.units.get(int(parts[1]))
+        unit = await turn.uow.units.get(number_at(parts, 1))
         if unit is None or not await covers(turn.uow, await self._units(turn), unit):
             turn.outcome.notice = _("This is not among your units.")
             return

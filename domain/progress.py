@@ -21,6 +21,15 @@ COUNTED = {
 MAX_TARGET = 10_000_000
 
 
+def read_target(typed: str) -> int | None:
+    """A target as typed, "1.500" or "1500"; None unless a whole number from 1 to
+    MAX_TARGET in ASCII digits ("²" is a digit to Python, but not a number)."""
+    digits = typed.replace(".", "").replace(",", "").replace(" ", "")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(MAX_TARGET)):
+        return None
+    return int(digits) if 0 < int(digits) <= MAX_TARGET else None
+
+
 def persons(initiative: Initiative) -> list[str]:
     """Who takes part in an initiative: its author, and its co-authors by name."""
     names = {f"n:{normalize_search(c.name)}" for c in initiative.coauthors}
@@ -119,8 +128,8 @@ async def import_targets(units_of_work: UnitOfWorkFactory, data: bytes, now: dt.
                 problems.append(ImportProblem(line, _(
                     "Line {line}: there is no phase “{phase}”.",
                     line=line, phase=Verbatim(phase_code))))  # fmt: skip
-            digits = raw.replace(".", "").replace(",", "").replace(" ", "")
-            if not digits.isdigit() or not 0 < int(digits) <= MAX_TARGET:
+            target = read_target(raw)
+            if target is None:
                 problems.append(ImportProblem(line, _(
                     "Line {line}: the target must be a whole number from 1 to {maximum}.",
                     line=line, maximum=MAX_TARGET)))  # fmt: skip
@@ -131,7 +140,7 @@ async def import_targets(units_of_work: UnitOfWorkFactory, data: bytes, now: dt.
                     "{first}.", line=line, code=Verbatim(code),
                     first=wanted[(code, phase_code)][1])))  # fmt: skip
                 continue
-            wanted[(code, phase_code)] = (int(digits), line)
+            wanted[(code, phase_code)] = (target, line)
         if problems:
             raise UnitImportError(problems)
         ids = {}

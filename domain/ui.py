@@ -6,6 +6,7 @@ renders buttons as inline keyboards; a channel without buttons can number them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from domain.model import Attachment, Member
@@ -14,6 +15,14 @@ from domain.text import Text, _
 # Telegram allows at most 64 bytes of callback data per button.
 MAX_CODE_BYTES = 64
 _SEPARATOR = ":"
+# The largest number a code may carry: SQL's INTEGER. Versions and pages are INTEGER; ids
+# are BIGINT in PostgreSQL, yet 2^31 of anything is far past this bot's scale. Anything
+# forged stays inside the database's integers, a page times its size included.
+MAX_CODE_NUMBER = 2_147_483_647
+
+
+class Forged(Exception):
+    """A button code we could not have made for this member."""
 
 
 def encode(*parts: str | int) -> str:
@@ -28,11 +37,27 @@ def encode(*parts: str | int) -> str:
 
 
 def decode(code: str | None) -> tuple[str, ...] | None:
-    """Split a button code; None for anything we could not have made."""
+    """Split a button code; None for anything we could not have made, a number out of
+    range included."""
     if not code or len(code.encode()) > MAX_CODE_BYTES or not code.isascii():
         return None
     parts = tuple(code.split(_SEPARATOR))
-    return parts if all(parts) else None
+    if not all(parts) or any(part.isdigit() and not _in_range(part) for part in parts):
+        return None
+    return parts
+
+
+def _in_range(digits: str) -> bool:
+    return len(digits) <= len(str(MAX_CODE_NUMBER)) and int(digits) <= MAX_CODE_NUMBER
+
+
+def number_at(parts: Sequence[str], index: int) -> int:
+    """The id, version or page at ``index`` of a decoded code; Forged when it is missing,
+    not a whole number, or out of range."""
+    part = parts[index] if 0 <= index < len(parts) else ""
+    if not (part.isascii() and part.isdigit() and _in_range(part)):
+        raise Forged
+    return int(part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +122,12 @@ class Reply:
     photo: str | None = None
     # A card to draw and show as a picture, the text as its caption.
     card: Card | None = None
+    # Data (a link) to show as a QR code picture, to scan from the screen; the text, the
+    # link in it, stays copyable as its caption.
+    qr: str | None = None
+    # The broadcast whose progress this message shows (with its stop button): the channel
+    # says where it was shown, so the button can go when the broadcast ends.
+    progress: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

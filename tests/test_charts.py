@@ -7,7 +7,7 @@ import warnings
 from zoneinfo import ZoneInfo
 
 from charts import draw, render_png
-from domain.text import _
+from domain.text import Text, Verbatim, _
 from domain.ui import Bar, Chart
 from locales import Translator
 from tests.fakebotapi import Harness
@@ -61,3 +61,12 @@ async def test_admin_gets_the_chart_in_the_chat(bot: Harness, database_url: str)
     (photo,) = [c for c in calls if c.method == "sendPhoto"]
     assert next(iter(photo.files.values())).startswith(b"\x89PNG")
     assert "đơn vị trực thuộc" in photo.params["caption"]
+
+
+def test_a_dollar_in_a_unit_name_is_drawn_as_typed() -> None:
+    typed = "CĐCS Công ty $x^$ Việt Nam"
+    chart = Chart(title=Text("{unit}", {"unit": Verbatim(typed)}), bars=(Bar(typed, 50.0),),
+                  pace_percent=89.0, target_label=_("Target (100%)"),
+                  pace_label=_("Expected by today"))  # fmt: skip
+    png = render_png(chart, Translator(ZoneInfo("Asia/Ho_Chi_Minh")), "vi")
+    assert png.startswith(b"\x89PNG")

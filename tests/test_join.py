@@ -115,3 +115,14 @@ async def test_join_confirm_button_from_old_card_is_refused(bot: Harness) -> Non
     notices = [c for c in calls if c.method == "answerCallbackQuery"]
     assert notices and notices[0].text, "a stale press gets a notice"
     assert "Annora" in worker.last().text
+
+
+async def test_a_huge_search_gets_an_ordinary_answer(bot: Harness) -> None:
+    worker = bot.member(111, "Hải")
+    await worker.say("/start")
+    await worker.say("x" * 50_000)
+    reply = worker.last()
+    assert "Không có công đoàn cơ sở nào khớp" in reply.text and not reply.buttons
+    assert len(reply.text) < 300, "the query is not echoed in full"
+    await worker.say("may 10 " * 7_000)
+    assert any("May 10" in label for label, _ in worker.last().buttons)

@@ -23,6 +23,15 @@ SECRET = "s3cret-Webhook_token-0123456789"
 URL = "https://bot.congdoan.example/telegram/updates"
 
 
+def start_with_id(update_id: str) -> bytes:
+    """/start from member 4102, as Telegram would send it but for its ``update_id``."""
+    message = {"message_id": 1, "date": 0, "chat": {"id": 4102, "type": "private"},
+               "from": {"id": 4102, "is_bot": False, "first_name": "Minh"},
+               "text": "/start HN-LB-MAY10",
+               "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}  # fmt: skip
+    return f'{{"update_id": {update_id}, "message": {json.dumps(message)}}}'.encode()
+
+
 def web_settings(database_url: str, **changes: Any) -> Settings:
     return Settings(telegram_bot_token=TOKEN, database_url=database_url, migrate_on_start=False,
                     webhook_url=URL, webhook_secret=SECRET, **changes)  # fmt: skip
@@ -80,9 +89,15 @@ async def test_a_member_talks_to_the_bot_through_the_webhook(site: tuple[Harness
         (SECRET, b'{"message": {"text": "no update id"}}', 400),
         (SECRET, b'{"update_id": 77, "message": "not a message"}', 400),
         (SECRET, b'{"update_id": 1, "pad": "' + b"x" * (2 << 20) + b'"}', 413),
+        (SECRET, start_with_id("true"), 400),
+        (SECRET, start_with_id('"5"'), 400),
+        (SECRET, start_with_id("1" * 80), 400),
+        (SECRET, start_with_id("-1"), 400),
+        (SECRET, b'{"update_id": 5, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400),
     ],
-    ids=["no secret", "wrong secret", "bad json", "not an object", "no id", "bad shape", "huge"],
-)
+    ids=["no secret", "wrong secret", "bad json", "not an object", "no id", "bad shape", "huge",
+         "id true", "id text", "id too large", "id negative", "deeply nested"],
+)  # fmt: skip
 async def test_a_bad_request_is_refused_and_changes_nothing(
     site: tuple[Harness, str], secret: str | None, body: bytes | None, status: int
 ) -> None:
