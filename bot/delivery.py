@@ -22,6 +22,7 @@ from telegram.ext import ExtBot
 from bot.budget import BROADCAST, SendBudget, wait_asked
 from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
+from handlers.telegram import remove_buttons
 from locales import Translator
 
 log = logging.getLogger(__name__)
@@ -159,13 +160,16 @@ class Sender:
         if due:  # reset before waiting, so that another slot does not report it too
             self._since_report[broadcast_id] = 0
         report = await self._deliveries.report(broadcast_id, final_only=not due)
-        if report is None or report.member.channel != "telegram":
+        if report is None or report.delivery.member.channel != "telegram":
             return
-        text = self._translator.lines(report.reply.text, report.member.language)
+        member = report.delivery.member
+        text = self._translator.lines(report.delivery.reply.text, member.language)
         try:
-            await self._bot.send_message(int(report.member.external_id), text)
+            await self._bot.send_message(int(member.external_id), text)
         except TelegramError as error:
             log.warning("progress report for broadcast %s not sent: %s", broadcast_id, error)
+        if report.stop_button is not None:
+            await remove_buttons(self._bot, *report.stop_button)
 
     async def _pace(self, item: Outgoing) -> None:
         chat_id = item.chat_id

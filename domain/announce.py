@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from domain.delivery import BroadcastExtras
+from domain.delivery import BroadcastExtras, OutgoingState
 from domain.errors import InputError
 from domain.model import Attachment, AttachmentKind, DialogState, RoleKind
 from domain.parsing import TEXT_LIMIT, clean_text
@@ -14,7 +14,7 @@ from domain.roles import units_held
 from domain.stats import phase_pace
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, Reply, encode
+from domain.ui import Button, Reply, encode, number_at
 
 # Telegram shows at most 1.024 characters under a photo.
 CAPTION_LIMIT = 1024
@@ -121,8 +121,8 @@ class AnnounceDesk:
             return
         data = turn.conversation.data
         action = parts[1] if len(parts) > 1 else ""
-        if action == "stop" and len(parts) == 3 and parts[2].isdigit():
-            await self._stop(turn, int(parts[2]))
+        if action == "stop" and len(parts) == 3:
+            await self._stop(turn, number_at(parts, 2))
             return
         if turn.conversation.state is not DialogState.ANNOUNCING or "text" not in data:
             raise Forged
@@ -157,11 +157,17 @@ class AnnounceDesk:
         )  # fmt: skip
         assert broadcast_id is not None  # only keyed broadcasts can be refused
         self._reset(turn)
-        turn.say(
-            _("📣 Sending to {count} members. I will tell you how it goes.",
-              count=len(recipients)),
+        if not (await turn.uow.outbox.tally(broadcast_id))[OutgoingState.QUEUED]:
+            # Nobody reachable: done at once, with nothing to stop and no report to come.
+            await turn.uow.outbox.close(broadcast_id)
+            turn.menu(_("None of them can receive messages from the bot now; nothing was sent."))
+            return
+        turn.outcome.replies.append(Reply(
+            (_("📣 Sending to {count} members. I will tell you how it goes.",
+               count=len(recipients)),),
             buttons=((Button(_("⛔ Stop sending"), encode("a", "stop", broadcast_id)),),),
-        )  # fmt: skip
+            progress=broadcast_id,
+        ))  # fmt: skip
 
     async def _recipients(self, turn: Turn, roots: list[int], scope: str) -> list[int]:
         units = roots
@@ -182,4 +188,8 @@ class AnnounceDesk:
             turn.outcome.notice = _("Only whoever sent the announcement may stop it.")
             return
         stopped = await turn.uow.outbox.cancel(broadcast_id)
+        tally = await turn.uow.outbox.tally(broadcast_id)
+        # The pressed message is the progress message: nothing is left to stop from it.
+        turn.outcome.pressed = Reply((_("📣 Announcement to {count} members: stopped.",
+                                        count=sum(tally.values())),))  # fmt: skip
         turn.say(_("Stopped: {count} messages will not be sent.", count=stopped))

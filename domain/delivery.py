@@ -76,6 +76,15 @@ class BroadcastExtras:
 NO_EXTRAS = BroadcastExtras()
 
 
+@dataclass(frozen=True)
+class Report:
+    """How a broadcast goes, for whoever started it."""
+
+    delivery: Delivery
+    # Where the progress message with the stop button is, once there is nothing to stop.
+    stop_button: tuple[str, int] | None = None
+
+
 # Telegram's limit for one message; longer notifications are sent directly, in pieces.
 MESSAGE_LIMIT = 4096
 
@@ -98,7 +107,7 @@ async def queue(
         reply, member = delivery.reply, delivery.member
         text = renderer.lines(reply.text, member.language)
         if (member.channel != "telegram" or reply.media or reply.chart or reply.photo
-                or reply.card or reply.keyboard or reply.remove_keyboard
+                or reply.card or reply.qr or reply.keyboard or reply.remove_keyboard
                 or len(text) > MESSAGE_LIMIT):  # fmt: skip
             rest.append(delivery)
             continue
@@ -204,8 +213,10 @@ class DeliveryService:
             await uow.outbox.finish(outgoing.id, state, self._clock(), error)
             await uow.commit()
 
-    async def report(self, broadcast_id: int, final_only: bool) -> Delivery | None:
-        """Progress of a broadcast for whoever started it: as it goes, and once when done."""
+    async def report(self, broadcast_id: int, final_only: bool) -> Report | None:
+        """Progress of a broadcast for whoever started it: as it goes, and once when done
+        (with the message whose stop button should go)."""
+        shown = None
         async with self._uow() as uow:
             creator_id = await uow.outbox.sender_of(broadcast_id)
             if creator_id is None:
@@ -215,6 +226,7 @@ class DeliveryService:
             if done:
                 if not await uow.outbox.close(broadcast_id):
                     return None
+                shown = await uow.outbox.progress_message(broadcast_id)
                 await uow.commit()
             elif final_only:
                 return None
@@ -231,7 +243,15 @@ class DeliveryService:
         else:
             finished = total - tally[OutgoingState.QUEUED] - tally[OutgoingState.SENDING]
             text = _("📣 Sent {done}/{total}", done=finished, total=total)
-        return Delivery(creator, Reply((text,)))
+        return Report(Delivery(creator, Reply((text,))), shown)
+
+    async def show_progress(self, broadcast_id: int, chat_id: str, message_id: int) -> bool:
+        """The progress message was shown there; False when the broadcast has ended
+        already (then its stop button should go at once)."""
+        async with self._uow() as uow:
+            running = await uow.outbox.show_progress(broadcast_id, chat_id, message_id)
+            await uow.commit()
+        return running
 
     async def reachable(self, channel: str, external_id: str, reachable: bool) -> None:
         """The member blocked the bot (skip them) or came back (send to them again)."""

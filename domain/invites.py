@@ -12,7 +12,7 @@ from domain.model import Invite, Member, RoleKind, Unit
 from domain.roles import covers, units_held
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, Delivery, Reply, encode
+from domain.ui import Button, Delivery, Reply, encode, number_at
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,10 @@ class InviteDesk:
         action = parts[1] if len(parts) > 1 else ""
         if action == "role" and len(parts) == 3 and parts[2] in RoleKind.__members__.values():
             await self._choose_unit(turn, RoleKind(parts[2]))
-        elif action == "unit" and len(parts) == 4 and parts[3].isdigit():
-            if parts[2] not in RoleKind.__members__.values():
-                raise Forged
-            await self._create(turn, RoleKind(parts[2]), int(parts[3]))
-        elif action == "revoke" and len(parts) == 3 and parts[2].isdigit():
-            await self._revoke(turn, int(parts[2]))
+        elif action == "unit" and len(parts) == 4 and parts[2] in RoleKind.__members__.values():
+            await self._create(turn, RoleKind(parts[2]), number_at(parts, 3))
+        elif action == "revoke" and len(parts) == 3:
+            await self._revoke(turn, number_at(parts, 2))
         else:
             raise Forged
 
@@ -106,12 +104,15 @@ class InviteDesk:
                    created_by_id=turn.member.id, created_at=turn.now,
                    expires_at=turn.now + self._lifetime)
         )  # fmt: skip
-        turn.say(
-            _("Invitation for an {role} of {unit}: send this link to the person. It works "
-              "once and until {moment}.", role=ROLE_LABELS[kind], unit=Verbatim(unit.name),
-              moment=Moment(invite.expires_at)),
-            Text("{link}", {"link": Verbatim(self._link(INVITE_PREFIX + token))}),
-        )  # fmt: skip
+        link = self._link(INVITE_PREFIX + token)
+        turn.outcome.replies.append(Reply(
+            (_("Invitation for an {role} of {unit}: send this link to the person, or let "
+               "them scan the QR code from your screen. It works once and until {moment}.",
+               role=ROLE_LABELS[kind], unit=Verbatim(unit.name),
+               moment=Moment(invite.expires_at)),
+             Text("{link}", {"link": Verbatim(link)})),
+            qr=link,
+        ))  # fmt: skip
 
     async def accept(self, turn: Turn, payload: str) -> None:
         """Opening an invitation link: grant the role, or say why not."""

@@ -204,6 +204,20 @@ class ReviewCardRepository(Protocol):
         """Every card shown for the initiative, oldest first."""
 
 
+class SubmissionSnapshots(Protocol):
+    """A digest per field of each submitted version, to tell what the next one changed."""
+
+    async def add(
+        self, initiative_id: int, version: int, digests: dict[str, str], at: dt.datetime
+    ) -> None:
+        """Remember what a version said; a second call for the same version changes nothing."""
+
+    async def of_versions(
+        self, initiative_id: int, versions: Sequence[int]
+    ) -> dict[int, dict[str, str]]:
+        """The digests of these versions that were remembered."""
+
+
 class ReminderLog(Protocol):
     """Reminders already sent."""
 
@@ -357,6 +371,13 @@ class Outbox(Protocol):
     async def close(self, broadcast_id: int) -> bool:
         """Mark a broadcast done; False when it was already closed."""
 
+    async def show_progress(self, broadcast_id: int, chat_id: str, message_id: int) -> bool:
+        """Remember where the broadcast's progress message (with its stop button) is;
+        False when the broadcast has ended already."""
+
+    async def progress_message(self, broadcast_id: int) -> tuple[str, int] | None:
+        """Where the broadcast's progress message is, if it was remembered."""
+
 
 class WeeklySource(Protocol):
     """What a week's commendations are made of."""
@@ -434,6 +455,7 @@ class UnitOfWork(Protocol):
     initiatives: InitiativeRepository
     roles: RoleRepository
     cards: ReviewCardRepository
+    snapshots: SubmissionSnapshots
     invites: InviteRepository
     reminders: ReminderLog
     progress: ProgressRepository

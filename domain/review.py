@@ -23,35 +23,34 @@ from domain.model import (
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
 from domain.progress import count_change
+from domain.review_card import (
+    PRESET_REASONS,
+    decided_line,
+    name_of,
+    reason_text,
+    remember_version,
+    review_card,
+)
 from domain.roles import covers, units_held
-from domain.text import Day, Moment, Money, Text, Verbatim, _
+from domain.text import Day, Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, CardUpdate, Delivery, Reply, encode
+from domain.ui import Button, CardUpdate, Delivery, Reply, encode, number_at
 
 log = logging.getLogger(__name__)
 
+# Also what other modules take from here.
+__all__ = ["ACTION_LABELS", "DECISION_CODES", "PRESET_REASONS", "ReviewDesk", "reason_text"]
+
 REASON_LIMIT = 1000
-SUMMARY_EXCERPT = 200
 PAGE_SIZE = 5
 DIGEST_ITEMS = 10
 UNIT_COUNTS = 8
 
-PRESET_REASONS: dict[str, Text] = {
-    "unclear": _("The solution is not clear"),
-    "nodata": _("Figures on the effect are missing"),
-    "duplicate": _("Duplicates an existing initiative"),
-    "scope": _("Outside the programme's scope"),
-}
 DECISION_CODES = {"ok": Decision.APPROVE, "ret": Decision.RETURN, "rej": Decision.REJECT}
 DECISION_VERBS: dict[Decision, Text] = {
     Decision.APPROVE: _("approve"),
     Decision.RETURN: _("return for changes"),
     Decision.REJECT: _("reject"),
-}
-DECIDED: dict[Decision, Text] = {
-    Decision.APPROVE: _("✅ Approved by {name} at {moment}"),
-    Decision.RETURN: _("✏️ Returned for changes by {name} at {moment}"),
-    Decision.REJECT: _("❌ Rejected by {name} at {moment}"),
 }
 ACTION_LABELS: dict[str, Text] = {
     "created": _("Draft created"),
@@ -63,19 +62,6 @@ ACTION_LABELS: dict[str, Text] = {
     Decision.RETURN.value: _("Returned for changes"),
     Decision.REJECT.value: _("Rejected"),
 }
-
-
-def reason_text(note: str | None) -> Text | None:
-    """A stored reason: a preset shown in the reader's language, or the admin's words."""
-    if not note:
-        return None
-    if note.startswith("preset:") and note[7:] in PRESET_REASONS:
-        return PRESET_REASONS[note[7:]]
-    return Text("{text}", {"text": Verbatim(note)})
-
-
-def _name(member: Member) -> Verbatim:
-    return Verbatim(member.full_name or member.display_name)
 
 
 class ReviewDesk:
@@ -118,55 +104,16 @@ class ReviewDesk:
         self, uow: UnitOfWork, initiative: Initiative, decided: HistoryEntry | None = None
     ) -> Reply:
         """The review card: what an admin needs to decide, with the decision buttons."""
-        people = await uow.members.by_ids([initiative.author_id])
-        author = people.get(initiative.author_id)
-        unit = await uow.units.get(initiative.unit_id)
-        names = ", ".join(c.name for c in initiative.coauthors)
-        lines: list[Text] = [
-            _("📥 Initiative {number} awaits review (version {version})",
-              number=initiative.number, version=initiative.version),
-            _("Title: {value}", value=Verbatim(initiative.title or "")),
-            _("Kind: {kind} · Field: {field}",
-              kind=dialog.KIND_LABELS[initiative.kind] if initiative.kind else _("—"),
-              field=dialog.FIELD_LABELS[initiative.field] if initiative.field else _("—")),
-            _("Author: {name}", name=_name(author) if author else _("—")),
-        ]  # fmt: skip
-        if names:
-            lines.append(_("Co-authors: {value}", value=Verbatim(names)))
-        lines += [
-            _("Unit: {name}", name=Verbatim(unit.name if unit else "")),
-            _("Before: {value}", value=dialog.excerpt(initiative.problem, SUMMARY_EXCERPT)),
-            _("Solution: {value}", value=dialog.excerpt(initiative.solution, SUMMARY_EXCERPT)),
-            _("Estimated benefit: {value}",
-              value=Money(initiative.benefit_vnd) if initiative.benefit_known
-              and initiative.benefit_vnd else _("Cannot estimate")),
-            _("Files: {count}", count=len(initiative.attachments)),
-        ]  # fmt: skip
-        if initiative.confidential:
-            lines.append(_("🔒 Contains confidential information"))
-        if decided is not None:
-            lines.append(self.decided_line(decided))
-            if reason := reason_text(decided.note):
-                lines.append(_("Reason: {reason}", reason=reason))
-            return Reply(tuple(lines))
-        i, v = initiative.id, initiative.version
-        buttons = (
-            (Button(_("✅ Approve"), encode("r", "ok", i, v)),
-             Button(_("✏️ Ask for changes"), encode("r", "ret", i, v))),
-            (Button(_("❌ Reject"), encode("r", "rej", i, v)),
-             Button(_("📄 Read in full"), encode("r", "full", i))),
-        )  # fmt: skip
-        return Reply(tuple(lines), buttons)
+        return await review_card(uow, initiative, decided)
 
     def decided_line(self, entry: HistoryEntry) -> Text:
         """Who decided, and when."""
-        template = DECIDED[Decision(entry.action)]
-        return Text(
-            template.msgid, {"name": Verbatim(entry.actor_name), "moment": Moment(entry.at)}
-        )
+        return decided_line(entry)
 
     async def route(self, turn: Turn, initiative: Initiative) -> int:
-        """Send the review card to everyone who must decide; return how many."""
+        """A version was just submitted: keep what it says (for the next version's card),
+        and send the review card to everyone who must decide; return how many."""
+        await remember_version(turn.uow, initiative, turn.now)
         reviewers = await self.reviewers_for(turn.uow, initiative.unit_id)
         if not reviewers:
             log.error("initiative %s of unit %s has no admin on its path",
@@ -188,18 +135,14 @@ class ReviewDesk:
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """A press on a review card or on a decision prompt."""
-        if len(parts) < 3 or not parts[2].isdigit():
-            raise Forged
         action = parts[1]
-        initiative = await turn.uow.initiatives.get(int(parts[2]))
+        initiative = await turn.uow.initiatives.get(number_at(parts, 2))
         if initiative is None:
             raise Forged
         if action == "full" and len(parts) == 3:
             await self._full(turn, initiative)
             return
-        if len(parts) < 4 or not parts[3].isdigit():
-            raise Forged
-        version = int(parts[3])
+        version = number_at(parts, 3)
         if not await self.reviews(turn.uow, turn.member, initiative):
             log.warning("member %s may not review initiative %s", turn.member, initiative.id)
             turn.outcome.notice = _("You may not review this initiative.")
@@ -315,7 +258,7 @@ class ReviewDesk:
         await uow.initiatives.record(initiative, turn.member.id, decision.value, turn.now,
                                      note=note, role=RoleKind.ADMIN.value)  # fmt: skip
         entry = HistoryEntry(decision.value, initiative.version, turn.now, turn.member.id,
-                             _name(turn.member).value, RoleKind.ADMIN.value, note)  # fmt: skip
+                             name_of(turn.member).value, RoleKind.ADMIN.value, note)  # fmt: skip
         await self._update_cards(turn, initiative, entry)
         await self._tell_author(turn, initiative, decision, note)
         turn.menu(self.decided_line(entry), _("The author has been told."))
@@ -356,8 +299,10 @@ class ReviewDesk:
         elif decision is Decision.RETURN:
             lines = [
                 _(
-                    "✏️ Your initiative {number} needs changes before it can be approved.",
+                    "✏️ Changes are requested to your initiative {number} “{title}” before it "
+                    "can be approved.",
                     number=initiative.number,
+                    title=Verbatim(initiative.title or ""),
                 ),
                 _("Reason: {reason}", reason=reason or _("—")),
                 _("Edit it and send it again; nothing you wrote is lost."),
@@ -365,7 +310,11 @@ class ReviewDesk:
             buttons = ((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),),)
         else:
             lines = [
-                _("Your initiative {number} was not approved.", number=initiative.number),
+                _(
+                    "❌ Your initiative {number} “{title}” has been rejected.",
+                    number=initiative.number,
+                    title=Verbatim(initiative.title or ""),
+                ),
                 _("Reason: {reason}", reason=reason or _("—")),
             ]
         turn.outcome.deliveries.append(Delivery(author, Reply(tuple(lines), buttons)))  # fmt: skip
@@ -421,6 +370,12 @@ class ReviewDesk:
             turn.say(_("Nothing awaits review in your units. 👍"))
             return
         pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+        if page >= pages:
+            # A button from when more was waiting: show the last page there is now.
+            page = pages - 1
+            items, total, per_unit = await turn.uow.initiatives.pending_in(
+                roots, page * PAGE_SIZE, PAGE_SIZE
+            )
         lines: list[Text] = [
             _("⏳ Awaiting review in your units: {total}, page {page}/{pages}",
               total=total, page=page + 1, pages=pages),
@@ -451,12 +406,12 @@ class ReviewDesk:
 
     async def pending_button(self, turn: Turn, parts: Sequence[str]) -> None:
         """Pages of /pending, and opening one entry's card."""
-        if len(parts) != 3 or not parts[2].isdigit():
+        if len(parts) != 3:
             raise Forged
         if parts[1] == "page":
-            await self.pending(turn, int(parts[2]))
+            await self.pending(turn, number_at(parts, 2))
             return
-        initiative = await turn.uow.initiatives.get(int(parts[2]))
+        initiative = await turn.uow.initiatives.get(number_at(parts, 2))
         if parts[1] != "open" or initiative is None:
             raise Forged
         if not await self.reviews(turn.uow, turn.member, initiative):

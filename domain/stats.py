@@ -9,11 +9,11 @@ from decimal import Decimal
 from domain.errors import InputError
 from domain.model import DialogState, Figures, Phase, RoleKind, Unit
 from domain.ports import UnitOfWork
-from domain.progress import MAX_TARGET, phase_on
+from domain.progress import MAX_TARGET, phase_on, read_target
 from domain.roles import covers, units_held
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
-from domain.ui import Bar, Button, Chart, Reply, encode
+from domain.ui import Bar, Button, Chart, Reply, encode, number_at
 
 CHILD_LINES = 12
 DRILL_BUTTONS = 8
@@ -114,11 +114,22 @@ class StatsDesk:
                  "estimated benefit: {benefit}", people=figures.people, pending=figures.pending,
                  returned=figures.returned, benefit=Amount(figures.benefit_vnd))  # fmt: skip
 
+    async def _waiting_elsewhere(self, uow: UnitOfWork, unit: Unit, own: Figures) -> list[Text]:
+        """/pending lists everything waiting; the phase counts only what was first
+        submitted in it. When they differ, say so rather than let them disagree."""
+        _items, waiting, _per_unit = await uow.initiatives.pending_in([unit.id], 0, 0)
+        if waiting == own.pending:
+            return []
+        return [_("⏳ Awaiting review: {pending} in this phase ({total} waiting in all, "
+                  "including those counted outside it; see /pending).",
+                  pending=own.pending, total=waiting)]  # fmt: skip
+
     async def _unit_view(self, turn: Turn, unit: Unit, phase: Phase) -> None:
         own = (await turn.uow.progress.figures([unit], phase.id))[0]
         children = ranked(await turn.uow.progress.children_figures(unit.id, phase.id))
         rank, of = await self._rank(turn.uow, unit, phase)
         lines = [self._header(phase, turn.today), _figure_line(own, rank, of), self._details(own)]
+        lines += await self._waiting_elsewhere(turn.uow, unit, own)
         if children:
             lines.append(_("Units below, best first:"))
             for index, figures in enumerate(children[:CHILD_LINES], start=1):
@@ -144,12 +155,11 @@ class StatsDesk:
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """Drill down, up, or to another phase: only within the admin's own units."""
-        if len(parts) != 4 or parts[1] not in "uc" or not parts[2].isdigit():
+        if len(parts) != 4 or parts[1] not in ("u", "c"):
             raise Forged
-        if not parts[3].isdigit():
-            raise Forged
-        unit = await turn.uow.units.get(int(parts[2]))
-        phase = await current_phase(turn.uow, turn.today, int(parts[3]))
+        unit_id, phase_id = number_at(parts, 2), number_at(parts, 3)
+        unit = await turn.uow.units.get(unit_id)
+        phase = await current_phase(turn.uow, turn.today, phase_id)
         if (
             unit is None
             or phase is None
@@ -268,16 +278,16 @@ class TargetDesk:
         for line in (part.strip() for part in text.splitlines() if part.strip()):
             code, _sep, raw = line.rpartition(" ")
             child = children.get(code.strip().lower())
-            digits = raw.replace(".", "").replace(",", "")
+            target = read_target(raw)
             if child is None:
                 raise InputError(_("“{line}”: no unit directly below yours has that code.",
                                    line=Verbatim(line[:60])))  # fmt: skip
-            if not digits.isdigit() or not 0 < int(digits) <= MAX_TARGET:
+            if target is None:
                 raise InputError(
                     _("“{line}”: the target must be a whole number from 1 to {maximum}.",
                       line=Verbatim(line[:60]), maximum=MAX_TARGET)
                 )  # fmt: skip
-            wanted.append((child.id, phase.id, int(digits)))
+            wanted.append((child.id, phase.id, target))
         await turn.uow.progress.set_targets(wanted, turn.now)
         turn.say(
             n_("{count} target saved. Type more, or /cancel when done.",

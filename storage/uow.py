@@ -21,6 +21,7 @@ from domain.ports import (
     ReminderLog,
     ReviewCardRepository,
     RoleRepository,
+    SubmissionSnapshots,
     UnitRepository,
     WeeklySource,
 )
@@ -43,6 +44,7 @@ from storage.repositories import (
     SqlUnitRepository,
     SqlWeeklySource,
 )
+from storage.snapshots import SqlSubmissionSnapshots
 
 
 class SqlUnitOfWork:
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     initiatives: InitiativeRepository
     roles: RoleRepository
     cards: ReviewCardRepository
+    snapshots: SubmissionSnapshots
     reminders: ReminderLog
     invites: InviteRepository
     progress: ProgressRepository
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
         self.initiatives = SqlInitiativeRepository(executor)
         self.roles = SqlRoleRepository(executor)
         self.cards = SqlReviewCardRepository(executor)
+        self.snapshots = SqlSubmissionSnapshots(executor)
         self.reminders = SqlReminderLog(executor)
         self.invites = SqlInviteRepository(executor)
         self.progress = SqlProgressRepository(executor)

@@ -16,12 +16,17 @@ async def join(worker: Member, code: str = MAY10, name: str = "Nguyễn Thị La
     assert "📝 Nộp sáng kiến" in worker.last().keyboard, worker.transcript()
 
 
-async def answer_all(worker: Member, title: str = "Giá treo cuộn chỉ xoay") -> None:
+PROBLEM = "Công nhân phải cúi người thay cuộn chỉ, mất 5 phút mỗi lần."
+
+
+async def answer_all(
+    worker: Member, title: str = "Giá treo cuộn chỉ xoay", problem: str = PROBLEM
+) -> None:
     """Answer every question of a new draft up to the summary."""
     await worker.say(title)
     await worker.tap("Giải pháp kỹ thuật")
     await worker.tap("Sản xuất")
-    await worker.say("Công nhân phải cúi người thay cuộn chỉ, mất 5 phút mỗi lần.")
+    await worker.say(problem)
     await worker.tap("Xong")
     await worker.say("Làm giá treo xoay bằng thép tận dụng, thay cuộn chỉ trong 1 phút.")
     await worker.tap("Xong")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from domain.delivery import NO_EXTRAS, OutgoingState
 from domain.model import Member
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
+from tests import fakebotapi
 from tests.conftest import StartBot
-from tests.fakebotapi import FakeBotApi, Harness
+from tests.fakebotapi import Call, FakeBotApi, Harness
 
 TEXT = "📣 Thông báo: hạn nộp sáng kiến giai đoạn 2 là 30/09/2023."
 
@@ -279,3 +281,99 @@ async def test_a_worker_mid_submission_is_answered_while_a_broadcast_runs(
     tally = await finished(bot, broadcast)
     assert tally[OutgoingState.SENT] == 120
     assert api.too_many == 0, "replies and broadcast together kept within 30 a second"
+
+
+class LateProgress(FakeBotApi):
+    """Holds the announcement's progress message back until the announcement is done, as
+    a slow network might: the broadcast ends before the bot knows where that message is."""
+
+    async def do_request(self, url: str, method: str, request_data: Any = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:  # fmt: skip
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and str(params.get("text", "")).startswith("📣 Đang gửi"):
+            for _ in range(200):
+                if any("Đã gửi xong" in c.text for c in self.calls):
+                    break
+                await asyncio.sleep(0.05)
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+async def announce_to_three(bot: Harness, database_url: str, admin_id: int) -> fakebotapi.Member:
+    """An admin of Long Biên sends an announcement to the three workers of CĐCS May 10."""
+    from tests.scenario import join
+    from tests.test_review import grant
+
+    await grant(database_url, "HN-LB", admin_id)
+    admin = bot.member(admin_id, "Long Biên")
+    for index in range(3):
+        await join(bot.member(admin_id + 100 + index, f"Người {index}"),
+                   name=f"Trần Văn {chr(65 + index)}")  # fmt: skip
+    await admin.say("/announce")
+    await admin.say("Chủ nhật này công đoàn tổ chức hội thi sáng kiến!")
+    await admin.tap("Mọi đoàn viên")
+    await admin.tap("📣 Gửi")
+    return admin
+
+
+async def buttons_removed(bot: Harness, chat_id: int, message_id: int | None) -> Call:
+    """Wait for the edit that takes the buttons off that message."""
+    for _ in range(200):
+        edits = [c for c in bot.api.by_chat[chat_id] if c.method == "editMessageReplyMarkup"
+                 and c.params.get("message_id") == message_id]  # fmt: skip
+        if edits:
+            return edits[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the buttons of message {message_id} stayed")
+
+
+async def test_the_stop_button_goes_when_the_announcement_is_done(
+    bot: Harness, database_url: str
+) -> None:
+    admin = await announce_to_three(bot, database_url, 5301)
+    progress = admin.last()
+    assert "Dừng gửi" in " ".join(label for label, _ in progress.buttons)
+    removed = await buttons_removed(bot, admin.id, progress.message_id)
+    assert removed.buttons == [], "no stop button on a finished announcement"
+    assert any("Đã gửi xong" in c.text for c in bot.api.sent_to(admin.id))
+
+
+async def test_the_stop_button_goes_even_when_the_announcement_ends_first(
+    start_bot: StartBot, database_url: str
+) -> None:
+    from tests.conftest import seed_units
+
+    await seed_units(database_url)
+    bot = await start_bot(LateProgress())
+    admin = await announce_to_three(bot, database_url, 5302)
+    progress = admin.last()
+    assert progress.text.startswith("📣 Đang gửi") and progress.buttons
+    sent = bot.api.calls.index(progress)
+    assert any("Đã gửi xong" in c.text for c in bot.api.calls[:sent]), "it did end first"
+    removed = await buttons_removed(bot, admin.id, progress.message_id)
+    assert removed.buttons == []
+
+
+async def test_a_stopped_announcement_loses_its_stop_button(
+    bot: Harness, database_url: str
+) -> None:
+    admin = await announce_to_three(bot, database_url, 5303)
+    calls = await admin.tap("Dừng gửi")
+    (face,) = [c for c in calls if c.method == "editMessageText"]
+    assert "đã dừng gửi" in face.text and face.buttons == [], face.text
+    assert "Đã dừng" in admin.last().text
+
+
+async def test_an_announcement_nobody_can_receive_has_no_stop_button(
+    bot: Harness, database_url: str
+) -> None:
+    from tests.test_review import grant
+
+    await grant(database_url, "HT", 5304)
+    admin = bot.member(5304, "Hà Tĩnh")
+    await admin.say("/announce")
+    await admin.say("Mời các bạn nộp sáng kiến trước ngày 30/09.")
+    await admin.tap("Mọi đoàn viên")
+    assert "0 đoàn viên" in admin.last().text
+    await admin.tap("📣 Gửi")
+    assert "chưa gửi" in admin.last().text, admin.last().text
+    assert not any("Dừng gửi" in label for c in bot.api.sent_to(admin.id) for label, _ in c.buttons)

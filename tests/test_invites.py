@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
+import segno
+
+from charts.qr import QR_BORDER, QR_SCALE, qr_png
 from domain.model import InitiativeStatus
 from tests.conftest import Clock
-from tests.fakebotapi import Harness, Member
+from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import join
 from tests.test_review import ADMIN_A, WORKER, grant, notice, submit
 from tests.test_submission import load
@@ -15,13 +19,19 @@ from tests.test_submission import load
 LINK = re.compile(r"https://t\.me/sangkien_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
 
 
+def invitation(admin: Member) -> Call:
+    """The latest invitation: a QR code picture with the link, copyable, as its caption."""
+    photo: Call = admin.harness.api.photos_to(admin.id)[-1]
+    return photo
+
+
 async def invite(admin: Member, role_label: str, unit_label: str) -> str:
     """Make an invitation in chat and return its deep-link payload."""
     await admin.say("/invite")
     await admin.tap(role_label)
     await admin.tap(unit_label)
-    found = LINK.search(admin.last().text)
-    assert found, admin.last().text
+    found = LINK.search(invitation(admin).text)
+    assert found, admin.transcript()
     return found.group(1)
 
 
@@ -29,7 +39,7 @@ async def test_invited_admin_reviews_then_is_revoked(bot: Harness, database_url:
     await grant(database_url, "HN-LB", ADMIN_A)
     admin = bot.member(ADMIN_A, "An")
     payload = await invite(admin, "quản trị", "CĐCS Công ty May 10")
-    assert "một lần" in admin.last().text and "29/11/2026" in admin.last().text
+    assert "một lần" in invitation(admin).text and "29/11/2026" in invitation(admin).text
     newcomer = bot.member(900, "Giang")
     await newcomer.say(f"/start {payload}")
     assert "quản trị của CĐCS Công ty May 10" in newcomer.last().text
@@ -105,3 +115,45 @@ async def test_an_invitation_dies_with_its_senders_role(bot: Harness, database_u
     newcomer = bot.member(904, "Linh")
     await newcomer.say(f"/start {payload}")
     assert "không còn hiệu lực" in newcomer.last().text
+
+
+def dark_modules(png: bytes) -> list[list[bool]]:
+    """A QR code picture read back module by module: dark or light at each module's centre."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    size = image.width // QR_SCALE - 2 * QR_BORDER
+    centre = [(QR_BORDER + n) * QR_SCALE + QR_SCALE // 2 for n in range(size)]
+    return [[image.getpixel((x, y)) < 128 for x in centre] for y in centre]  # type: ignore[operator]
+
+
+async def test_an_invitation_comes_as_a_qr_code_of_its_link(
+    bot: Harness, database_url: str
+) -> None:
+    await grant(database_url, "HN-LB-MAY10", ADMIN_A)
+    admin = bot.member(ADMIN_A, "An")
+    payload = await invite(admin, "quản trị", "CĐCS Công ty May 10")
+    photo = invitation(admin)
+    link = f"https://t.me/sangkien_test_bot?start={payload}"
+    assert link in photo.text.splitlines(), "the link stays copyable, in the caption"
+    assert "quét mã QR" in photo.text
+    (picture,) = photo.files.values()
+    assert picture.startswith(b"\x89PNG") and picture == qr_png(link)
+    # No QR decoder is installed: read the picture back and compare it with the symbol
+    # segno makes of the same link, module by module.
+    symbol = segno.make(link, error="q", micro=False)
+    assert dark_modules(picture) == [[bool(m) for m in row] for row in symbol.matrix]
+    newcomer = bot.member(905, "Mai")
+    await newcomer.say(f"/start {payload}")
+    assert "quản trị của CĐCS Công ty May 10" in newcomer.last().text, "the link works"
+
+    await admin.say("/lang")
+    await admin.tap("English")
+    await admin.say("/invite")
+    await admin.tap("initiative support team")
+    await admin.tap("CĐCS Công ty May 10")
+    english = invitation(admin)
+    found = LINK.search(english.text)
+    assert found and "scan the QR code" in english.text, english.text
+    (picture,) = english.files.values()
+    assert picture == qr_png(found.group(0))

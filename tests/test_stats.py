@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from domain.model import RoleKind
 from domain.progress import add_phase
 from storage.models import InitiativeRow, MemberRow, TargetRow, UnitRow
-from tests.conftest import run_in_thread
+from tests.conftest import Clock, run_in_thread
 from tests.fakebotapi import Harness
 from tests.scenario import join
 from tests.test_progress import Database
@@ -158,3 +158,51 @@ async def test_top_within_the_emulation_group(bot: Harness, database_url: str) -
     nghe_an = bot.member(3009, "Nghệ An")
     await nghe_an.say("/top")
     assert "Khối thi đua các tỉnh Bắc Trung Bộ" in nghe_an.last().text
+
+
+async def _two_phases(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await add_phase(db.units_of_work, "GD1", "Giai đoạn 1", dt.date(2026, 1, 1),
+                        dt.date(2026, 6, 30), 300_000)  # fmt: skip
+        await add_phase(db.units_of_work, "GD2", "Giai đoạn 2", dt.date(2026, 7, 1),
+                        dt.date(2026, 12, 31), 700_000)  # fmt: skip
+    finally:
+        await db.close()
+
+
+async def test_stats_says_why_it_counts_fewer_waiting_than_pending(
+    bot: Harness, database_url: str, clock: Clock
+) -> None:
+    from tests.test_review import setup, submit
+
+    run_in_thread(lambda: _two_phases(database_url))
+    worker, a, b, _upper = await setup(bot, database_url)
+    await b.say("/lang")
+    await b.tap("English")
+    # Before any phase, in phase 1, and in phase 2 (today's).
+    for day, title in (
+        (dt.datetime(2025, 12, 20, 2, tzinfo=dt.UTC), "Trước mọi giai đoạn"),
+        (dt.datetime(2026, 6, 20, 2, tzinfo=dt.UTC), "Trong giai đoạn 1"),
+        (dt.datetime(2026, 11, 22, 2, tzinfo=dt.UTC), "Trong giai đoạn 2"),
+    ):
+        clock.now = day
+        await submit(worker, title=title)  # fmt: skip
+    await a.say("/pending")
+    assert "Chờ duyệt trong đơn vị của bạn: 3" in a.last().text
+    await a.say("/stats")
+    stats = a.last().text
+    assert "Giai đoạn 2" in stats and "chờ duyệt: 1 ·" in stats, stats
+    assert "⏳ Chờ duyệt: 1 trong giai đoạn này (tổng cộng 3 đang chờ" in stats, stats
+    assert "xem /pending" in stats
+    await b.say("/stats")
+    assert "⏳ Awaiting review: 1 in this phase (3 waiting in all" in b.last().text, b.last().text
+
+    for initiative in (1, 2):
+        await a.press(f"r:ok:{initiative}:1")
+        await a.tap("Xác nhận")
+    await a.say("/pending")
+    assert "Chờ duyệt trong đơn vị của bạn: 1" in a.last().text
+    await a.say("/stats")
+    stats = a.last().text
+    assert "chờ duyệt: 1 ·" in stats and "tổng cộng" not in stats, "they agree: nothing to add"
