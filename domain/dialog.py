@@ -7,6 +7,8 @@ show; the service saves the draft after every answer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
 
 from domain.errors import InputError
 from domain.model import (
@@ -19,6 +21,7 @@ from domain.model import (
     Step,
 )
 from domain.parsing import (
+    CANNOT_ESTIMATE,
     TEXT_LIMIT,
     TITLE_LIMIT,
     CoauthorInput,
@@ -28,11 +31,16 @@ from domain.parsing import (
     parse_coauthors,
     parse_day,
 )
-from domain.text import Day, Money, Percent, Text, Verbatim, _, n_
+from domain.text import Day, Money, Percent, Text, Verbatim, _, clip, n_
 from domain.ui import Button, Reply, encode
 
 MAX_ATTACHMENTS = 10
 SUMMARY_EXCERPT = 300
+# A long answer in the summary: its first line, at most this many characters, so that
+# the summary fits a cheap phone's screen (about 20 lines of 36 characters).
+CLIP = 50
+# Recordings a member may give as one answer.
+MAX_RECORDINGS = 3
 
 # The questions in the order they are asked; the note on confidentiality is asked
 # only after a "yes".
@@ -50,6 +58,10 @@ ORDER: tuple[Step, ...] = (
     Step.CONFIDENTIAL,
 )
 MULTI_MESSAGE_STEPS = frozenset({Step.PROBLEM, Step.SOLUTION})
+# Questions a voice message (or a round video) may answer.
+RECORDED_STEPS = frozenset({Step.PROBLEM, Step.SOLUTION, Step.EFFECT})
+# Questions whose answer is a tap: typed text there must name a button.
+CHOICE_STEPS = frozenset({Step.KIND, Step.FIELD, Step.CONFIDENTIAL, Step.SUMMARY, Step.DISCARD})
 
 KIND_LABELS: dict[SolutionKind, Text] = {
     SolutionKind.TECHNICAL: _("Technical solution"),
@@ -94,6 +106,19 @@ BUTTON_LABEL_MAX = 60
 
 BACK = _("⬅️ Back")
 DONE = _("✅ Done")
+KEEP = _("✔️ Keep as it is")
+START_OVER = _("🗑 Start over")
+NO_COAUTHORS = _("No co-authors")
+NO_FILES = _("Skip, no files")
+UNKNOWN_BENEFIT = CANNOT_ESTIMATE
+# Ranges of the estimated benefit, for those who cannot give an amount: each is counted
+# in the totals at its lower bound.
+BENEFIT_RANGES: dict[str, tuple[int, Text]] = {
+    "u10m": (0, _("Under 10 million")),
+    "10m": (10_000_000, _("10–100 million")),
+    "100m": (100_000_000, _("100 million – 1 billion")),
+    "1b": (1_000_000_000, _("Over 1 billion")),
+}
 
 
 def button(draft: Initiative, action: str, label: Text, value: str | None = None) -> Button:
@@ -133,8 +158,11 @@ def _progress(step: Step) -> Text:
     return _("Question {index}/{total}", index=index, total=len(ORDER))
 
 
-def question(draft: Initiative, pending_text: int = 0) -> Reply:
-    """The message that asks the draft's current step."""
+def question(draft: Initiative, replacing: bool = False) -> Reply:
+    """The message that asks the draft's current step, with the answer it has so far.
+
+    ``replacing``: the next message replaces a long answer instead of adding to it.
+    """
     step = draft.step
     if step is Step.SUMMARY:
         return summary(draft)
@@ -145,66 +173,135 @@ def question(draft: Initiative, pending_text: int = 0) -> Reply:
              (button(draft, "discard_no", _("No, keep it")),)),
         )  # fmt: skip
     lines: list[Text] = [_progress(step)] if step in ORDER else []
-    rows: list[tuple[Button, ...]] = []
-    if step is Step.TITLE:
-        lines.append(_("What is the name of your initiative? (at most {limit} characters)",
-                       limit=TITLE_LIMIT))  # fmt: skip
-    elif step is Step.KIND:
-        lines.append(_("What kind of solution is it?"))
-        rows += [(button(draft, "pick", label, kind.value),) for kind, label in KIND_LABELS.items()]
-    elif step is Step.FIELD:
-        lines.append(_("In which field is it applied?"))
-        buttons = [button(draft, "pick", label, f.value) for f, label in FIELD_LABELS.items()]
-        rows += [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
-    elif step in MULTI_MESSAGE_STEPS:
-        if step is Step.PROBLEM:
-            lines.append(_("Describe the situation before: what was wrong, slow or wasteful?"))
-        else:
-            lines.append(_("Describe your solution and how it is carried out."))
-        lines.append(_("You can send several messages. Tap “Done” when you have finished."))
-        current = draft.problem if step is Step.PROBLEM else draft.solution
-        if current:
-            lines.append(_("Written so far: {length} of {limit} characters.",
-                           length=len(current), limit=TEXT_LIMIT))  # fmt: skip
-            rows.append((button(draft, "done", DONE), button(draft, "clear", _("🗑 Start over"))))
-    elif step is Step.APPLIED:
-        lines.append(_("Has the initiative been applied? If so, since when? "
-                       "Tap a button or type the date as dd/mm/yyyy."))  # fmt: skip
-        rows.append((button(draft, "pick", _("Not applied yet"), "no"),
-                     button(draft, "pick", _("This month"), "month")))  # fmt: skip
-    elif step is Step.EFFECT:
-        lines.append(_("What effect does it bring? For example: safer work, time saved, "
-                       "less waste, better quality."))  # fmt: skip
-    elif step is Step.BENEFIT:
-        lines.append(_("What is the estimated benefit in đồng? "
-                       "For example: 5 tỷ, 200 triệu, 1.200.000đ."))  # fmt: skip
-        rows.append((button(draft, "pick", _("Cannot estimate"), "unknown"),))
-    elif step is Step.COAUTHORS:
-        lines.append(_("Who are your co-authors? Type one name per line, with their "
-                       "contribution if you wish, for example: Trần Thị B 30%"))  # fmt: skip
-        if draft.coauthors:
-            lines.append(_("Co-authors so far: {names}", names=_coauthor_list(draft.coauthors)))
-            rows.append((button(draft, "done", DONE), button(draft, "clear", _("🗑 Clear list"))))
-        else:
-            rows.append((button(draft, "done", _("No co-authors")),))
-    elif step is Step.ATTACHMENTS:
-        lines.append(_("Send photos or documents that show the initiative (at most {limit}), "
-                       "then tap “Done”.", limit=MAX_ATTACHMENTS))  # fmt: skip
-        count = len(draft.attachments)
-        if count:
-            lines.append(n_("{count} file received.", "{count} files received.", count))
-            rows.append((button(draft, "done", DONE), button(draft, "clear", _("🗑 Remove all"))))
-        else:
-            rows.append((button(draft, "done", _("Skip, no files")),))
-    elif step is Step.CONFIDENTIAL:
-        lines.append(_("Does it contain information that must stay confidential?"))
-        rows.append((button(draft, "pick", _("🔒 Yes"), "yes"),
-                     button(draft, "pick", _("No"), "no")))  # fmt: skip
-    elif step is Step.CONFIDENTIAL_NOTE:
-        lines.append(_("What must stay confidential? Only the people who review your "
-                       "initiative will see it."))  # fmt: skip
+    if step in MULTI_MESSAGE_STEPS:
+        asked, rows = _ask_long(draft, replacing)
+    else:
+        asked, rows = _ASK[step](draft)
+        current = current_answer(draft)
+        if current is not None:
+            asked.append(_("Current answer: {value}", value=current))
+            rows.append((button(draft, "keep", KEEP),))
+    lines += asked
     rows.append(_back_row(draft))
     return Reply(tuple(lines), tuple(rows))
+
+
+Asked = tuple[list[Text], list[tuple[Button, ...]]]
+
+
+def _ask_title(draft: Initiative) -> Asked:
+    return [_("What is the name of your initiative? (at most {limit} characters)",
+              limit=TITLE_LIMIT)], []  # fmt: skip
+
+
+def _ask_kind(draft: Initiative) -> Asked:
+    rows: list[tuple[Button, ...]] = [
+        (button(draft, "pick", label, kind.value),) for kind, label in KIND_LABELS.items()
+    ]
+    return [_("What kind of solution is it?")], rows
+
+
+def _ask_field(draft: Initiative) -> Asked:
+    buttons = [button(draft, "pick", label, f.value) for f, label in FIELD_LABELS.items()]
+    return [_("In which field is it applied?")], _pairs(buttons)
+
+
+def _ask_long(draft: Initiative, replacing: bool) -> Asked:
+    """The problem or the solution: several messages or voice notes, then “Done”."""
+    if draft.step is Step.PROBLEM:
+        lines = [_("Describe the situation before: what was wrong, slow or wasteful?")]
+    else:
+        lines = [_("Describe your solution and how it is carried out.")]
+    lines.append(_("You can send several messages, or a voice message."))
+    if not answered(draft, draft.step):
+        return lines, []
+    lines.append(_("Current answer: {value}", value=answer_value(draft, draft.step, CLIP)))
+    if replacing:
+        lines.append(_("Send the new text to replace it, or tap “{keep}”.", keep=KEEP))
+    else:
+        lines.append(_("Send more to add to it, or tap “{keep}”.", keep=KEEP))
+    return lines, [(button(draft, "keep", KEEP), button(draft, "clear", START_OVER))]
+
+
+def _ask_applied(draft: Initiative) -> Asked:
+    return [_("Has the initiative been applied? If so, since when? "
+              "Tap a button or type the date as dd/mm/yyyy.")], [
+        (button(draft, "pick", _("Not applied yet"), "no"),
+         button(draft, "pick", _("This month"), "month"))]  # fmt: skip
+
+
+def _ask_effect(draft: Initiative) -> Asked:
+    return [_("What effect does it bring? For example: safer work, time saved, "
+              "less waste, better quality. You can also send a voice message.")], []  # fmt: skip
+
+
+def _ask_benefit(draft: Initiative) -> Asked:
+    ranges = [button(draft, "pick", label, code) for code, (_low, label) in BENEFIT_RANGES.items()]
+    rows = [*_pairs(ranges), (button(draft, "pick", UNKNOWN_BENEFIT, "unknown"),)]
+    return [_("What is the estimated benefit in VND? Tap a range, or type the amount, "
+              "for example: 5 billion, 200 million, 1,200,000.")], rows  # fmt: skip
+
+
+def _ask_coauthors(draft: Initiative) -> Asked:
+    lines = [_("Who are your co-authors? Type one name per line, with their "
+               "contribution if you wish, for example: Tran Thi B 30%")]  # fmt: skip
+    if not draft.coauthors:
+        return lines, [(button(draft, "done", NO_COAUTHORS),)]
+    lines.append(_("Co-authors so far: {names}", names=_coauthor_list(draft.coauthors)))
+    lines.append(_("Type more names, or tap “{done}”.", done=DONE))
+    return lines, [(button(draft, "done", DONE), button(draft, "clear", _("🗑 Clear list")))]
+
+
+def _ask_files(draft: Initiative) -> Asked:
+    count = len(files(draft))
+    if not count:
+        return [_("Send photos or documents that show the initiative (at most {limit}), "
+                  "or tap “{skip}”.", limit=MAX_ATTACHMENTS, skip=NO_FILES)], [
+            (button(draft, "done", NO_FILES),)]  # fmt: skip
+    return [
+        _("Send more photos or documents (at most {limit}), or tap “{done}”.",
+          limit=MAX_ATTACHMENTS, done=DONE),
+        n_("{count} file received.", "{count} files received.", count),
+    ], [(button(draft, "done", DONE), button(draft, "clear", _("🗑 Remove all")))]  # fmt: skip
+
+
+def _ask_confidential(draft: Initiative) -> Asked:
+    return [_("Does it contain information that must stay confidential?")], [
+        (button(draft, "pick", _("🔒 Yes"), "yes"), button(draft, "pick", _("No"), "no"))
+    ]
+
+
+def _ask_note(draft: Initiative) -> Asked:
+    return [_("What must stay confidential? Only the people who review your "
+              "initiative will see it.")], []  # fmt: skip
+
+
+_ASK = {
+    Step.TITLE: _ask_title,
+    Step.KIND: _ask_kind,
+    Step.FIELD: _ask_field,
+    Step.APPLIED: _ask_applied,
+    Step.EFFECT: _ask_effect,
+    Step.BENEFIT: _ask_benefit,
+    Step.COAUTHORS: _ask_coauthors,
+    Step.ATTACHMENTS: _ask_files,
+    Step.CONFIDENTIAL: _ask_confidential,
+    Step.CONFIDENTIAL_NOTE: _ask_note,
+}
+
+
+def _pairs(buttons: list[Button]) -> list[tuple[Button, ...]]:
+    return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def current_answer(draft: Initiative) -> Text | Verbatim | Money | None:
+    """The answer the draft's step already has, short, to keep or replace."""
+    step = draft.step
+    if not answered(draft, step) or step in (Step.COAUTHORS, Step.ATTACHMENTS):
+        return None
+    if step is Step.TITLE:
+        return Verbatim(clip(draft.title or "", CLIP))
+    return _VALUES[step](draft, CLIP)
 
 
 def _coauthor_list(coauthors: list[Coauthor]) -> Text:
@@ -218,177 +315,274 @@ def _coauthor_list(coauthors: list[Coauthor]) -> Text:
 
 
 def excerpt(text: str | None, limit: int | None) -> Text | Verbatim:
-    """User text, cut to ``limit`` characters with an ellipsis."""
+    """User text, cut to its first line and ``limit`` characters at a word, with "…"."""
     if not text:
         return _("—")
-    if limit is not None and len(text) > limit:
-        return Verbatim(text[:limit].rstrip() + "…")
-    return Verbatim(text)
+    if limit is None:
+        return Verbatim(text)
+    return Verbatim(clip(text, limit, first_line=True))
 
 
-def card_lines(draft: Initiative, *, full: bool) -> list[Text]:
-    """The lines that describe an initiative; long texts are cut unless ``full``."""
-    limit = None if full else SUMMARY_EXCERPT
-    applied: Text
+def recordings(draft: Initiative, step: Step) -> list[Attachment]:
+    """The voice messages and round videos that answer ``step``."""
+    return [a for a in draft.attachments if a.answer == step.value]
+
+
+def files(draft: Initiative) -> list[Attachment]:
+    """The photos and documents that show the initiative (recorded answers aside)."""
+    return [a for a in draft.attachments if a.answer is None]
+
+
+def _recorded(items: list[Attachment]) -> Text:
+    seconds = sum(a.duration or 0 for a in items)
+    length = Verbatim(f"{seconds // 60}:{seconds % 60:02d}")
+    if len(items) == 1:
+        return _("🎤 recording {length}", length=length)
+    return _("🎤 {count} recordings, {length}", count=len(items), length=length)
+
+
+def answer_value(draft: Initiative, step: Step, limit: int | None) -> Text | Verbatim:
+    """A written answer (problem, solution, effect), with its recordings if any."""
+    text = {Step.PROBLEM: draft.problem, Step.SOLUTION: draft.solution,
+            Step.EFFECT: draft.effect}.get(step)  # fmt: skip
+    recorded = recordings(draft, step)
+    if not recorded:
+        return excerpt(text, limit)
+    if not text:
+        return _recorded(recorded)
+    return _("{text} · {recording}", text=excerpt(text, limit), recording=_recorded(recorded))
+
+
+def _applied_value(draft: Initiative, _limit: int | None) -> Text:
     if draft.applied is None:
-        applied = _("—")
-    elif draft.applied and draft.applied_since:
-        applied = _("Applied since {date}", date=Day(draft.applied_since))
-    else:
-        applied = _("Not applied yet")
-    benefit: Text | Money
+        return _("—")
+    if draft.applied and draft.applied_since:
+        return _("Applied since {date}", date=Day(draft.applied_since))
+    return _("Not applied yet")
+
+
+def benefit_value(draft: Initiative, _limit: int | None = None) -> Text | Money:
+    """The estimated benefit: an amount, a range, or that it cannot be estimated."""
     if draft.benefit_known is None:
-        benefit = _("—")
-    elif draft.benefit_known and draft.benefit_vnd is not None:
-        benefit = Money(draft.benefit_vnd)
-    else:
-        benefit = _("Cannot estimate")
-    secret: Text
+        return _("—")
+    if draft.benefit_known and draft.benefit_range in BENEFIT_RANGES:
+        return BENEFIT_RANGES[draft.benefit_range][1]
+    if draft.benefit_known and draft.benefit_vnd is not None:
+        return Money(draft.benefit_vnd)
+    return UNKNOWN_BENEFIT
+
+
+def _secret_value(draft: Initiative, limit: int | None) -> Text:
     if draft.confidential is None:
-        secret = _("—")
-    elif draft.confidential:
-        secret = _("🔒 Yes: {note}", note=excerpt(draft.confidential_note, limit))
-    else:
-        secret = _("No")
+        return _("—")
+    if draft.confidential:
+        return _("🔒 Yes: {note}", note=excerpt(draft.confidential_note, limit))
+    return _("No")
+
+
+_VALUES: dict[Step, Callable[[Initiative, int | None], Text | Verbatim | Money]] = {
+    Step.KIND: lambda d, _n: KIND_LABELS[d.kind] if d.kind else _("—"),
+    Step.FIELD: lambda d, _n: FIELD_LABELS[d.field] if d.field else _("—"),
+    Step.PROBLEM: lambda d, n: answer_value(d, Step.PROBLEM, n),
+    Step.SOLUTION: lambda d, n: answer_value(d, Step.SOLUTION, n),
+    Step.APPLIED: _applied_value,
+    Step.EFFECT: lambda d, n: answer_value(d, Step.EFFECT, n),
+    Step.BENEFIT: benefit_value,
+    Step.CONFIDENTIAL: lambda d, _n: _("🔒 Yes") if d.confidential else _("No"),
+    Step.CONFIDENTIAL_NOTE: lambda d, n: excerpt(d.confidential_note, n),
+}
+
+
+def card_lines(draft: Initiative, *, full: bool, limit: int = SUMMARY_EXCERPT) -> list[Text]:
+    """The lines that describe an initiative; long texts are cut unless ``full``."""
+    cut = None if full else limit
     return [
         _("📄 {number} · {status}", number=draft.number, status=STATUS_LABELS[draft.status]),
-        _("Title: {value}", value=excerpt(draft.title, None)),
-        _("Kind: {value}", value=KIND_LABELS[draft.kind] if draft.kind else _("—")),
-        _("Field: {value}", value=FIELD_LABELS[draft.field] if draft.field else _("—")),
-        _("Before: {value}", value=excerpt(draft.problem, limit)),
-        _("Solution: {value}", value=excerpt(draft.solution, limit)),
-        _("Applied: {value}", value=applied),
-        _("Effect: {value}", value=excerpt(draft.effect, limit)),
-        _("Estimated benefit: {value}", value=benefit),
+        _("Title: {value}", value=excerpt(draft.title, cut)),
+        _("Kind: {value}", value=_VALUES[Step.KIND](draft, cut)),
+        _("Field: {value}", value=_VALUES[Step.FIELD](draft, cut)),
+        _("Before: {value}", value=answer_value(draft, Step.PROBLEM, cut)),
+        _("Solution: {value}", value=answer_value(draft, Step.SOLUTION, cut)),
+        _("Applied: {value}", value=_applied_value(draft, cut)),
+        _("Effect: {value}", value=answer_value(draft, Step.EFFECT, cut)),
+        _("Estimated benefit: {value}", value=benefit_value(draft)),
         _("Co-authors: {value}",
           value=_coauthor_list(draft.coauthors) if draft.coauthors else _("None")),
-        _("Files: {count}", count=len(draft.attachments)),
-        _("Confidential: {value}", value=secret),
+        _("Files: {count}", count=len(files(draft))),
+        _("Confidential: {value}", value=_secret_value(draft, cut)),
     ]  # fmt: skip
 
 
 def summary(draft: Initiative) -> Reply:
-    """The summary card with a button to edit each answer and the final choices."""
-    lines = [_("Please check your initiative:"), *card_lines(draft, full=False)]
+    """The summary card, each long answer cut short, with a button to edit each answer,
+    one to read it all, and the final choices."""
+    lines = [_("Please check your initiative:"), *card_lines(draft, full=False, limit=CLIP)]
     edits = [button(draft, "edit", _("✏️ {field}", field=label), step.value)
              for step, label in EDIT_LABELS.items()]  # fmt: skip
     rows = [tuple(edits[i : i + 3]) for i in range(0, len(edits), 3)]
+    rows.append((button(draft, "full", _("📄 Read in full")),))
     rows.append((button(draft, "submit", _("📤 Submit for review")),))
     rows.append((button(draft, "save", _("💾 Save draft")),
                  button(draft, "discard", _("🗑 Discard"))))  # fmt: skip
     return Reply(tuple(lines), tuple(rows))
 
 
+def full_text(draft: Initiative) -> Reply:
+    """Every answer in full, for the member to read before submitting."""
+    return Reply(tuple(card_lines(draft, full=True)))
+
+
+_ANSWERED: dict[Step, Callable[[Initiative], object]] = {
+    Step.TITLE: lambda d: d.title,
+    Step.KIND: lambda d: d.kind,
+    Step.FIELD: lambda d: d.field,
+    Step.PROBLEM: lambda d: d.problem or recordings(d, Step.PROBLEM),
+    Step.SOLUTION: lambda d: d.solution or recordings(d, Step.SOLUTION),
+    Step.APPLIED: lambda d: d.applied is not None,
+    Step.EFFECT: lambda d: d.effect or recordings(d, Step.EFFECT),
+    Step.BENEFIT: lambda d: d.benefit_known is not None,
+    Step.COAUTHORS: lambda d: d.coauthors or d.coauthors_done,
+    Step.ATTACHMENTS: lambda d: files(d),
+    Step.CONFIDENTIAL: lambda d: d.confidential is not None,
+    Step.CONFIDENTIAL_NOTE: lambda d: d.confidential_note,
+}
+# The questions that must be answered before submitting.
+_REQUIRED = (Step.TITLE, Step.KIND, Step.FIELD, Step.PROBLEM, Step.SOLUTION, Step.APPLIED,
+             Step.EFFECT, Step.BENEFIT, Step.CONFIDENTIAL)  # fmt: skip
+
+
+def answered(draft: Initiative, step: Step) -> bool:
+    """Whether the draft already has an answer to ``step``."""
+    check = _ANSWERED.get(step)
+    return check is not None and bool(check(draft))
+
+
 def missing_answer(draft: Initiative) -> Step | None:
     """The first question still unanswered, if any."""
-    answered = {
-        Step.TITLE: draft.title,
-        Step.KIND: draft.kind,
-        Step.FIELD: draft.field,
-        Step.PROBLEM: draft.problem,
-        Step.SOLUTION: draft.solution,
-        Step.APPLIED: draft.applied is not None or None,
-        Step.EFFECT: draft.effect,
-        Step.BENEFIT: draft.benefit_known is not None or None,
-        Step.CONFIDENTIAL: draft.confidential is not None or None,
-    }
-    for step, value in answered.items():
-        if not value:
+    for step in _REQUIRED:
+        if not answered(draft, step):
             return step
     if draft.confidential and not draft.confidential_note:
         return Step.CONFIDENTIAL_NOTE
     return None
 
 
+def _long_text(draft: Initiative, text: str, replace: bool) -> list[Text] | None:
+    piece = clean_text(text, limit=TEXT_LIMIT)
+    current = draft.problem if draft.step is Step.PROBLEM else draft.solution
+    combined = piece if replace or not current else f"{current}\n{piece}"
+    if len(combined) > TEXT_LIMIT:
+        raise InputError(
+            _("That would make this part {length} characters long; the limit is {limit}. "
+              "Please shorten it.", length=len(combined), limit=TEXT_LIMIT)
+        )  # fmt: skip
+    if draft.step is Step.PROBLEM:
+        draft.problem = combined
+    else:
+        draft.solution = combined
+    return None
+
+
+def _title_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
+    draft.title = clean_text(text, limit=TITLE_LIMIT)
+    return []
+
+
+def _applied_text(draft: Initiative, text: str, today: dt.date) -> list[Text]:
+    draft.applied_since = parse_day(text, today)
+    draft.applied = True
+    return [_("Applied since {date}.", date=Day(draft.applied_since))]
+
+
+def _effect_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
+    draft.effect = clean_text(text, limit=TEXT_LIMIT)
+    return []
+
+
+def _benefit_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
+    amount = parse_amount(text, UNKNOWN_BENEFIT)
+    draft.benefit_known = amount is not None
+    draft.benefit_vnd = amount
+    draft.benefit_range = None
+    if amount is None:
+        return [_("Estimated benefit: cannot estimate.")]
+    return [_("Estimated benefit recorded: {amount}. If that is wrong, tap “{back}”.",
+              amount=Money(amount), back=BACK)]  # fmt: skip
+
+
+def _coauthors_text(draft: Initiative, text: str, _today: dt.date) -> list[Text] | None:
+    added = parse_coauthors(text)
+    existing = [CoauthorInput(name=c.name, share=c.share) for c in draft.coauthors]
+    check_coauthor_total(existing, added)
+    draft.coauthors = [*draft.coauthors, *(Coauthor(a.name, a.share) for a in added)]
+    draft.coauthors_done = False
+    return None
+
+
+def _note_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
+    draft.confidential_note = clean_text(text, limit=TEXT_LIMIT)
+    return []
+
+
+def _files_text(draft: Initiative, _text: str, _today: dt.date) -> list[Text]:
+    label = DONE if files(draft) else NO_FILES
+    raise InputError(_("Please send a photo or a document, or tap “{button}”.", button=label))
+
+
+_TEXT_ANSWERS: dict[Step, Callable[[Initiative, str, dt.date], list[Text] | None]] = {
+    Step.TITLE: _title_text,
+    Step.APPLIED: _applied_text,
+    Step.EFFECT: _effect_text,
+    Step.BENEFIT: _benefit_text,
+    Step.COAUTHORS: _coauthors_text,
+    Step.CONFIDENTIAL_NOTE: _note_text,
+    Step.ATTACHMENTS: _files_text,
+}
+
+
 def answer_text(draft: Initiative, text: str, today: dt.date, replace: bool) -> list[Text] | None:
     """Apply typed text to the current step.
 
-    Returns acknowledgement lines and whether the step is complete is told by
-    ``None`` (stay on the step) versus a list (move on).
+    Returns acknowledgement lines to move on, or None to stay on the step (a step
+    that takes several messages).
     """
     step = draft.step
-    if step is Step.TITLE:
-        draft.title = clean_text(text, limit=TITLE_LIMIT)
-        return []
     if step in MULTI_MESSAGE_STEPS:
-        piece = clean_text(text, limit=TEXT_LIMIT)
-        current = draft.problem if step is Step.PROBLEM else draft.solution
-        combined = piece if replace or not current else f"{current}\n{piece}"
-        if len(combined) > TEXT_LIMIT:
-            raise InputError(
-                _("That would make this part {length} characters long; the limit is {limit}. "
-                  "Please shorten it.", length=len(combined), limit=TEXT_LIMIT)
-            )  # fmt: skip
-        if step is Step.PROBLEM:
-            draft.problem = combined
-        else:
-            draft.solution = combined
-        return None
-    if step is Step.APPLIED:
-        draft.applied_since = parse_day(text, today)
-        draft.applied = True
-        return [_("Applied since {date}.", date=Day(draft.applied_since))]
-    if step is Step.EFFECT:
-        draft.effect = clean_text(text, limit=TEXT_LIMIT)
-        return []
-    if step is Step.BENEFIT:
-        amount = parse_amount(text)
-        draft.benefit_known = amount is not None
-        draft.benefit_vnd = amount
-        if amount is None:
-            return [_("Estimated benefit: cannot estimate.")]
-        return [_("Estimated benefit recorded: {amount}. If that is wrong, tap “Back”.",
-                  amount=Money(amount))]  # fmt: skip
-    if step is Step.COAUTHORS:
-        added = parse_coauthors(text)
-        existing = [CoauthorInput(name=c.name, share=c.share) for c in draft.coauthors]
-        check_coauthor_total(existing, added)
-        draft.coauthors = [*draft.coauthors, *(Coauthor(a.name, a.share) for a in added)]
-        draft.coauthors_done = False
-        return None
-    if step is Step.CONFIDENTIAL_NOTE:
-        draft.confidential_note = clean_text(text, limit=TEXT_LIMIT)
-        return []
-    if step is Step.ATTACHMENTS:
-        raise InputError(_("Please send a photo or a document, or tap “Done”."))
-    if step in (Step.SUMMARY, Step.DISCARD):
-        raise InputError(_("Please use the buttons under the message."))
-    raise InputError(_("Please choose one of the buttons."))
+        return _long_text(draft, text, replace)
+    answer = _TEXT_ANSWERS.get(step)
+    if answer is not None:
+        return answer(draft, text, today)
+    raise InputError(_("Please tap one of the buttons, or type its name or number."))
 
 
 def answer_pick(draft: Initiative, value: str, today: dt.date) -> list[Text]:
     """Apply a choice button of the current step; raises InputError for a bad value."""
     step = draft.step
-    try:
-        if step is Step.KIND:
-            draft.kind = SolutionKind(value)
-            return []
-        if step is Step.FIELD:
-            draft.field = FieldOfUse(value)
-            return []
-    except ValueError:
-        pass
-    if step is Step.APPLIED and value in ("no", "month"):
+    if step is Step.KIND and value in set(SolutionKind):
+        draft.kind = SolutionKind(value)
+    elif step is Step.FIELD and value in set(FieldOfUse):
+        draft.field = FieldOfUse(value)
+    elif step is Step.APPLIED and value in ("no", "month"):
         draft.applied = value == "month"
         draft.applied_since = today.replace(day=1) if draft.applied else None
-        return []
-    if step is Step.BENEFIT and value == "unknown":
-        draft.benefit_known, draft.benefit_vnd = False, None
-        return []
-    if step is Step.CONFIDENTIAL and value in ("yes", "no"):
+    elif step is Step.BENEFIT and value == "unknown":
+        draft.benefit_known, draft.benefit_vnd, draft.benefit_range = False, None, None
+    elif step is Step.BENEFIT and value in BENEFIT_RANGES:
+        draft.benefit_known, draft.benefit_range = True, value
+        draft.benefit_vnd = BENEFIT_RANGES[value][0]
+    elif step is Step.CONFIDENTIAL and value in ("yes", "no"):
         draft.confidential = value == "yes"
         if not draft.confidential:
             draft.confidential_note = None
-        return []
-    raise InputError(_("That button does not belong to this question."))
+    else:
+        raise InputError(_("That button does not belong to this question."))
+    return []
 
 
 def answer_done(draft: Initiative) -> None:
     """Finish a step that takes several messages; raises if nothing was given yet."""
     step = draft.step
-    if step is Step.PROBLEM and not draft.problem:
-        raise InputError(_("Please write at least one message first."))
-    if step is Step.SOLUTION and not draft.solution:
+    if step in MULTI_MESSAGE_STEPS and not answered(draft, step):
         raise InputError(_("Please write at least one message first."))
     if step is Step.COAUTHORS:
         draft.coauthors_done = True
@@ -397,18 +591,26 @@ def answer_done(draft: Initiative) -> None:
         raise InputError(_("That button does not belong to this question."))
 
 
+def answer_keep(draft: Initiative) -> None:
+    """Go on with the answer the step already has."""
+    if not answered(draft, draft.step):
+        raise InputError(_("There is no answer to keep yet. Please answer the question."))
+
+
 def clear_step(draft: Initiative) -> Text:
     """Empty the answer of a multi-message step so the member can start over."""
-    if draft.step is Step.PROBLEM:
+    step = draft.step
+    if step is Step.PROBLEM:
         draft.problem = None
-    elif draft.step is Step.SOLUTION:
+    elif step is Step.SOLUTION:
         draft.solution = None
-    elif draft.step is Step.COAUTHORS:
+    elif step is Step.COAUTHORS:
         draft.coauthors = []
-    elif draft.step is Step.ATTACHMENTS:
-        draft.attachments = []
-    else:
+    elif step is not Step.ATTACHMENTS:
         raise InputError(_("That button does not belong to this question."))
+    # Recordings go with the answer they give; photos and documents with the files step.
+    answer = None if step is Step.ATTACHMENTS else step.value
+    draft.attachments = [a for a in draft.attachments if a.answer != answer]
     return _("Cleared. You can start again.")
 
 
@@ -418,13 +620,29 @@ def add_attachment(draft: Initiative, attachment: Attachment) -> Text:
         raise InputError(_("A file is not expected here."))
     if any(a.file_unique_id == attachment.file_unique_id for a in draft.attachments):
         return _("This file was already added.")
-    if len(draft.attachments) >= MAX_ATTACHMENTS:
+    count = len(files(draft))
+    if count >= MAX_ATTACHMENTS:
         raise InputError(
             _("You can attach at most {limit} files; this one was not added.",
               limit=MAX_ATTACHMENTS)
         )  # fmt: skip
     draft.attachments = [*draft.attachments, attachment]
-    return _("File {count}/{limit} received.", count=len(draft.attachments), limit=MAX_ATTACHMENTS)
+    return _("File {count}/{limit} received.", count=count + 1, limit=MAX_ATTACHMENTS)
+
+
+def add_recording(draft: Initiative, recording: Attachment) -> Text:
+    """Keep a voice message or round video as (part of) the answer to the current step."""
+    step = draft.step
+    if step not in RECORDED_STEPS:
+        raise InputError(_("A voice message can answer the questions about the situation "
+                           "before, the solution and the effect. Here, please type."))  # fmt: skip
+    if any(a.file_unique_id == recording.file_unique_id for a in draft.attachments):
+        return _("This recording was already added.")
+    if len(recordings(draft, step)) >= MAX_RECORDINGS:
+        raise InputError(_("At most {limit} recordings per answer; this one was not added.",
+                           limit=MAX_RECORDINGS))  # fmt: skip
+    draft.attachments = [*draft.attachments, replace(recording, answer=step.value)]
+    return _("Recording received: {recording}.", recording=_recorded([recording]))
 
 
 def shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:

@@ -158,6 +158,9 @@ class AttachmentKind(StrEnum):
 
     PHOTO = "photo"
     DOCUMENT = "document"
+    # Recorded answers: a voice message or a round video, kept with the answer they give.
+    VOICE = "voice"
+    VIDEO_NOTE = "video_note"
 
 
 @dataclass
@@ -220,9 +223,13 @@ class Coauthor:
     share: Decimal | None = None
 
 
+FILE_NAME_MAX = 255
+MIME_TYPE_MAX = 100
+
+
 @dataclass
 class Attachment:
-    """A photo or document kept by its channel file id."""
+    """A photo, document or recording kept by its channel file id."""
 
     kind: AttachmentKind
     file_id: str
@@ -230,6 +237,20 @@ class Attachment:
     file_size: int | None = None
     file_name: str | None = None
     mime_type: str | None = None
+    # A recording answers a question (the step's value); evidence files answer none.
+    answer: str | None = None
+    # A recording's length in seconds.
+    duration: int | None = None
+
+    def __post_init__(self) -> None:
+        # The name and type are the sender's to choose: kept bounded, and without NUL,
+        # which PostgreSQL refuses in text.
+        self.file_name = _kept(self.file_name, FILE_NAME_MAX)
+        self.mime_type = _kept(self.mime_type, MIME_TYPE_MAX)
+
+
+def _kept(text: str | None, limit: int) -> str | None:
+    return text.replace("\x00", "")[:limit] if text else text
 
 
 @dataclass
@@ -255,6 +276,8 @@ class Initiative:
     effect: str | None = None
     benefit_vnd: int | None = None
     benefit_known: bool | None = None
+    # A range chosen instead of an amount; benefit_vnd then holds its lower bound.
+    benefit_range: str | None = None
     coauthors_done: bool = False
     confidential: bool | None = None
     confidential_note: str | None = None

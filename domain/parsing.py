@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from domain.errors import InputError
-from domain.text import Day, Money, Percent, _
+from domain.text import Day, Money, Percent, Text, _
 
 __all__ = [
     "EARLIEST_DAY",
@@ -47,6 +47,11 @@ NAME_MAX = 100
 # ---------------------------------------------------------------------------
 
 _NON_ALNUM = re.compile(r"[\W_]+")
+# A search is a few words of a name. Longer input is cut here, once for every search, so
+# SQL gets short patterns (SQLite refuses a LIKE pattern over 50.000 bytes).
+SEARCH_INPUT_MAX = 400
+SEARCH_TERMS_MAX = 8
+SEARCH_TERM_MAX = 40
 
 
 def _fold(text: str) -> str:
@@ -62,8 +67,10 @@ def normalize_search(text: str) -> str:
 
 
 def search_terms(text: str) -> list[str]:
-    """Return the normalised words of a search query, once each, in order."""
-    return list(dict.fromkeys(normalize_search(text).split()))
+    """Return the normalised words of a search query, once each, in order; a few words
+    of bounded length, whatever was typed."""
+    words = normalize_search(text[:SEARCH_INPUT_MAX]).split()
+    return list(dict.fromkeys(word[:SEARCH_TERM_MAX] for word in words))[:SEARCH_TERMS_MAX]
 
 
 # ---------------------------------------------------------------------------
@@ -79,6 +86,10 @@ _UNKNOWN = frozenset(
         "khong biet",
         "chua biet",
         "unknown",
+        "cannot estimate",
+        "dont know",
+        "do not know",
+        "not known",
     }
 )
 _UNITS: dict[str, int] = {
@@ -89,6 +100,17 @@ _UNITS: dict[str, int] = {
     "nghin": 10**3,
     "ngan": 10**3,
     "k": 10**3,
+    # English, in either interface language: "1.5 billion", "200m", "50 thousand".
+    "billion": 10**9,
+    "billions": 10**9,
+    "bn": 10**9,
+    "b": 10**9,
+    "million": 10**6,
+    "millions": 10**6,
+    "mil": 10**6,
+    "m": 10**6,
+    "thousand": 10**3,
+    "thousands": 10**3,
 }
 _CURRENCIES = frozenset({"d", "dong", "vnd"})
 _MAX_AMOUNT_CHARS = 200
@@ -100,21 +122,24 @@ _AMOUNT_TOKEN = re.compile(r"(?P<num>\d+(?:[., ]\d+)*)|(?P<word>[a-z]+)|(?P<spac
 _SEPARATORS = re.compile(r"[., ]")
 
 
-def _amount_not_understood() -> InputError:
+# The button that says the amount cannot be estimated, named by the errors below.
+CANNOT_ESTIMATE = _("Cannot estimate")
+
+
+def _amount_not_understood(unknown: Text) -> InputError:
     """The error for an amount that cannot be read."""
     return InputError(
-        _("Please type an amount like 5 tỷ, 200 triệu or 1.200.000đ, or tap “Unknown”.")
-    )
+        _("Please type an amount like 5 billion, 200 million or 1,200,000, or tap “{button}”.",
+          button=unknown)
+    )  # fmt: skip
 
 
-def _amount_not_positive() -> InputError:
+def _amount_not_positive(unknown: Text) -> InputError:
     """The error for a negative or zero amount."""
     return InputError(
-        _(
-            "The amount must be more than zero. Please type an amount like 200 triệu, "
-            "or tap “Unknown”."
-        )
-    )
+        _("The amount must be more than zero. Please type an amount like 200 million, "
+          "or tap “{button}”.", button=unknown)
+    )  # fmt: skip
 
 
 def _amount_too_large() -> InputError:
@@ -198,8 +223,9 @@ def _sum_groups(tokens: Sequence[tuple[str, str]]) -> Decimal | None:
     return total if previous_unit is not None else None
 
 
-def parse_amount(text: str) -> int | None:
-    """Read an estimated benefit in VND ("5 tỷ", "200tr", "1.200.000đ"); None means unknown."""
+def parse_amount(text: str, unknown: Text = CANNOT_ESTIMATE) -> int | None:
+    """Read an estimated benefit in VND ("5 tỷ", "200tr", "1.200.000đ", "1.5 billion");
+    None means unknown. Errors name the ``unknown`` button."""
     stripped = " ".join(text.split())
     folded = _fold(stripped).replace("₫", " d ")
     if normalize_search(folded) in _UNKNOWN:
@@ -207,19 +233,19 @@ def parse_amount(text: str) -> int | None:
     if "?" in folded and not normalize_search(folded):
         return None
     if not stripped or len(stripped) > _MAX_AMOUNT_CHARS:
-        raise _amount_not_understood()
+        raise _amount_not_understood(unknown)
     folded = folded.strip(" ").lstrip(_LEAD_PUNCT).rstrip(_TRAIL_PUNCT).strip(" ")
     folded = _APPROX.sub("", folded)
     if _NEGATIVE.match(folded):
-        raise _amount_not_positive()
+        raise _amount_not_positive(unknown)
     with localcontext() as ctx:
         ctx.prec = 4 * _MAX_AMOUNT_CHARS
         total = _sum_groups(_tokens(" ".join(folded.split())))
         if total is None:
-            raise _amount_not_understood()
+            raise _amount_not_understood(unknown)
         vnd = total.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     if vnd <= 0:
-        raise _amount_not_positive()
+        raise _amount_not_positive(unknown)
     if vnd > MAX_BENEFIT_VND:
         raise _amount_too_large()
     return int(vnd)
@@ -319,7 +345,7 @@ def _check_name(name: str, entry: str) -> None:
         raise InputError(
             _(
                 "I could not read “{entry}”. Please type a name, then a share if any, "
-                "like “Nguyễn Văn B 30%”.",
+                "like “Nguyen Van B 30%”.",
                 entry=entry,
             )
         )
@@ -361,7 +387,7 @@ def _parse_entry(typed: str) -> CoauthorInput:
         if bare is not None and any(ch.isalpha() for ch in bare.group("name")):
             raise InputError(
                 _(
-                    "Please add “%” after the share in “{entry}”, like “Nguyễn Văn B 30%”.",
+                    "Please add “%” after the share in “{entry}”, like “Nguyen Van B 30%”.",
                     entry=entry,
                 )
             )
@@ -373,11 +399,12 @@ def _parse_entry(typed: str) -> CoauthorInput:
 
 def parse_coauthors(text: str) -> list[CoauthorInput]:
     """Read co-authors typed one per line (or separated by ";"), each "name [share%]"."""
-    entries = [" ".join(part.split()) for line in text.splitlines() for part in line.split(";")]
+    lines = _clean_newlines(text).splitlines()
+    entries = [" ".join(part.split()) for line in lines for part in line.split(";")]
     entries = [entry for entry in entries if entry]
     if not entries:
         raise InputError(
-            _("Please type at least one co-author, one per line, like “Nguyễn Văn B 30%”.")
+            _("Please type at least one co-author, one per line, like “Nguyen Van B 30%”.")
         )
     result = [_parse_entry(entry) for entry in entries]
     check_coauthor_total((), result)

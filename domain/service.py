@@ -10,11 +10,11 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from domain import dialog
+from domain import dialog, dialog_input, typed
 from domain.announce import AnnounceDesk
 from domain.chats import ChatDesk, ChatRef
 from domain.commend import CardDesk, Schedule
@@ -23,6 +23,7 @@ from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
 from domain.model import (
     EDITABLE,
+    AttachmentKind,
     DialogState,
     Initiative,
     InitiativeStatus,
@@ -48,6 +49,7 @@ from domain.roles import covers, units_held
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
+from domain.typed import Intent
 from domain.ui import (
     Button,
     ButtonPress,
@@ -64,6 +66,7 @@ from domain.ui import (
     Unsupported,
     decode,
     encode,
+    number_at,
 )
 from domain.unit_import import is_valid_code
 
@@ -103,6 +106,13 @@ _OPEN_COMMANDS = frozenset(
 )
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
+JOIN_YES = _("✅ Yes, join")
+JOIN_OTHER = _("🔍 Find another union")
+RECORDINGS = frozenset({AttachmentKind.VOICE, AttachmentKind.VIDEO_NOTE})
+# Where typed "hủy" is a name or a search, not the cancel word.
+_NAMING_STATES = frozenset({DialogState.JOIN_SEARCH, DialogState.JOIN_NAME,
+                            DialogState.PROXY_MEMBER})  # fmt: skip
+
 UNSUPPORTED_LABELS: dict[str, Text] = {
     "sticker": _("a sticker"),
     "voice": _("a voice message"),
@@ -110,6 +120,10 @@ UNSUPPORTED_LABELS: dict[str, Text] = {
     "video": _("a video"),
     "other": _("this kind of message"),
 }
+
+
+# What a press on a button of the draft's question does: (turn, draft, the button's value).
+DraftAction = Callable[[Turn, Initiative, str | None], Awaitable[None]]
 
 
 class ConversationService:
@@ -298,7 +312,8 @@ class ConversationService:
         if state is DialogState.DRAFTING:
             draft = await self._active_draft(turn)
             if draft is not None:
-                turn.show(dialog.question(draft), *before)
+                replacing = bool(conversation.data.get("replace"))
+                turn.show(dialog.question(draft, replacing=replacing), *before)
                 return
         if state is DialogState.REVIEWING:
             await self._desk.prompt(turn, *before)
@@ -537,8 +552,8 @@ class ConversationService:
             _("Your grassroots union: {path}", path=await self._path(turn, unit)),
             _("Is this your union?"),
             buttons=(
-                (Button(_("✅ Yes, join"), encode("j", "ok", unit.id)),),
-                (Button(_("🔍 Find another union"), encode("j", "search")),),
+                (Button(JOIN_YES, encode("j", "ok", unit.id)),),
+                (Button(JOIN_OTHER, encode("j", "search")),),
             ),
         )
 
@@ -568,18 +583,18 @@ class ConversationService:
         elif action == "keep" and turn.member.has_joined:
             self._pause(turn)
             turn.menu(_("You stay in your current union."))
-        elif action == "pick" and len(parts) == 3 and parts[2].isdigit():
-            unit = await turn.uow.units.get(int(parts[2]))
+        elif action == "pick" and len(parts) == 3:
+            unit = await turn.uow.units.get(number_at(parts, 2))
             if unit is None or not unit.is_grassroots:
                 raise InputError(_("That union is no longer available. Please search again."))
             await self._offer_unit(turn, unit)
         elif (
             action == "ok"
             and len(parts) == 3
+            and number_at(parts, 2) == conversation.data.get("unit")
             and conversation.state is DialogState.JOIN_CONFIRM
-            and str(conversation.data.get("unit")) == parts[2]
         ):
-            await self._join(turn, int(parts[2]))
+            await self._join(turn, number_at(parts, 2))
         elif action == "name" and conversation.state is DialogState.JOIN_NAME:
             self._set_name(turn, turn.member.display_name)
         else:
@@ -624,6 +639,8 @@ class ConversationService:
             raise InputError(_("A contact is not expected here."))
         if contact.owner_external_id != turn.member.external_id:
             raise InputError(_("Please share your own phone number with the button below."))
+        if not _PHONE.match(contact.phone.strip()):
+            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
         turn.member.phone = _clean_phone(contact.phone)
         self._finish_joining(turn)
 
@@ -631,10 +648,14 @@ class ConversationService:
 
     async def _text(self, turn: Turn, text: str) -> None:
         state = turn.conversation.state
-        if state is DialogState.JOIN_SEARCH:
+        if state not in (DialogState.DRAFTING, *_NAMING_STATES) and (
+            typed.intent(text) is Intent.CANCEL
+        ):
+            await self._cancel(turn)
+        elif state is DialogState.JOIN_SEARCH:
             await self._search(turn, text)
         elif state is DialogState.JOIN_CONFIRM:
-            await self._prompt(turn, _("Please answer with the buttons below."))
+            await self._confirm_text(turn, text)
         elif state is DialogState.JOIN_NAME:
             self._set_name(turn, text)
         elif state is DialogState.JOIN_PHONE:
@@ -655,7 +676,35 @@ class ConversationService:
         else:
             await self._prompt(turn)
 
+    def _spell(self, label: Text) -> tuple[str, ...]:
+        """A button's label in every language, to recognise it when typed."""
+        if self._renderer is None:
+            return (label.msgid,)
+        return tuple(self._renderer.render(label, language) for language in LANGUAGES)
+
+    async def _confirm_text(self, turn: Turn, text: str) -> None:
+        """ "Có", "đúng", "ok" or the button's words join the union offered; "không" or
+        "tìm khác" look for another."""
+        folded = typed.fold(text)
+        choices = [typed.Choice("ok", self._spell(JOIN_YES)),
+                   typed.Choice("search", self._spell(JOIN_OTHER))]  # fmt: skip
+        picked = typed.match(text, choices).code
+        if folded in typed.YES_WORDS or picked == "ok":
+            await self._join(turn, int(turn.conversation.data.get("unit", 0)))
+        elif folded in typed.NO_WORDS or picked == "search":
+            await self._ask_unit(turn)
+        else:
+            await self._prompt(turn, _("Please answer with the buttons below."))
+
     async def _draft_text(self, turn: Turn, draft: Initiative, text: str) -> None:
+        tap = dialog_input.typed_tap(draft, text, self._spell)
+        if tap is Intent.CANCEL:
+            await self._cancel(turn)
+            return
+        if tap is not None:
+            # Exactly as if the button had been pressed, refusals included.
+            await self._button(turn, tap)
+            return
         replace_text = bool(turn.conversation.data.pop("replace", False))
         acknowledgement = dialog.answer_text(draft, text, turn.today, replace_text)
         if acknowledgement is None:
@@ -670,9 +719,19 @@ class ConversationService:
             return
         draft = await self._active_draft(turn) if turn.conversation.state is (
             DialogState.DRAFTING) else None  # fmt: skip
+        recording = shared.attachment.kind in RECORDINGS
         if draft is None:
-            raise InputError(_("A file is not expected here."))
-        acknowledgement = dialog.add_attachment(draft, shared.attachment)
+            raise InputError(
+                _("Sorry, I cannot use {what} here.", what=UNSUPPORTED_LABELS["voice"])
+                if recording else _("A file is not expected here.")
+            )  # fmt: skip
+        if not recording:
+            acknowledgement = dialog.add_attachment(draft, shared.attachment)
+        else:
+            acknowledgement = dialog.add_recording(draft, shared.attachment)
+            if draft.step not in dialog.MULTI_MESSAGE_STEPS:
+                await self._advance(turn, draft, draft.step, (acknowledgement,))
+                return
         await self._save_draft(turn, draft)
         turn.show(_continuation(draft), acknowledgement)
 
@@ -737,8 +796,9 @@ class ConversationService:
             turn.conversation.state = DialogState.PROXY_MEMBER
             turn.conversation.data = {}
             turn.say(_("Type the member's full name, or part of it to search."))
-        elif action == "pick" and len(parts) == 3 and parts[2].isdigit():
-            author = (await turn.uow.members.by_ids([int(parts[2])])).get(int(parts[2]))
+        elif action == "pick" and len(parts) == 3:
+            author_id = number_at(parts, 2)
+            author = (await turn.uow.members.by_ids([author_id])).get(author_id)
             if author is None or not await self._in_helper_scope(turn, author, helper_units):
                 log.warning("helper %s may not enter for member %s", turn.member, parts[2])
                 turn.outcome.notice = _("This member is not in your units.")
@@ -827,14 +887,15 @@ class ConversationService:
         turn.conversation.draft_id = draft.id
         turn.conversation.data = {}
 
-    async def _owned(self, turn: Turn, raw_id: str) -> Initiative | None:
+    async def _owned(self, turn: Turn, initiative_id: int) -> Initiative | None:
         """The member's initiative with this id; anything else is refused and logged."""
-        initiative = await turn.uow.initiatives.get(int(raw_id)) if raw_id.isdigit() else None
+        initiative = await turn.uow.initiatives.get(initiative_id)
         if initiative is None or turn.member.id not in (
             initiative.author_id,
             initiative.entered_by_id,
         ):
-            log.warning("refused button for initiative %s from member %s", raw_id, turn.member)
+            log.warning("refused button for initiative %s from member %s", initiative_id,
+                        turn.member)  # fmt: skip
             turn.outcome.notice = _("This button is not for you.")
             return None
         return initiative
@@ -845,7 +906,7 @@ class ConversationService:
             return
         if parts[1] != "resume" or len(parts) != 3:
             raise Forged
-        draft = await self._owned(turn, parts[2])
+        draft = await self._owned(turn, number_at(parts, 2))
         if draft is None:
             return
         if draft.status not in EDITABLE:
@@ -869,9 +930,9 @@ class ConversationService:
     async def _draft_button(self, turn: Turn, parts: Sequence[str]) -> None:
         if len(parts) not in (4, 5):
             raise Forged
-        _feature, action, raw_id, step = parts[:4]
+        action, step = parts[1], parts[3]
         value = parts[4] if len(parts) == 5 else None
-        draft = await self._owned(turn, raw_id)
+        draft = await self._owned(turn, number_at(parts, 2))
         if draft is None:
             return
         if draft.status not in EDITABLE:
@@ -890,68 +951,99 @@ class ConversationService:
     async def _draft_action(
         self, turn: Turn, draft: Initiative, action: str, value: str | None
     ) -> None:
-        step = draft.step
-        if action == "pick" and value is not None:
-            acknowledgement = dialog.answer_pick(draft, value, turn.today)
-            await self._advance(turn, draft, step, acknowledgement)
-        elif action == "done":
-            dialog.answer_done(draft)
-            await self._advance(turn, draft, step)
-        elif action == "clear":
-            cleared = dialog.clear_step(draft)
-            await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft), cleared)
-        elif action == "back":
-            target = dialog.previous_step(draft)
-            if target is None:
-                await self._save_draft(turn, draft)
-                self._pause(turn)
-                turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
-                            number=draft.number))  # fmt: skip
-                return
-            draft.step = target
-            if target is Step.SUMMARY:
-                draft.editing = False
-            await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft))
-        elif action == "edit" and step is Step.SUMMARY and value in dialog.EDIT_LABELS:
-            draft.step = Step(value)
-            draft.editing = True
-            if draft.step in dialog.MULTI_MESSAGE_STEPS:
-                # The first message of an edit replaces the old text; later ones add to it.
-                turn.conversation.data = {"replace": True}
-            await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft), *_current_value(draft))
-        elif action == "submit" and step is Step.SUMMARY:
-            await self._submit(turn, draft)
-        elif action == "save" and step is Step.SUMMARY:
-            await self._save_draft(turn, draft)
-            self._pause(turn)
-            turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
-                        number=draft.number))  # fmt: skip
-        elif action == "discard" and step is Step.SUMMARY:
-            draft.step = Step.DISCARD
-            await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft))
-        elif action == "discard_yes" and step is Step.DISCARD:
-            await count_change(turn.uow, draft, draft.status, InitiativeStatus.DISCARDED)
-            draft.status = InitiativeStatus.DISCARDED
-            await self._save_draft(turn, draft)
-            role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
-            await turn.uow.initiatives.record(
-                draft, turn.member.id, "discarded", turn.now, role=role
-            )
-            self._pause(turn)
-            turn.conversation.draft_id = None
-            turn.menu(_("Draft {number} was discarded.", number=draft.number))
-        elif action == "discard_no" and step is Step.DISCARD:
-            draft.step = Step.SUMMARY
-            await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft))
-        else:
+        """One press on a button of the draft's question; each action belongs to a step."""
+        actions: dict[str, tuple[Step | None, DraftAction]] = {
+            "pick": (None, self._pick),
+            "keep": (None, self._keep),
+            "done": (None, self._done),
+            "clear": (None, self._clear),
+            "back": (None, self._back),
+            "full": (Step.SUMMARY, self._full_text),
+            "edit": (Step.SUMMARY, self._edit),
+            "submit": (Step.SUMMARY, self._submit),
+            "save": (Step.SUMMARY, self._save_and_leave),
+            "discard": (Step.SUMMARY, self._ask_discard),
+            "discard_yes": (Step.DISCARD, self._discard),
+            "discard_no": (Step.DISCARD, self._keep_draft),
+        }
+        step, act = actions.get(action, (None, None))
+        if act is None or (step is not None and draft.step is not step):
             raise Forged
+        await act(turn, draft, value)
 
-    async def _submit(self, turn: Turn, draft: Initiative) -> None:
+    async def _pick(self, turn: Turn, draft: Initiative, value: str | None) -> None:
+        if value is None:
+            raise Forged
+        acknowledgement = dialog.answer_pick(draft, value, turn.today)
+        await self._advance(turn, draft, draft.step, acknowledgement)
+
+    async def _keep(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        dialog.answer_keep(draft)
+        await self._advance(turn, draft, draft.step)
+
+    async def _done(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        dialog.answer_done(draft)
+        await self._advance(turn, draft, draft.step)
+
+    async def _clear(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        cleared = dialog.clear_step(draft)
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft), cleared)
+
+    async def _back(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        target = dialog.previous_step(draft)
+        if target is None:
+            await self._save_and_leave(turn, draft, None)
+            return
+        draft.step = target
+        if target is Step.SUMMARY:
+            draft.editing = False
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft))
+
+    async def _full_text(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        turn.show(dialog.full_text(draft))
+        turn.show(dialog.question(draft))
+
+    async def _edit(self, turn: Turn, draft: Initiative, value: str | None) -> None:
+        if value not in dialog.EDIT_LABELS:
+            raise Forged
+        draft.step = Step(value)
+        draft.editing = True
+        replacing = draft.step in dialog.MULTI_MESSAGE_STEPS and dialog.answered(draft, draft.step)
+        if replacing:
+            # The first message of an edit replaces the old text; later ones add to it.
+            turn.conversation.data = {"replace": True}
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft, replacing=replacing))
+
+    async def _save_and_leave(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        await self._save_draft(turn, draft)
+        self._pause(turn)
+        turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
+                    number=draft.number))  # fmt: skip
+
+    async def _ask_discard(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        draft.step = Step.DISCARD
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft))
+
+    async def _discard(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        await count_change(turn.uow, draft, draft.status, InitiativeStatus.DISCARDED)
+        draft.status = InitiativeStatus.DISCARDED
+        await self._save_draft(turn, draft)
+        role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
+        await turn.uow.initiatives.record(draft, turn.member.id, "discarded", turn.now, role=role)
+        self._pause(turn)
+        turn.conversation.draft_id = None
+        turn.menu(_("Draft {number} was discarded.", number=draft.number))
+
+    async def _keep_draft(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
+        draft.step = Step.SUMMARY
+        await self._save_draft(turn, draft)
+        turn.show(dialog.question(draft))
+
+    async def _submit(self, turn: Turn, draft: Initiative, _value: str | None = None) -> None:
         missing = dialog.missing_answer(draft)
         if missing is not None:
             draft.step = missing
@@ -1007,7 +1099,12 @@ class ConversationService:
                         "your first idea."))  # fmt: skip
             return
         pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-        page = min(page, pages - 1)
+        if page >= pages:
+            # A button from when there were more: show the last page there is now.
+            page = pages - 1
+            items, total = await turn.uow.initiatives.by_author(
+                turn.member.id, page * PAGE_SIZE, PAGE_SIZE
+            )
         lines = [_("📋 Your initiatives ({total}), page {page}/{pages}:",
                    total=total, page=page + 1, pages=pages)]  # fmt: skip
         for item in items:
@@ -1030,12 +1127,13 @@ class ConversationService:
         turn.say(*lines, buttons=tuple(rows))
 
     async def _my_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if parts[1] == "page" and len(parts) == 3 and parts[2].isdigit():
-            await self._my(turn, int(parts[2]))
+        if parts[1] == "page" and len(parts) == 3:
+            await self._my(turn, number_at(parts, 2))
             return
-        if parts[1] != "open" or len(parts) != 4 or not parts[3].isdigit():
+        if parts[1] != "open" or len(parts) != 4:
             raise Forged
-        initiative = await self._owned(turn, parts[2])
+        page = number_at(parts, 3)
+        initiative = await self._owned(turn, number_at(parts, 2))
         if initiative is None:
             return
         lines = dialog.card_lines(initiative, full=True)
@@ -1050,7 +1148,7 @@ class ConversationService:
             rows.append((Button(_("▶️ Continue this draft"), encode("n", "resume", initiative.id)),))
         elif initiative.status is InitiativeStatus.RETURNED:
             rows.append((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),))
-        rows.append((Button(_("⬅️ Back to the list"), encode("m", "page", parts[3])),))
+        rows.append((Button(_("⬅️ Back to the list"), encode("m", "page", page)),))
         turn.say(*lines, buttons=tuple(rows))
 
     # -- buttons -------------------------------------------------------------
@@ -1117,27 +1215,13 @@ HELP: tuple[Text, ...] = (
 def _continuation(draft: Initiative) -> Reply:
     """A short reply for a step that takes several messages."""
     return dialog.question(draft) if draft.step not in dialog.MULTI_MESSAGE_STEPS else Reply(
-        (_("Saved ({length} of {limit} characters). Send more, or tap “Done”.",
+        (_("Saved ({length} of {limit} characters). Send more, or tap “{done}”.",
            length=len((draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""),
-           limit=TEXT_LIMIT),),
+           limit=TEXT_LIMIT, done=dialog.DONE),),
         ((dialog.button(draft, "done", dialog.DONE),
-          dialog.button(draft, "clear", _("🗑 Start over"))),
+          dialog.button(draft, "clear", dialog.START_OVER)),
          (dialog.button(draft, "back", dialog.BACK),)),
     )  # fmt: skip
-
-
-def _current_value(draft: Initiative) -> list[Text]:
-    """Show the current answer before asking it again for an edit."""
-    current = {
-        Step.TITLE: draft.title,
-        Step.PROBLEM: draft.problem,
-        Step.SOLUTION: draft.solution,
-        Step.EFFECT: draft.effect,
-    }.get(draft.step)
-    if not current:
-        return []
-    return [_("Current answer: {value}", value=Verbatim(current)),
-            _("Send the new text, or tap “Back” to keep it.")]  # fmt: skip
 
 
 def _valid_name(name: str) -> bool:

@@ -81,3 +81,27 @@ def n_(singular: str, plural: str, count: int, /, **args: object) -> Text:
 def verbatim(value: str) -> Text:
     """Wrap user text so that it passes through the catalog untouched."""
     return Text("{text}", {"text": Verbatim(value)})
+
+
+def clip(text: str, limit: int, *, first_line: bool = False) -> str:
+    """``text`` in at most ``limit`` characters, cut after the last whole word that fits,
+    then "…"; with ``first_line``, only its first line (and "…" when more follows).
+
+    Never cuts a word in the middle ("chừa đ…"); a single word longer than ``limit`` is
+    the one exception, cut at the limit.
+    """
+    text = text.strip()
+    more = False
+    if first_line and "\n" in text:
+        text, rest = text.split("\n", 1)
+        text, more = text.rstrip(), bool(rest.strip())
+    if len(text) <= limit:
+        return f"{text} …" if more else text
+    if limit < 2:
+        return "…"[:limit]
+    kept = text[: limit - 1]
+    if not text[limit - 1].isspace():
+        boundary = max(kept.rfind(" "), kept.rfind("\n"), kept.rfind("\t"))
+        if boundary > 0:
+            kept = kept[:boundary]
+    return kept.rstrip(" \t\n,.;:-–—") + "…"

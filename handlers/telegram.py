@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from charts import render_card, render_png
+from charts.qr import qr_png
 from domain.chats import ChatRef
 from domain.delivery import DeliveryService
 from domain.model import Attachment, AttachmentKind, ReviewCard
@@ -142,14 +144,28 @@ def _attachment(message: Message) -> Attachment | None:
     if document is not None:
         return Attachment(AttachmentKind.DOCUMENT, document.file_id, document.file_unique_id,
                           document.file_size, document.file_name, document.mime_type)  # fmt: skip
+    recording = message.voice or message.video_note
+    if recording is not None:
+        kind = AttachmentKind.VOICE if message.voice is not None else AttachmentKind.VIDEO_NOTE
+        return Attachment(kind, recording.file_id, recording.file_unique_id,
+                          recording.file_size, None, getattr(recording, "mime_type", None),
+                          duration=_seconds(recording.to_dict().get("duration")))  # fmt: skip
     return None
 
 
+def _seconds(duration: object) -> int | None:
+    """A recording's length in seconds, as the Bot API sent it. (python-telegram-bot 22
+    warns on reading ``duration`` while it moves the attribute to a timedelta.)"""
+    if isinstance(duration, dt.timedelta):
+        return int(duration.total_seconds())
+    return duration if isinstance(duration, int) and duration >= 0 else None
+
+
 def _unsupported_kind(message: Message) -> str:
-    for kind in ("sticker", "voice", "location", "video"):
+    for kind in ("sticker", "location", "video"):
         if getattr(message, kind, None) is not None:
             return kind
-    if message.video_note is not None or message.audio is not None:
+    if message.audio is not None:
         return "voice"
     if message.venue is not None:
         return "location"
@@ -200,22 +216,31 @@ def markup(
     return None
 
 
+async def picture_of(reply: Reply, translator: Translator, language: str) -> str | bytes | None:
+    """The picture a reply shows: drawn (a chart, a card, a QR code) or a channel file id."""
+    if reply.chart is not None:
+        return await asyncio.to_thread(render_png, reply.chart, translator, language)
+    if reply.card is not None:
+        return await asyncio.to_thread(render_card, reply.card, translator, language)
+    if reply.qr is not None:
+        return qr_png(reply.qr)
+    return reply.photo
+
+
 async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: str) -> Message:
     """Send one reply; buttons go with the last piece of a long text, files after it."""
     translator = context.translator
-    picture: str | bytes | None = reply.photo
-    if reply.chart is not None:
-        picture = await asyncio.to_thread(render_png, reply.chart, translator, language)
-    elif reply.card is not None:
-        picture = await asyncio.to_thread(render_card, reply.card, translator, language)
+    text = translator.lines(reply.text, language)
+    picture = await picture_of(reply, translator, language)
     if picture is not None:
-        return await context.bot.send_photo(
-            chat_id,
-            picture,
-            caption=translator.lines(reply.text, language)[: MessageLimit.CAPTION_LENGTH],
-            reply_markup=markup(reply, translator, language),
-        )
-    pieces = split_text(translator.lines(reply.text, language))
+        # Telegram counts a caption's 1.024 characters in UTF-16 code units.
+        if len(text.encode("utf-16-le")) // 2 <= MessageLimit.CAPTION_LENGTH:
+            return await context.bot.send_photo(
+                chat_id, picture, caption=text, reply_markup=markup(reply, translator, language)
+            )
+        # Too long for a caption: the picture, then the whole text.
+        await context.bot.send_photo(chat_id, picture)
+    pieces = split_text(text)
     message: Message | None = None
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
@@ -223,12 +248,21 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
             chat_id, piece, reply_markup=markup(reply, translator, language) if last else None
         )
     for attachment in reply.media:
-        if attachment.kind is AttachmentKind.PHOTO:
-            await context.bot.send_photo(chat_id, attachment.file_id)
-        else:
-            await context.bot.send_document(chat_id, attachment.file_id)
+        await _send_media(context, chat_id, attachment)
     assert message is not None
     return message
+
+
+async def _send_media(context: BotContext, chat_id: int, attachment: Attachment) -> None:
+    """A file of an initiative, as the kind of message it came in."""
+    if attachment.kind is AttachmentKind.PHOTO:
+        await context.bot.send_photo(chat_id, attachment.file_id)
+    elif attachment.kind is AttachmentKind.VOICE:
+        await context.bot.send_voice(chat_id, attachment.file_id)
+    elif attachment.kind is AttachmentKind.VIDEO_NOTE:
+        await context.bot.send_video_note(chat_id, attachment.file_id)
+    else:
+        await context.bot.send_document(chat_id, attachment.file_id)
 
 
 async def send_outcome(
@@ -236,7 +270,30 @@ async def send_outcome(
 ) -> None:
     """Send the replies in order."""
     for reply in replies:
-        await send_reply(context, chat_id, reply, language)
+        message = await send_reply(context, chat_id, reply, language)
+        if reply.progress is not None:
+            await progress_shown(context, reply.progress, str(chat_id), message.message_id)
+
+
+async def progress_shown(
+    context: BotContext, broadcast_id: int, chat_id: str, message_id: int
+) -> None:
+    """Record where a broadcast's progress message is, for its stop button to go at the end."""
+    deliveries = context.bot_data.deliveries
+    if deliveries is not None and not await deliveries.show_progress(
+        broadcast_id, chat_id, message_id
+    ):
+        # The broadcast ended while this message was on its way: nothing left to stop.
+        await remove_buttons(context.bot, chat_id, message_id)
+
+
+async def remove_buttons(bot: ExtBot[Any], chat_id: str, message_id: int) -> None:
+    """Take the inline buttons off a message (a stop button with nothing left to stop)."""
+    try:
+        await bot.edit_message_reply_markup(int(chat_id), message_id, reply_markup=None)
+    except TelegramError as error:
+        # Telegram refuses an edit that changes nothing, or of a message deleted since.
+        log.info("buttons of %s/%s not removed: %s", chat_id, message_id, error)
 
 
 async def deliver(context: BotContext, delivery: Delivery) -> None:

@@ -78,12 +78,12 @@ class Translator:
         """Sums in tỷ (10^9) or triệu (10^6) đồng, to one decimal."""
         locale = self._locales.get(language) or self._locales["vi"]
         vietnamese = language == "vi"
-        for size, vi_word, en_word in ((10**9, "tỷ đồng", "billion đồng"),
-                                       (10**6, "triệu đồng", "million đồng")):  # fmt: skip
+        for size, vi_word, en_word in ((10**9, "tỷ đồng", "billion VND"),
+                                       (10**6, "triệu đồng", "million VND")):  # fmt: skip
             if abs(vnd) >= size:
                 number = format_decimal(Decimal(vnd) / size, format="#,##0.#", locale=locale)
                 return f"{number} {vi_word if vietnamese else en_word}"
-        return f"{format_decimal(vnd, locale=locale)} đồng"
+        return f"{format_decimal(vnd, locale=locale)} {'đồng' if vietnamese else 'VND'}"
 
     def _value(self, value: object, language: str) -> str:
         locale = self._locales.get(language) or self._locales["vi"]

@@ -146,6 +146,7 @@ class InitiativeRow(Base):
     effect: Mapped[str | None] = mapped_column(Text)
     benefit_vnd: Mapped[int | None] = mapped_column(BigInteger)
     benefit_known: Mapped[bool | None] = mapped_column(Boolean)
+    benefit_range: Mapped[str | None] = mapped_column(String(16))
     coauthors_done: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool | None] = mapped_column(Boolean)
     confidential_note: Mapped[str | None] = mapped_column(Text)
@@ -190,6 +191,8 @@ class AttachmentRow(Base):
     file_size: Mapped[int | None] = mapped_column(BigInteger)
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(100))
+    answer: Mapped[str | None] = mapped_column(String(16))
+    duration: Mapped[int | None] = mapped_column(Integer)
 
 
 class InitiativeEventRow(Base):
@@ -408,6 +411,10 @@ class BroadcastRow(Base):
     # A review card: where it is shown is recorded, so a decision can update it.
     card_initiative_id: Mapped[int | None] = mapped_column(BigInteger)
     card_version: Mapped[int | None] = mapped_column(Integer)
+    # Where the sender's progress message (with its stop button) is shown, so that the
+    # button can go once there is nothing left to stop.
+    progress_chat_id: Mapped[str | None] = mapped_column(String(64))
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class OutgoingRow(Base):
@@ -472,3 +479,17 @@ class SendSecondRow(Base):
 
     second: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     used: Mapped[int] = mapped_column(Integer)
+
+
+class SubmissionSnapshotRow(Base):
+    """What each submitted version said, as one digest per field: enough to tell a
+    reviewer which fields changed, without a second copy of the text (or of what is
+    confidential)."""
+
+    __tablename__ = "submission_snapshots"
+
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # {field: 16 hex digits of SHA-256 of its canonical value}
+    digests: Mapped[dict[str, str]] = mapped_column(JSON)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

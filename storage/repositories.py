@@ -112,7 +112,8 @@ emulation_members = cast(Table, EmulationMemberRow.__table__)
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
     "author_id", "entered_by_id", "unit_id", "editing", "title", "problem", "solution",
-    "applied", "applied_since", "effect", "benefit_vnd", "benefit_known", "coauthors_done",
+    "applied", "applied_since", "effect", "benefit_vnd", "benefit_known", "benefit_range",
+    "coauthors_done",
     "confidential", "confidential_note", "version", "phase_id", "created_at", "updated_at",
     "submitted_at",
 )  # fmt: skip
@@ -167,6 +168,8 @@ def _attachment_values(initiative_id: int, position: int, a: Attachment) -> dict
         "file_size": a.file_size,
         "file_name": a.file_name,
         "mime_type": a.mime_type,
+        "answer": a.answer,
+        "duration": a.duration,
     }
 
 
@@ -540,6 +543,8 @@ class SqlInitiativeRepository:
                         file_size=a.file_size,
                         file_name=a.file_name,
                         mime_type=a.mime_type,
+                        answer=a.answer,
+                        duration=a.duration,
                     )
                 )
         result = []
@@ -1641,6 +1646,29 @@ class SqlOutbox:
             .values(status="done")
         )
         return bool(result.rowcount == 1)
+
+    async def show_progress(self, broadcast_id: int, chat_id: str, message_id: int) -> bool:
+        """Remember where the broadcast's progress message is; False once it has ended.
+
+        One UPDATE that returns the status: racing ``close``, it either comes first (and
+        the sender finds the message) or sees the broadcast ended (and its caller acts)."""
+        result = await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id)
+            .values(progress_chat_id=chat_id, progress_message_id=message_id)
+            .returning(broadcasts.c.status)
+        )
+        return result.scalar_one_or_none() == "running"
+
+    async def progress_message(self, broadcast_id: int) -> tuple[str, int] | None:
+        """Where the broadcast's progress message is, if it was remembered."""
+        query = select(broadcasts.c.progress_chat_id, broadcasts.c.progress_message_id).where(
+            broadcasts.c.id == broadcast_id
+        )
+        row = (await self._db.execute(query)).first()
+        if row is None or row.progress_chat_id is None or row.progress_message_id is None:
+            return None
+        return str(row.progress_chat_id), int(row.progress_message_id)
 
     async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
         """A member blocked or unblocked the bot; False for someone unknown."""

@@ -37,6 +37,8 @@ class Call:
     params: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
     files: dict[str, bytes] = field(default_factory=dict)
+    # The id of the message it made, for a send.
+    message_id: int | None = None
 
     @property
     def text(self) -> str:
@@ -118,6 +120,8 @@ class FakeBotApi(BaseRequest):
         if "chat_id" in params:
             self.by_chat[int(params["chat_id"])].append(call)
         result = self._result(name, params)
+        if isinstance(result, dict):
+            call.message_id = result.get("message_id")
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _refuse(self, name: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
@@ -149,7 +153,7 @@ class FakeBotApi(BaseRequest):
             return BOT_USER
         if name == "getUpdates":
             return []
-        if name in ("sendMessage", "sendPhoto", "sendDocument"):
+        if name in ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendVideoNote"):
             message_id = next(self._message_ids)
             message = {
                 "message_id": message_id,

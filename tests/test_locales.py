@@ -13,6 +13,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
+from domain.dialog import BACK
 from domain.text import Day, Money, Percent, Text, Verbatim, _
 from locales import LOCALES, Translator, catalog_path
 from locales.extract import extract
@@ -121,8 +122,8 @@ def render(text: Text) -> str:
 
 
 def test_translator_formats_values_the_vietnamese_way() -> None:
-    benefit = render(_("Estimated benefit recorded: {amount}. If that is wrong, tap “Back”.",
-                       amount=Money(1_200_000)))  # fmt: skip
+    benefit = render(_("Estimated benefit recorded: {amount}. If that is wrong, tap “{back}”.",
+                       amount=Money(1_200_000), back=BACK))  # fmt: skip
     assert "1.200.000 ₫" in benefit
     assert "Quay lại" in benefit
     share = render(
