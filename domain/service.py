@@ -520,6 +520,14 @@ class ConversationService:
         turn.show(self._search_prompt(turn), *before)
 
     async def _search(self, turn: Turn, text: str) -> None:
+        found = turn.conversation.data.get("found")
+        number = typed.number(text)
+        if isinstance(found, list) and number is not None and 1 <= number <= len(found):
+            # The number of a union in the list just shown, as if its button were tapped.
+            unit = await turn.uow.units.get(int(found[number - 1]))
+            if unit is not None and unit.is_grassroots:
+                await self._offer_unit(turn, unit)
+                return
         terms = search_terms(text)
         if sum(len(term) for term in terms) < 2:
             raise InputError(_("Please type at least two letters of the name."))
@@ -537,6 +545,7 @@ class ConversationService:
                     encode("j", "pick", unit.id)),)
             for unit in units
         )  # fmt: skip
+        turn.conversation.data = {"found": [unit.id for unit in units]}
         turn.say(*lines, buttons=buttons)
 
     async def _path(self, turn: Turn, unit: Unit) -> Verbatim:
@@ -659,10 +668,7 @@ class ConversationService:
         elif state is DialogState.JOIN_NAME:
             self._set_name(turn, text)
         elif state is DialogState.JOIN_PHONE:
-            if not _PHONE.match(text.strip()):
-                raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
-            turn.member.phone = _clean_phone(text)
-            self._finish_joining(turn)
+            self._phone_text(turn, text)
         elif state is DialogState.REVIEWING:
             await self._desk.text(turn, text)
         elif state is DialogState.PROXY_MEMBER:
@@ -675,6 +681,16 @@ class ConversationService:
             await self._draft_text(turn, draft, text)
         else:
             await self._prompt(turn)
+
+    def _phone_text(self, turn: Turn, text: str) -> None:
+        """A typed phone number, or "bỏ qua" / "không" to join without one."""
+        if typed.intent(text) is Intent.SKIP or typed.fold(text) in typed.NO_WORDS:
+            self._finish_joining(turn)
+            return
+        if not _PHONE.match(text.strip()):
+            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+        turn.member.phone = _clean_phone(text)
+        self._finish_joining(turn)
 
     def _spell(self, label: Text) -> tuple[str, ...]:
         """A button's label in every language, to recognise it when typed."""
@@ -1214,10 +1230,14 @@ HELP: tuple[Text, ...] = (
 
 def _continuation(draft: Initiative) -> Reply:
     """A short reply for a step that takes several messages."""
-    return dialog.question(draft) if draft.step not in dialog.MULTI_MESSAGE_STEPS else Reply(
-        (_("Saved ({length} of {limit} characters). Send more, or tap “{done}”.",
-           length=len((draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""),
-           limit=TEXT_LIMIT, done=dialog.DONE),),
+    if draft.step not in dialog.MULTI_MESSAGE_STEPS:
+        return dialog.question(draft)
+    written = (draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""
+    saved = (_("Saved ({length} of {limit} characters). Send more, or tap “{done}”.",
+               length=len(written), limit=TEXT_LIMIT, done=dialog.DONE) if written
+             else _("Saved. Send more, or tap “{done}”.", done=dialog.DONE))  # fmt: skip
+    return Reply(
+        (saved,),
         ((dialog.button(draft, "done", dialog.DONE),
           dialog.button(draft, "clear", dialog.START_OVER)),
          (dialog.button(draft, "back", dialog.BACK),)),

@@ -60,6 +60,7 @@ async def test_voice_answers_reach_the_summary_and_the_reviewer(
     await person.tap("Sản xuất")
     await worker.send(**voice("v-problem", 42))
     assert "🎤 ghi âm 0:42" in worker.last().text
+    assert "0/4.000" not in worker.last().text, "a recording is not 0 characters written"
     await person.tap("Xong")
     await worker.send(**voice("v-solution", 75))
     await person.tap("Xong")

@@ -254,3 +254,18 @@ async def test_cancel_words_leave_any_step(bot: Harness, database_url: str) -> N
     await admin.say("huy")
     assert "Đã hủy." in admin.last().text
     assert (await load(database_url, 1)).status.value == "pending"
+
+
+async def test_a_union_from_the_list_by_its_number(bot: Harness) -> None:
+    worker = bot.member(1109, "Lan")
+    await worker.say("/start")
+    await worker.say("may")
+    names = [label for label, _data in worker.last().buttons]
+    assert len(names) >= 2, worker.transcript(2)
+    await worker.say("2")
+    assert names[1] in worker.last().text and "Đúng, tham gia" in str(worker.last().buttons)
+    await worker.say("có")
+    assert "Họ và tên của bạn là gì?" in worker.last().text
+    await worker.say("Nguyễn Thị Lan")
+    await worker.say("bo qua")
+    assert "📝 Nộp sáng kiến" in worker.last().keyboard, "joined without a phone"
