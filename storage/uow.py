@@ -41,10 +41,10 @@ from storage.repositories import (
     SqlReminderLog,
     SqlReviewCardRepository,
     SqlRoleRepository,
+    SqlSubmissionSnapshots,
     SqlUnitRepository,
     SqlWeeklySource,
 )
-from storage.snapshots import SqlSubmissionSnapshots
 
 
 class SqlUnitOfWork:

@@ -7,16 +7,13 @@ from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.executor import Executor
 from storage.models import SubmissionSnapshotRow
+from storage.repositories._base import _by_dialect
 
 snapshots = cast(Table, SubmissionSnapshotRow.__table__)
-_ADD = {
-    "postgresql": postgresql.insert(snapshots).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(snapshots).on_conflict_do_nothing(),
-}
+_ADD = _by_dialect(lambda insert_: insert_(snapshots).on_conflict_do_nothing())
 
 
 class SqlSubmissionSnapshots:

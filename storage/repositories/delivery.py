@@ -1,0 +1,244 @@
+"""The delivery queue: broadcasts and the messages waiting to be sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, literal, select, update
+
+from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
+from storage.executor import Executor
+from storage.repositories._base import _new_id, broadcasts, members, outgoing
+
+
+class SqlOutbox:
+    """The delivery queue in SQL."""
+
+    def __init__(self, connection: Executor) -> None:
+        self._db = connection
+
+    async def create(
+        self,
+        kind: str,
+        text: str,
+        member_ids: Sequence[int],
+        sender_id: int | None,
+        now: dt.datetime,
+        extra: BroadcastExtras,
+    ) -> int | None:
+        """Queue a message to the reachable members among these (and to ``extra.chats``);
+        return the broadcast id, or None when one with ``extra.key`` exists already."""
+        if extra.key is not None and await self.keyed(extra.key):
+            return None
+        result = await self._db.execute(
+            insert(broadcasts),
+            {"kind": kind, "created_by_id": sender_id, "text": text, "status": "running",
+             "created_at": now, "photo": extra.photo, "image": extra.image, "key": extra.key,
+             "buttons": [[list(b) for b in row] for row in extra.buttons] or None,
+             "card_initiative_id": extra.card[0] if extra.card else None,
+             "card_version": extra.card[1] if extra.card else None},
+        )  # fmt: skip
+        broadcast_id = _new_id(result)
+        ids = sorted(set(member_ids))
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            reachable = select(
+                literal(broadcast_id), members.c.id, members.c.external_id,
+                literal(OutgoingState.QUEUED.value), literal(0), literal(extra.urgent),
+            ).where(
+                members.c.id.in_(chunk), members.c.reachable.is_(True),
+                members.c.channel == "telegram",
+            )  # fmt: skip
+            await self._db.execute(
+                insert(outgoing).from_select(
+                    ["broadcast_id", "member_id", "chat_id", "state", "attempts", "urgent"],
+                    reachable,
+                )
+            )
+        if extra.chats:
+            await self._db.execute(
+                insert(outgoing),
+                [{"broadcast_id": broadcast_id, "member_id": None, "chat_id": chat,
+                  "state": OutgoingState.QUEUED.value, "attempts": 0, "urgent": extra.urgent}
+                 for chat in sorted(set(extra.chats))],
+            )  # fmt: skip
+        return broadcast_id
+
+    async def claim(self, limit: int) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages as being sent and return them: the urgent
+        ones (notifications) first, then bulk in the order queued."""
+        ids: list[int] = []
+        for urgent in (True, False):
+            ids += (
+                await self._db.execute(
+                    select(outgoing.c.id)
+                    .where(outgoing.c.state == OutgoingState.QUEUED.value,
+                           outgoing.c.urgent == urgent)
+                    .order_by(outgoing.c.id)
+                    .limit(limit - len(ids))
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()  # fmt: skip
+            if ids:
+                break
+        if not ids:
+            return []
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id.in_(ids))
+            .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
+        )
+        rows = await self._db.execute(
+            select(outgoing, broadcasts.c.text, broadcasts.c.photo, broadcasts.c.buttons,
+                   broadcasts.c.card_initiative_id, broadcasts.c.card_version,
+                   broadcasts.c.image.is_not(None).label("has_image"))
+            .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
+            .where(outgoing.c.id.in_(ids))
+            .order_by(outgoing.c.id)
+        )  # fmt: skip
+        return [
+            Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts,
+                     r.photo, bool(r.has_image),
+                     tuple(tuple((str(b[0]), str(b[1])) for b in row) for row in r.buttons or ()),
+                     (int(r.card_initiative_id), int(r.card_version))
+                     if r.card_initiative_id is not None else None, bool(r.urgent))
+            for r in rows
+        ]  # fmt: skip
+
+    async def keyed(self, key: str) -> bool:
+        """Whether a broadcast with this key was made."""
+        query = select(broadcasts.c.id).where(broadcasts.c.key == key)
+        return (await self._db.execute(query)).first() is not None
+
+    async def image(self, broadcast_id: int) -> tuple[str | None, bytes | None]:
+        """The broadcast's photo: its file id once uploaded, else the picture to upload."""
+        query = select(broadcasts.c.photo, broadcasts.c.image).where(
+            broadcasts.c.id == broadcast_id
+        )
+        row = (await self._db.execute(query)).first()
+        return (row.photo, row.image) if row is not None else (None, None)
+
+    async def uploaded(self, broadcast_id: int, file_id: str) -> None:
+        """The picture is on the channel's servers: send its file id from now on."""
+        await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id)
+            .values(photo=file_id, image=None)
+        )
+
+    async def finish(
+        self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None
+    ) -> None:
+        """Record how a message ended."""
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id == outgoing_id)
+            .values(state=state.value, sent_at=now, error=error)
+        )
+
+    async def requeue(
+        self, outgoing_id: int, count_attempt: bool, error: str | None = None
+    ) -> None:
+        """Put a message back in the queue."""
+        attempts = outgoing.c.attempts if count_attempt else outgoing.c.attempts - 1
+        await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.id == outgoing_id)
+            .values(state=OutgoingState.QUEUED.value, attempts=attempts, error=error)
+        )
+
+    async def recover(self) -> int:
+        """Put messages left mid-send by a crash back in the queue; return how many."""
+        result = await self._db.execute(
+            update(outgoing)
+            .where(outgoing.c.state == OutgoingState.SENDING.value)
+            .values(state=OutgoingState.QUEUED.value)
+        )
+        return int(result.rowcount or 0)
+
+    async def unreachable(self, member_id: int) -> None:
+        """The member blocked the bot."""
+        await self._db.execute(
+            update(members).where(members.c.id == member_id).values(reachable=False)
+        )
+
+    async def tally(self, broadcast_id: int) -> dict[OutgoingState, int]:
+        """How many messages of a broadcast are in each state."""
+        rows = await self._db.execute(
+            select(outgoing.c.state, func.count())
+            .where(outgoing.c.broadcast_id == broadcast_id)
+            .group_by(outgoing.c.state)
+        )
+        found = {OutgoingState(state): int(count) for state, count in map(tuple, rows)}
+        return {state: found.get(state, 0) for state in OutgoingState}
+
+    async def backlog(self, urgent_only: bool = False) -> int:
+        """How many messages of all broadcasts are still to send."""
+        waiting = [OutgoingState.QUEUED.value, OutgoingState.SENDING.value]
+        query = select(func.count()).select_from(outgoing).where(outgoing.c.state.in_(waiting))
+        if urgent_only:
+            query = query.where(outgoing.c.urgent.is_(True))
+        return int((await self._db.execute(query)).scalar_one())
+
+    async def cancel(self, broadcast_id: int) -> int:
+        """Stop a broadcast: its queued messages are not sent; return how many."""
+        await self._db.execute(
+            update(broadcasts).where(broadcasts.c.id == broadcast_id).values(status="cancelled")
+        )
+        result = await self._db.execute(
+            update(outgoing)
+            .where(
+                outgoing.c.broadcast_id == broadcast_id,
+                outgoing.c.state == OutgoingState.QUEUED.value,
+            )
+            .values(state=OutgoingState.CANCELLED.value)
+        )
+        return int(result.rowcount or 0)
+
+    async def sender_of(self, broadcast_id: int) -> int | None:
+        """Who started a broadcast."""
+        query = select(broadcasts.c.created_by_id).where(broadcasts.c.id == broadcast_id)
+        value = (await self._db.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    async def close(self, broadcast_id: int) -> bool:
+        """Mark a broadcast done; False when it was already closed."""
+        result = await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "running")
+            .values(status="done")
+        )
+        return bool(result.rowcount == 1)
+
+    async def show_progress(self, broadcast_id: int, chat_id: str, message_id: int) -> bool:
+        """Remember where the broadcast's progress message is; False once it has ended.
+
+        One UPDATE that returns the status: racing ``close``, it either comes first (and
+        the sender finds the message) or sees the broadcast ended (and its caller acts)."""
+        result = await self._db.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id)
+            .values(progress_chat_id=chat_id, progress_message_id=message_id)
+            .returning(broadcasts.c.status)
+        )
+        return result.scalar_one_or_none() == "running"
+
+    async def progress_message(self, broadcast_id: int) -> tuple[str, int] | None:
+        """Where the broadcast's progress message is, if it was remembered."""
+        query = select(broadcasts.c.progress_chat_id, broadcasts.c.progress_message_id).where(
+            broadcasts.c.id == broadcast_id
+        )
+        row = (await self._db.execute(query)).first()
+        if row is None or row.progress_chat_id is None or row.progress_message_id is None:
+            return None
+        return str(row.progress_chat_id), int(row.progress_message_id)
+
+    async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
+        """A member blocked or unblocked the bot; False for someone unknown."""
+        result = await self._db.execute(
+            update(members)
+            .where(members.c.channel == channel, members.c.external_id == external_id)
+            .values(reachable=reachable)
+        )
+        return bool(result.rowcount)
