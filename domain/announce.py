@@ -11,6 +11,7 @@ from domain.model import Attachment, AttachmentKind, DialogState, RoleKind
 from domain.parsing import TEXT_LIMIT, clean_text
 from domain.progress import phase_on
 from domain.roles import units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.stats import phase_pace
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
@@ -40,6 +41,14 @@ class AnnounceDesk:
     def _reset(self, turn: Turn) -> None:
         turn.conversation.state = DialogState.IDLE
         turn.conversation.data = {}
+
+    def routes(self) -> Routes:
+        """/announce, its buttons and the text typed for it."""
+        return Routes(
+            commands={"announce": CommandRoute(lambda turn, _a: self.start(turn), open=True)},
+            buttons={"a": ButtonRoute(self.button)},
+            states={DialogState.ANNOUNCING: StateRoute(self.text, self.prompt)},
+        )
 
     async def start(self, turn: Turn) -> None:
         """/announce: ask for the text."""

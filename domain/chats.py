@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from domain.model import Member, RoleKind, Unit
 from domain.ports import UnitOfWork
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, encode, number_at
@@ -63,6 +64,13 @@ class ChatDesk:
             return await uow.units.get(held[0])
         unit = await uow.units.by_code(code) if is_valid_code(code) else None
         return unit if unit is not None and await covers(uow, held, unit) else None
+
+    def routes(self) -> Routes:
+        """/linkchat in a private chat, and its buttons."""
+        return Routes(
+            commands={"linkchat": CommandRoute(self.private, open=True)},
+            buttons={"g": ButtonRoute(self.button)},
+        )
 
     async def private(self, turn: Turn, argument: str) -> None:
         """/linkchat in a private chat: a one-time code, and the chats linked so far."""

@@ -22,6 +22,7 @@ from domain.model import Approval, Figures, Phase, RoleKind, Unit, format_number
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.progress import phase_on
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_, verbatim
 from domain.turn import Forged, Turn
 from domain.ui import Button, Card, Reply, encode, number_at
@@ -408,6 +409,13 @@ class CardDesk:
 
     async def _units(self, turn: Turn) -> list[int]:
         return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
+
+    def routes(self) -> Routes:
+        """/card and its buttons."""
+        return Routes(
+            commands={"card": CommandRoute(self.card, open=True)},
+            buttons={"k": ButtonRoute(self.button)},
+        )
 
     async def card(self, turn: Turn, argument: str) -> None:
         """/card [CODE]: the card of the admin's unit, or of a unit below it."""

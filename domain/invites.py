@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from domain.model import Invite, Member, RoleKind, Unit
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, Delivery, Reply, encode, number_at
@@ -49,6 +50,16 @@ class InviteDesk:
     async def _in_scope(self, turn: Turn, unit: Unit) -> bool:
         """Whether the member is an admin of this unit or of one above it."""
         return await covers(turn.uow, await self._admin_units(turn), unit)
+
+    def routes(self) -> Routes:
+        """/invite and /roles, and their buttons."""
+        return Routes(
+            commands={
+                "invite": CommandRoute(lambda turn, _a: self.start(turn), open=True),
+                "roles": CommandRoute(lambda turn, _a: self.roles(turn), open=True),
+            },
+            buttons={"i": ButtonRoute(self.button)},
+        )
 
     async def start(self, turn: Turn) -> None:
         """/invite: choose the role to give."""

@@ -32,6 +32,7 @@ from domain.review_card import (
     review_card,
 )
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.text import Day, Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, CardUpdate, Delivery, Reply, encode, number_at
@@ -132,6 +133,18 @@ class ReviewDesk:
         return decisions[-1] if decisions else None
 
     # -- buttons and text --------------------------------------------------------
+
+    def routes(self) -> Routes:
+        """/pending, /reopen, /history; the review buttons; a typed reason."""
+        return Routes(
+            commands={
+                "pending": CommandRoute(lambda turn, _a: self.pending(turn, 0), open=True),
+                "reopen": CommandRoute(self.reopen, open=True),
+                "history": CommandRoute(self.history, open=True, leaves=False),
+            },
+            buttons={"r": ButtonRoute(self.button), "p": ButtonRoute(self.pending_button)},
+            states={DialogState.REVIEWING: StateRoute(self.text, self.prompt)},
+        )
 
     async def button(self, turn: Turn, parts: Sequence[str]) -> None:
         """A press on a review card or on a decision prompt."""

@@ -46,6 +46,7 @@ from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.progress import count_change, phase_on
 from domain.review import ReviewDesk, reason_text
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute, merge
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Day, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
@@ -82,36 +83,13 @@ MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
-# Commands that work before a member has joined a unit; admins need not join one.
-_OPEN_COMMANDS = frozenset(
-    {
-        "start",
-        "help",
-        "lang",
-        "cancel",
-        "unit",
-        "history",
-        "pending",
-        "invite",
-        "roles",
-        "stats",
-        "top",
-        "targets",
-        "settings",
-        "reopen",
-        "announce",
-        "card",
-        "linkchat",
-    }
-)
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 JOIN_YES = _("✅ Yes, join")
 JOIN_OTHER = _("🔍 Find another union")
 RECORDINGS = frozenset({AttachmentKind.VOICE, AttachmentKind.VIDEO_NOTE})
-# Where typed "hủy" is a name or a search, not the cancel word.
-_NAMING_STATES = frozenset({DialogState.JOIN_SEARCH, DialogState.JOIN_NAME,
-                            DialogState.PROXY_MEMBER})  # fmt: skip
+
+PROXY_PROMPT = _("Type the member's full name, or part of it to search.")
 
 UNSUPPORTED_LABELS: dict[str, Text] = {
     "sticker": _("a sticker"),
@@ -157,6 +135,76 @@ class ConversationService:
         self._renderer = renderer
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
+        # The features, each wired once; the order does not matter, a clash is an error.
+        routes = merge((
+            self._routes(), self._desk.routes(), self._invites.routes(), self._stats.routes(),
+            self._targets.routes(), self._announce.routes(), self._cards.routes(),
+            self._chats.routes(),
+        ))  # fmt: skip
+        self._commands = routes.commands
+        self._buttons = routes.buttons
+        self._states = routes.states
+
+    @property
+    def commands(self) -> frozenset[str]:
+        """Every command some feature answers."""
+        return frozenset(self._commands)
+
+    @property
+    def button_prefixes(self) -> frozenset[str]:
+        """Every button prefix some feature answers."""
+        return frozenset(self._buttons)
+
+    def _routes(self) -> Routes:
+        """What this module answers itself: joining, help, language and settings, drafts,
+        entering for a member, and one's own initiatives."""
+        return Routes(
+            commands={
+                "start": CommandRoute(lambda t, a: self._start(t, a.strip()), open=True,
+                                      leaves=False),
+                "unit": CommandRoute(lambda t, _a: self._ask_unit(t), open=True, leaves=False),
+                "help": CommandRoute(self._help, open=True, leaves=False),
+                "lang": CommandRoute(self._languages, open=True, leaves=False),
+                "settings": CommandRoute(self._settings_command, open=True, leaves=False),
+                "cancel": CommandRoute(lambda t, _a: self._cancel(t), open=True, leaves=False),
+                "skip": CommandRoute(self._skip, leaves=False),
+                "new": CommandRoute(lambda t, _a: self._new(t), leaves=False),
+                "my": CommandRoute(lambda t, _a: self._my(t, 0)),
+            },
+            buttons={
+                "l": ButtonRoute(self._language_button),
+                "o": ButtonRoute(self._settings_button),
+                "j": ButtonRoute(self._join_button),
+                "h": ButtonRoute(self._proxy_button),
+                "d": ButtonRoute(self._draft_button, open=False),
+                "n": ButtonRoute(self._draft_menu_button, open=False),
+                "m": ButtonRoute(self._my_button, open=False),
+            },
+            states={
+                DialogState.JOIN_SEARCH: StateRoute(self._search, self._search_again,
+                                                    cancel_word=False),
+                DialogState.JOIN_CONFIRM: StateRoute(self._confirm_text, self._confirm_prompt),
+                DialogState.JOIN_NAME: StateRoute(self._set_name, self._name_again,
+                                                  cancel_word=False),
+                DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
+                DialogState.DRAFTING: StateRoute(self._drafting_text, self._draft_prompt,
+                                                 cancel_word=False),
+                DialogState.PROXY_MEMBER: StateRoute(self._proxy_search, self._proxy_again,
+                                                     cancel_word=False),
+            },
+        )  # fmt: skip
+
+    async def _search_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._search_prompt(turn), *before)
+
+    async def _name_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._name_prompt(turn), *before)
+
+    async def _phone_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._phone_prompt(), *before)
+
+    async def _proxy_again(self, turn: Turn, *before: Text) -> None:
+        turn.say(*before, PROXY_PROMPT)
 
     async def handle(self, inbound: Inbound) -> Outcome:
         """Handle one event in one transaction; a redelivered event changes nothing."""
@@ -283,13 +331,8 @@ class ConversationService:
                 await self._command(turn, payload)
             elif isinstance(payload, ButtonPress):
                 await self._button(turn, payload.code)
-            elif not turn.member.has_joined and turn.conversation.state not in (
-                DialogState.JOIN_SEARCH, DialogState.JOIN_CONFIRM,
-                DialogState.JOIN_NAME, DialogState.JOIN_PHONE, DialogState.REVIEWING,
-                # Reached only through a helper's role, which needs no membership.
-                DialogState.DRAFTING, DialogState.PROXY_MEMBER, DialogState.TARGETS,
-                DialogState.ANNOUNCING,
-            ):  # fmt: skip
+            elif not turn.member.has_joined and turn.conversation.state not in self._states:
+                # Every dialog but the idle one is reached by joining or through a role.
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
                 await self._text(turn, payload.text)
@@ -307,39 +350,33 @@ class ConversationService:
 
     async def _prompt(self, turn: Turn, *before: Text) -> None:
         """Say ``before`` and ask again whatever the member is expected to answer."""
-        conversation = turn.conversation
-        state = conversation.state
-        if state is DialogState.DRAFTING:
-            draft = await self._active_draft(turn)
-            if draft is not None:
-                replacing = bool(conversation.data.get("replace"))
-                turn.show(dialog.question(draft, replacing=replacing), *before)
-                return
-        if state is DialogState.REVIEWING:
-            await self._desk.prompt(turn, *before)
-        elif state is DialogState.PROXY_MEMBER:
-            turn.say(*before, _("Type the member's full name, or part of it to search."))
-        elif state is DialogState.TARGETS:
-            turn.say(*before)
-        elif state is DialogState.ANNOUNCING:
-            await self._announce.prompt(turn, *before)
-        elif state is DialogState.JOIN_SEARCH:
-            turn.show(self._search_prompt(turn), *before)
-        elif state is DialogState.JOIN_CONFIRM:
-            unit = await turn.uow.units.get(int(conversation.data.get("unit", 0)))
-            if unit is not None:
-                await self._offer_unit(turn, unit, *before)
-            else:
-                await self._ask_unit(turn, *before)
-        elif state is DialogState.JOIN_NAME:
-            turn.show(self._name_prompt(turn), *before)
-        elif state is DialogState.JOIN_PHONE:
-            turn.show(self._phone_prompt(), *before)
-        elif not turn.member.has_joined:
-            await self._ask_unit(turn, *before)
+        route = self._states.get(turn.conversation.state)
+        if route is not None:
+            await route.prompt(turn, *before)
         else:
-            self._pause(turn)
-            turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
+            await self._idle_prompt(turn, *before)
+
+    async def _idle_prompt(self, turn: Turn, *before: Text) -> None:
+        if not turn.member.has_joined:
+            await self._ask_unit(turn, *before)
+            return
+        self._pause(turn)
+        turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
+
+    async def _draft_prompt(self, turn: Turn, *before: Text) -> None:
+        draft = await self._active_draft(turn)
+        if draft is None:
+            await self._idle_prompt(turn, *before)
+            return
+        replacing = bool(turn.conversation.data.get("replace"))
+        turn.show(dialog.question(draft, replacing=replacing), *before)
+
+    async def _confirm_prompt(self, turn: Turn, *before: Text) -> None:
+        unit = await turn.uow.units.get(int(turn.conversation.data.get("unit", 0)))
+        if unit is not None:
+            await self._offer_unit(turn, unit, *before)
+        else:
+            await self._ask_unit(turn, *before)
 
     def _pause(self, turn: Turn) -> None:
         """Leave the dialog; the draft stays saved at its step."""
@@ -357,77 +394,60 @@ class ConversationService:
     # -- commands ------------------------------------------------------------
 
     async def _command(self, turn: Turn, command: Command) -> None:
-        name = command.name
+        route = self._commands.get(command.name)
         if (
-            not turn.member.has_joined
-            and name not in _OPEN_COMMANDS
+            not (route and route.open)
+            and not turn.member.has_joined
             and not await self._helper_units(turn)
         ):
             await self._ask_unit(turn, _("First, let us find your grassroots union."))
             return
-        if name == "start":
-            await self._start(turn, command.argument.strip())
-        elif name == "unit":
-            await self._ask_unit(turn)
-        elif name == "new":
-            await self._new(turn)
-        elif name == "my":
-            self._pause(turn)
-            await self._my(turn, 0)
-        elif name == "help":
-            turn.say(*HELP)
-            if turn.conversation.state is not DialogState.IDLE:
-                await self._prompt(turn)
-            elif turn.member.has_joined:
-                turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
-        elif name == "lang":
-            buttons = tuple(
-                (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
-                for code, label in LANGUAGES.items()
+        if route is None:
+            await self._prompt(
+                turn, _("I do not know that command. Type /help to see what I can do.")
             )
-            turn.say(_("Choose your language:"), buttons=buttons)
-        elif name == "invite":
+            return
+        if route.leaves:
             self._pause(turn)
-            await self._invites.start(turn)
-        elif name == "roles":
-            self._pause(turn)
-            await self._invites.roles(turn)
-        elif name == "stats":
-            self._pause(turn)
-            await self._stats.stats(turn)
-        elif name == "announce":
-            self._pause(turn)
-            await self._announce.start(turn)
-        elif name == "settings":
-            self._settings(turn)
-        elif name == "card":
-            self._pause(turn)
-            await self._cards.card(turn, command.argument)
-        elif name == "linkchat":
-            self._pause(turn)
-            await self._chats.private(turn, command.argument)
-        elif name == "targets":
-            self._pause(turn)
-            await self._targets.start(turn)
-        elif name == "top":
-            self._pause(turn)
-            await self._stats.top(turn)
-        elif name == "pending":
-            self._pause(turn)
-            await self._desk.pending(turn, 0)
-        elif name == "reopen":
-            self._pause(turn)
-            await self._desk.reopen(turn, command.argument)
-        elif name == "history":
-            await self._desk.history(turn, command.argument)
-        elif name == "cancel":
-            await self._cancel(turn)
-        elif name == "skip" and turn.conversation.state is DialogState.JOIN_PHONE:
+        await route.run(turn, command.argument)
+
+    async def _help(self, turn: Turn, _argument: str = "") -> None:
+        turn.say(*HELP)
+        if turn.conversation.state is not DialogState.IDLE:
+            await self._prompt(turn)
+        elif turn.member.has_joined:
+            turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
+
+    async def _languages(self, turn: Turn, _argument: str = "") -> None:
+        buttons = tuple(
+            (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
+            for code, label in LANGUAGES.items()
+        )
+        turn.say(_("Choose your language:"), buttons=buttons)
+
+    async def _skip(self, turn: Turn, _argument: str = "") -> None:
+        if turn.conversation.state is DialogState.JOIN_PHONE:
             self._finish_joining(turn)
         else:
             await self._prompt(
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
+
+    async def _settings_command(self, turn: Turn, _argument: str = "") -> None:
+        self._settings(turn)
+
+    async def _settings_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        if len(parts) != 3 or parts[1] not in ("nudges", "named") or parts[2] not in ("on", "off"):
+            raise Forged
+        setattr(turn.member, parts[1], parts[2] == "on")
+        self._settings(turn)
+
+    async def _language_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        if len(parts) != 2 or parts[1] not in LANGUAGES:
+            raise Forged
+        turn.member.language = parts[1]
+        turn.outcome.language = parts[1]
+        await self._prompt(turn, _("Language changed to English."))
 
     def _settings(self, turn: Turn) -> None:
         """/settings: reminders and announcements on or off; named in commendations or not."""
@@ -605,7 +625,7 @@ class ConversationService:
         ):
             await self._join(turn, number_at(parts, 2))
         elif action == "name" and conversation.state is DialogState.JOIN_NAME:
-            self._set_name(turn, turn.member.display_name)
+            await self._set_name(turn, turn.member.display_name)
         else:
             turn.outcome.notice = _("That button is from an earlier message.")
             await self._prompt(turn)
@@ -626,7 +646,7 @@ class ConversationService:
         turn.conversation.data = {}
         turn.show(self._name_prompt(turn))
 
-    def _set_name(self, turn: Turn, text: str) -> None:
+    async def _set_name(self, turn: Turn, text: str) -> None:
         name = " ".join(clean_text(text, limit=NAME_MAX).split())
         if not _valid_name(name):
             raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
@@ -656,33 +676,22 @@ class ConversationService:
     # -- typed text ----------------------------------------------------------
 
     async def _text(self, turn: Turn, text: str) -> None:
-        state = turn.conversation.state
-        if state not in (DialogState.DRAFTING, *_NAMING_STATES) and (
-            typed.intent(text) is Intent.CANCEL
-        ):
+        route = self._states.get(turn.conversation.state)
+        if (route is None or route.cancel_word) and typed.intent(text) is Intent.CANCEL:
             await self._cancel(turn)
-        elif state is DialogState.JOIN_SEARCH:
-            await self._search(turn, text)
-        elif state is DialogState.JOIN_CONFIRM:
-            await self._confirm_text(turn, text)
-        elif state is DialogState.JOIN_NAME:
-            self._set_name(turn, text)
-        elif state is DialogState.JOIN_PHONE:
-            self._phone_text(turn, text)
-        elif state is DialogState.REVIEWING:
-            await self._desk.text(turn, text)
-        elif state is DialogState.PROXY_MEMBER:
-            await self._proxy_search(turn, text)
-        elif state is DialogState.TARGETS:
-            await self._targets.text(turn, text)
-        elif state is DialogState.ANNOUNCING:
-            await self._announce.text(turn, text)
-        elif state is DialogState.DRAFTING and (draft := await self._active_draft(turn)):
-            await self._draft_text(turn, draft, text)
-        else:
+        elif route is None:
             await self._prompt(turn)
+        else:
+            await route.text(turn, text)
 
-    def _phone_text(self, turn: Turn, text: str) -> None:
+    async def _drafting_text(self, turn: Turn, text: str) -> None:
+        draft = await self._active_draft(turn)
+        if draft is None:
+            await self._prompt(turn)
+        else:
+            await self._draft_text(turn, draft, text)
+
+    async def _phone_text(self, turn: Turn, text: str) -> None:
         """A typed phone number, or "bỏ qua" / "không" to join without one."""
         if typed.intent(text) is Intent.SKIP or typed.fold(text) in typed.NO_WORDS:
             self._finish_joining(turn)
@@ -811,7 +820,7 @@ class ConversationService:
         elif action == "other" and len(parts) == 2:
             turn.conversation.state = DialogState.PROXY_MEMBER
             turn.conversation.data = {}
-            turn.say(_("Type the member's full name, or part of it to search."))
+            turn.say(PROXY_PROMPT)
         elif action == "pick" and len(parts) == 3:
             author_id = number_at(parts, 2)
             author = (await turn.uow.members.by_ids([author_id])).get(author_id)
@@ -1174,44 +1183,17 @@ class ConversationService:
         try:
             if parts is None or len(parts) < 2:
                 raise Forged
-            feature = parts[0]
-            if feature == "l" and parts[1] in LANGUAGES and len(parts) == 2:
-                turn.member.language = parts[1]
-                turn.outcome.language = parts[1]
-                await self._prompt(turn, _("Language changed to English."))
-            elif feature == "r":
-                await self._desk.button(turn, parts)
-            elif feature == "o" and len(parts) == 3 and parts[1] in ("nudges", "named"):
-                if parts[2] not in ("on", "off"):
-                    raise Forged
-                setattr(turn.member, parts[1], parts[2] == "on")
-                self._settings(turn)
-            elif feature == "k":
-                await self._cards.button(turn, parts)
-            elif feature == "g":
-                await self._chats.button(turn, parts)
-            elif feature == "a":
-                await self._announce.button(turn, parts)
-            elif feature == "s":
-                await self._stats.button(turn, parts)
-            elif feature == "h":
-                await self._proxy_button(turn, parts)
-            elif feature == "i":
-                await self._invites.button(turn, parts)
-            elif feature == "p":
-                await self._desk.pending_button(turn, parts)
-            elif feature == "j":
-                await self._join_button(turn, parts)
-            elif not turn.member.has_joined and not await self._helper_units(turn):
+            route = self._buttons.get(parts[0])
+            if (
+                not (route and route.open)
+                and not turn.member.has_joined
+                and not await self._helper_units(turn)
+            ):
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
-            elif feature == "d":
-                await self._draft_button(turn, parts)
-            elif feature == "n":
-                await self._draft_menu_button(turn, parts)
-            elif feature == "m":
-                await self._my_button(turn, parts)
-            else:
+                return
+            if route is None:
                 raise Forged
+            await route.run(turn, parts)
         except Forged:
             log.warning("refused malformed button %r from member %s", code[:80], turn.member)
             turn.outcome.notice = _("This button is not valid any more.")

@@ -11,6 +11,7 @@ from domain.model import DialogState, Figures, Phase, RoleKind, Unit
 from domain.ports import UnitOfWork
 from domain.progress import MAX_TARGET, phase_on, read_target
 from domain.roles import covers, units_held
+from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.ui import Bar, Button, Chart, Reply, encode, number_at
@@ -82,6 +83,16 @@ class StatsDesk:
 
     async def _admin_units(self, turn: Turn) -> list[int]:
         return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
+
+    def routes(self) -> Routes:
+        """/stats and /top, and the drill-down buttons."""
+        return Routes(
+            commands={
+                "stats": CommandRoute(lambda turn, _a: self.stats(turn), open=True),
+                "top": CommandRoute(lambda turn, _a: self.top(turn), open=True),
+            },
+            buttons={"s": ButtonRoute(self.button)},
+        )
 
     async def stats(self, turn: Turn) -> None:
         """/stats: an admin sees their unit and its children; a member their unit's path."""
@@ -236,6 +247,17 @@ class TargetDesk:
         if unit is None or phase is None:
             return None
         return unit, phase
+
+    def routes(self) -> Routes:
+        """/targets and the lines typed after it."""
+        return Routes(
+            commands={"targets": CommandRoute(lambda turn, _a: self.start(turn), open=True)},
+            states={DialogState.TARGETS: StateRoute(self.text, self.prompt)},
+        )
+
+    async def prompt(self, turn: Turn, *before: Text) -> None:
+        """Say why the lines were refused; the member types them again."""
+        turn.say(*before)
 
     async def start(self, turn: Turn) -> None:
         """Show the children's targets and how to change them."""

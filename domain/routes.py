@@ -1,0 +1,81 @@
+"""How an event reaches a feature: by command, by a button code's prefix, or by the dialog
+state a typed answer belongs to. Each feature is wired in one entry of each table it uses
+(see ``ConversationService``), so adding a command touches one line there."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from domain.model import DialogState
+from domain.text import Text
+from domain.turn import Turn
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRoute:
+    """A command such as /stats: what runs it, with its argument."""
+
+    run: Callable[[Turn, str], Awaitable[None]]
+    # Works before the member has joined a unit (admins need not join one).
+    open: bool = False
+    # Leaves the dialog in progress first; the draft stays saved at its step.
+    leaves: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonRoute:
+    """The buttons whose codes start with one prefix, e.g. "r" for review."""
+
+    run: Callable[[Turn, Sequence[str]], Awaitable[None]]
+    # Works before the member has joined a unit.
+    open: bool = True
+
+
+class Prompt(Protocol):
+    """Say some lines, then ask again what the dialog state expects."""
+
+    def __call__(self, turn: Turn, *before: Text) -> Awaitable[None]:
+        """Ask again."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateRoute:
+    """A dialog state: what typed text answers there, and how to ask again."""
+
+    text: Callable[[Turn, str], Awaitable[None]]
+    prompt: Prompt
+    # Typed "hủy" cancels here; not where a name or a search is typed.
+    cancel_word: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """What one feature answers to: its commands, button prefixes and dialog states."""
+
+    commands: Mapping[str, CommandRoute] = field(default_factory=dict)
+    buttons: Mapping[str, ButtonRoute] = field(default_factory=dict)
+    states: Mapping[DialogState, StateRoute] = field(default_factory=dict)
+
+
+def merge(features: Iterable[Routes]) -> Routes:
+    """All features' routes in one table; two features claiming one name is a bug."""
+    commands: dict[str, CommandRoute] = {}
+    buttons: dict[str, ButtonRoute] = {}
+    states: dict[DialogState, StateRoute] = {}
+    for routes in features:
+        _add(commands, routes.commands)
+        _add(buttons, routes.buttons)
+        _add(states, routes.states)
+    return Routes(commands, buttons, states)
+
+
+def _add(table: dict[K, V], more: Mapping[K, V]) -> None:
+    taken = table.keys() & more.keys()
+    if taken:
+        raise ValueError(f"routed twice: {sorted(map(str, taken))}")
+    table.update(more)
