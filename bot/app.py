@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from telegram import BotCommand, Update
@@ -26,36 +21,29 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.alerts import OperatorAlerts
-from bot.budget import BudgetLimiter, SendBudget
+from bot.budget import BudgetLimiter
 from bot.delivery import Sender
 from bot.duty import Duty
+from bot.graph import Graph, Pace, build_graph, utc_now
+from bot.jobs import Jobs
 from bot.links import deep_link
 from bot.metrics import Metrics
 from bot.preflight import check_schema
 from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from bot.web import Health
-from charts import render_card
-from domain.commend import Commendations, Schedule
 from domain.delivery import DeliveryService
-from domain.nudges import NudgePolicy
-from domain.service import ConversationService
 from domain.text import _
-from domain.ui import Card
 from handlers.telegram import (
     BotApplication,
     BotContext,
     BotData,
     chat_member_changed,
-    deliver,
     group_command,
     keyboard_labels,
     respond,
 )
 from locales import Translator
-from storage.db import create_engine
-from storage.lease import Lease, SendCount
-from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +63,62 @@ SORRY = _("Sorry, something went wrong on our side. Your answers so far are save
           "please try again in a moment.")  # fmt: skip
 
 
-Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
+class Lifecycle:
+    """Opens what needs Telegram or the database once the Application is initialised, and
+    closes it all at the end; the object graph itself is built before (``build_graph``)."""
 
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
 
-Job = Callable[[BotContext], Coroutine[Any, Any, None]]
+    async def post_init(self, application: BotApplication) -> None:
+        """The service, the sender and its lease, health, and the jobs."""
+        graph, settings = self._graph, self._graph.settings
+        # `python -m bot run` upgraded the schema before anything talked to Telegram
+        # (BOT_MIGRATE_ON_START); here it is only checked.
+        await check_schema(graph.engine, migrate=False)
+        data = application.bot_data
+        data.service = graph.service(lambda payload: deep_link(application.bot.username, payload))
+        data.translator = graph.translator
+        data.labels = keyboard_labels(graph.translator)
+        await _publish_commands(application, graph.translator, settings.default_language)
+        data.deliveries = DeliveryService(graph.units_of_work, graph.clock)
+        data.commendations = graph.commendations
+        data.default_language = settings.default_language
+        data.metrics = graph.metrics
+        data.duty = self._duty(application)
+        data.health = Health(graph.engine, application.bot, self._lease_holder)
+        await data.duty.start()
+        if application.job_queue is not None:
+            Jobs(settings, graph.commendations).schedule(application.job_queue)
 
+    def _duty(self, application: BotApplication) -> Duty:
+        """The sender, and the lease that decides which process runs it and the jobs."""
+        graph, data = self._graph, application.bot_data
+        assert data.deliveries is not None
+        # The budget limiter makes the bot accept a rate-limit argument (a string).
+        data.sender = Sender(cast(ExtBot[str], application.bot), data.deliveries, graph.budget,
+                             graph.translator, graph.pace_clock, graph.pace_sleep,
+                             graph.settings.send_slots, graph.metrics,
+                             may_send=lambda: duty.held)  # fmt: skip
+        duty = Duty(graph.lease, data.sender, graph.settings.job_lease_seconds,
+                    on_processes=lambda live: setattr(graph.count, "processes", live))  # fmt: skip
+        return duty
 
-def on_duty(job: Job) -> Job:
-    """A scheduled job that runs only in the process holding the job lease."""
+    async def _lease_holder(self) -> str:
+        lease = self._graph.lease
+        holder = await lease.current()
+        return ("held by this process" if holder == lease.holder
+                else f"held by {holder}" if holder else "free")  # fmt: skip
 
-    async def run(context: BotContext) -> None:
-        duty = context.bot_data.duty
-        if duty is not None and duty.held:
-            await job(context)
+    async def post_stop(self, application: BotApplication) -> None:
+        """Stop sending and give the lease back."""
+        if application.bot_data.duty is not None:
+            await application.bot_data.duty.stop()
 
-    return run
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
+    async def post_shutdown(self, _application: BotApplication) -> None:
+        """Close the database."""
+        self._graph.units_of_work.dispose()
+        await self._graph.engine.dispose()
 
 
 def build_application(
@@ -109,121 +133,8 @@ def build_application(
     ``pace`` is the sending clock and sleep (monotonic seconds), for benchmarks that run
     time faster than real.
     """
-    pace_clock, pace_sleep = pace or (time.monotonic, asyncio.sleep)
-    engine = create_engine(settings.database_url)
-    units_of_work = SqlUnitOfWorkFactory(engine)
-    translator = Translator(settings.timezone)
-    # Several processes may share a PostgreSQL database: they count each second together.
-    # (A benchmark's sped-up clock stands for the wall clock too.)
-    count = SendCount(units_of_work, pace_clock if pace else time.time)
-    shared = count.claim if engine.dialect.name == "postgresql" else None
-    budget = SendBudget(settings.broadcast_rate, pace_clock, pace_sleep, shared=shared)
-    metrics = Metrics()
-    # Leases are timed by the real clock, whatever clock the bot's dates come from.
-    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-    lease = Lease(units_of_work, "jobs", holder, dt.timedelta(seconds=settings.job_lease_seconds),
-                  utc_now)  # fmt: skip
-    schedule = Schedule(settings.weekly_day, settings.weekly_time, settings.timezone)
-
-    async def draw(card: Card, language: str) -> bytes:
-        return await asyncio.to_thread(render_card, card, translator, language)
-
-    commendations = Commendations(
-        units_of_work, clock=clock, schedule=schedule, render=translator.lines, draw=draw,
-        default_language=settings.default_language,
-    )  # fmt: skip
-
-    async def post_init(application: BotApplication) -> None:
-        # `python -m bot run` upgraded the schema before anything talked to Telegram
-        # (BOT_MIGRATE_ON_START); here it is only checked.
-        await check_schema(engine, migrate=False)
-        service = ConversationService(
-            units_of_work,
-            clock=clock,
-            timezone=settings.timezone,
-            default_language=settings.default_language,
-            invite_link=lambda payload: deep_link(application.bot.username, payload),
-            invite_lifetime=dt.timedelta(days=settings.invite_days),
-            schedule=schedule,
-            renderer=translator,
-            nudge_policy=NudgePolicy(
-                drafts=settings.nudge_drafts,
-                milestones=settings.nudge_milestones,
-                lagging=settings.nudge_lagging,
-                quiet_from=settings.nudge_quiet_from,
-                quiet_until=settings.nudge_quiet_until,
-            ),
-        )
-        application.bot_data.service = service
-        application.bot_data.translator = translator
-        application.bot_data.labels = keyboard_labels(translator)
-        await _publish_commands(application, translator, settings.default_language)
-        deliveries = DeliveryService(units_of_work, clock)
-        application.bot_data.deliveries = deliveries
-        application.bot_data.commendations = commendations
-        application.bot_data.default_language = settings.default_language
-        application.bot_data.metrics = metrics
-        # The budget limiter makes the bot accept a rate-limit argument (a string).
-        sender = Sender(cast(ExtBot[str], application.bot), deliveries, budget, translator,
-                        pace_clock, pace_sleep, settings.send_slots, metrics,
-                        may_send=lambda: duty.held)  # fmt: skip
-        application.bot_data.sender = sender
-        duty = Duty(lease, sender, settings.job_lease_seconds,
-                    on_processes=lambda live: setattr(count, "processes", live))  # fmt: skip
-        application.bot_data.duty = duty
-
-        async def lease_holder() -> str:
-            holder = await lease.current()
-            return ("held by this process" if holder == lease.holder
-                    else f"held by {holder}" if holder else "free")  # fmt: skip
-
-        application.bot_data.health = Health(engine, application.bot, lease_holder)
-        await duty.start()
-        if application.job_queue is not None:
-            application.job_queue.run_repeating(
-                on_duty(forget_handled_updates), interval=dt.timedelta(hours=6), first=60
-            )
-            application.job_queue.run_repeating(
-                on_duty(send_nudges), interval=dt.timedelta(hours=1), first=120, name="nudges"
-            )
-            application.job_queue.run_repeating(
-                on_duty(commend), interval=dt.timedelta(minutes=10), first=90, name="weekly"
-            )
-            application.job_queue.run_daily(
-                on_duty(remind_reviewers),
-                time=settings.review_reminder_time.replace(tzinfo=settings.timezone),
-                name="review_reminders",
-            )
-
-    async def commend(_context: BotContext) -> None:
-        """Every 10 minutes: at the weekly time, queue the week's commendations (once)."""
-        await commendations.run()
-
-    async def remind_reviewers(context: BotContext) -> None:
-        """Once a day: what waits too long, to its reviewers, and one level up."""
-        after = dt.timedelta(days=settings.review_reminder_days)
-        for delivery in await context.service.review_reminders(after):
-            await deliver(context, delivery)
-
-    async def send_nudges(context: BotContext) -> None:
-        """Every hour: stale drafts, milestones and, on Mondays, lagging units. They go
-        through the delivery queue, at Telegram's pace."""
-        for delivery in await context.service.nudges_due():
-            await deliver(context, delivery)
-
-    async def forget_handled_updates(context: BotContext) -> None:
-        """Drop the record of updates old enough that Telegram will not send them again."""
-        forgotten = await context.service.forget_handled_events(dt.timedelta(days=7))
-        log.info("forgot %s handled updates", forgotten)
-
-    async def post_stop(application: BotApplication) -> None:
-        if application.bot_data.duty is not None:
-            await application.bot_data.duty.stop()
-
-    async def post_shutdown(_application: BotApplication) -> None:
-        units_of_work.dispose()
-        await engine.dispose()
-
+    graph = build_graph(settings, clock, pace)
+    life = Lifecycle(graph)
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -231,18 +142,18 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(
-            PerMemberUpdateProcessor(settings.max_concurrent_updates, metrics.handled)
+            PerMemberUpdateProcessor(settings.max_concurrent_updates, graph.metrics.handled)
         )
-        .rate_limiter(BudgetLimiter(budget, metrics, settings.limit_replies))
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
+        .rate_limiter(BudgetLimiter(graph.budget, graph.metrics, settings.limit_replies))
+        .post_init(life.post_init)
+        .post_stop(life.post_stop)
+        .post_shutdown(life.post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
     register_handlers(application)
-    application.add_error_handler(error_handler(settings, translator, metrics, clock))
+    application.add_error_handler(error_handler(settings, graph.translator, graph.metrics, clock))
     return application
 
 

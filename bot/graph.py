@@ -1,0 +1,105 @@
+"""The composition root: the process's object graph, built once, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.budget import SendBudget
+from bot.metrics import Metrics
+from bot.settings import Settings
+from charts import render_card
+from domain.commend import Commendations, Schedule
+from domain.nudges import NudgePolicy
+from domain.service import ConversationService
+from domain.ui import Card
+from locales import Translator
+from storage.db import create_engine
+from storage.lease import Lease, SendCount
+from storage.uow import SqlUnitOfWorkFactory
+
+# The sending clock and sleep (monotonic seconds); benchmarks run time faster than real.
+Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Graph:
+    """Everything one process shares, made before Telegram is reached."""
+
+    settings: Settings
+    clock: Callable[[], dt.datetime]
+    pace_clock: Callable[[], float]
+    pace_sleep: Callable[[float], Awaitable[None]]
+    engine: AsyncEngine
+    units_of_work: SqlUnitOfWorkFactory
+    translator: Translator
+    metrics: Metrics
+    count: SendCount
+    budget: SendBudget
+    lease: Lease
+    schedule: Schedule
+    commendations: Commendations
+
+    def service(self, invite_link: Callable[[str], str]) -> ConversationService:
+        """The conversation service; invitation links need the bot's username."""
+        settings = self.settings
+        return ConversationService(
+            self.units_of_work,
+            clock=self.clock,
+            timezone=settings.timezone,
+            default_language=settings.default_language,
+            invite_link=invite_link,
+            invite_lifetime=dt.timedelta(days=settings.invite_days),
+            schedule=self.schedule,
+            renderer=self.translator,
+            nudge_policy=NudgePolicy(
+                drafts=settings.nudge_drafts,
+                milestones=settings.nudge_milestones,
+                lagging=settings.nudge_lagging,
+                quiet_from=settings.nudge_quiet_from,
+                quiet_until=settings.nudge_quiet_until,
+            ),
+        )
+
+
+def build_graph(
+    settings: Settings, clock: Callable[[], dt.datetime] = utc_now, pace: Pace | None = None
+) -> Graph:
+    """Open nothing yet: the engine connects on first use, the lease when started."""
+    pace_clock, pace_sleep = pace or (time.monotonic, asyncio.sleep)
+    engine = create_engine(settings.database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
+    translator = Translator(settings.timezone)
+    # Several processes may share a PostgreSQL database: they count each second together.
+    # (A benchmark's sped-up clock stands for the wall clock too.)
+    count = SendCount(units_of_work, pace_clock if pace else time.time)
+    shared = count.claim if engine.dialect.name == "postgresql" else None
+    budget = SendBudget(settings.broadcast_rate, pace_clock, pace_sleep, shared=shared)
+    # Leases are timed by the real clock, whatever clock the bot's dates come from.
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    lease = Lease(units_of_work, "jobs", holder, dt.timedelta(seconds=settings.job_lease_seconds),
+                  utc_now)  # fmt: skip
+    schedule = Schedule(settings.weekly_day, settings.weekly_time, settings.timezone)
+
+    async def draw(card: Card, language: str) -> bytes:
+        return await asyncio.to_thread(render_card, card, translator, language)
+
+    commendations = Commendations(
+        units_of_work, clock=clock, schedule=schedule, render=translator.lines, draw=draw,
+        default_language=settings.default_language,
+    )  # fmt: skip
+    return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
+                 Metrics(), count, budget, lease, schedule, commendations)  # fmt: skip
