@@ -81,8 +81,8 @@ class FastFakeBotApi(BaseRequest):
         self.requests += 1
         name = url[url.rfind("/") + 1 :]
         if name == "sendMessage":
-            params = request_data.parameters if request_data else {}
-            chat_id = int(params["chat_id"])  # type: ignore[arg-type]
+            params: dict[str, Any] = request_data.parameters if request_data else {}
+            chat_id = int(params["chat_id"])
             self.messages += 1
             self.last_text[chat_id] = str(params.get("text", ""))
             markup = params.get("reply_markup")

@@ -302,54 +302,77 @@ class Tree:
     initiatives: int
 
 
-def build_tree(unit_total: int, initiatives: int, rng: random.Random) -> Tree:
-    """Units, weights, members layout and targets; no database."""
-    units: list[tuple[int, str, str, str, int | None, str]] = []
-    parent: dict[int, int | None] = {}
-    level: dict[int, str] = {}
-    names: dict[int, str] = {}
-    ids = itertools.count(1)
+Tops = list[tuple[int, str, str, float]]  # id, code, short name, size
+Uppers = list[tuple[int, str]]  # id, code
 
-    def add(code: str, name: str, lvl: str, parent_id: int | None) -> int:
-        unit_id = next(ids)
+
+@dataclass
+class _Units:
+    """The units as they are added, each with the search text of its chain of parents."""
+
+    rows: list[tuple[int, str, str, str, int | None, str]] = field(default_factory=list)
+    parent: dict[int, int | None] = field(default_factory=dict)
+    level: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add(self, code: str, name: str, lvl: str, parent_id: int | None) -> int:
+        unit_id = next(self.ids)
         chain, up = [name], parent_id
         while up is not None:
-            chain.append(names[up])
-            up = parent[up]
-        units.append((unit_id, code, name, lvl, parent_id, normalize_search(" | ".join(chain))))
-        parent[unit_id], level[unit_id], names[unit_id] = parent_id, lvl, name
+            chain.append(self.names[up])
+            up = self.parent[up]
+        self.rows.append((unit_id, code, name, lvl, parent_id, normalize_search(" | ".join(chain))))
+        self.parent[unit_id], self.level[unit_id], self.names[unit_id] = parent_id, lvl, name
         return unit_id
 
-    def place() -> str:
-        return f"{rng.choice(PLACE_A)} {rng.choice(PLACE_B)}"
 
-    def brand() -> str:
-        return f"{rng.choice(BRAND_A)} {rng.choice(BRAND_B)}"
+def _place(rng: random.Random) -> str:
+    return f"{rng.choice(PLACE_A)} {rng.choice(PLACE_B)}"
 
-    national = add("TLD", "Tổng Liên đoàn Lao động Việt Nam", "national", None)
-    tops: list[tuple[int, str, str, float]] = []  # id, code, short name, size
+
+def _brand(rng: random.Random) -> str:
+    return f"{rng.choice(BRAND_A)} {rng.choice(BRAND_B)}"
+
+
+def _add_tops(units: _Units, national: int) -> Tops:
+    """The provinces and the national sectors under the national union."""
+    tops: Tops = []
     for code, name, size in PROVINCES:
         full = f"LĐLĐ {name}" if code in CITIES else f"LĐLĐ tỉnh {name}"
-        tops.append((add(code, full, "province", national), code, name, size * 1.0))
+        tops.append((units.add(code, full, "province", national), code, name, size * 1.0))
     for code, name in SECTORS:
-        tops.append((add(code, name, "sector", national), code, name, 1.5))
-    # Upper-level units: at least 2 per top-level unit, the rest in proportion to size.
+        tops.append((units.add(code, name, "sector", national), code, name, 1.5))
+    return tops
+
+
+def _uppers_per_top(tops: Tops, unit_total: int) -> list[int]:
+    """At least 2 upper-level units per top-level unit, the rest in proportion to size."""
     upper_total = min(UPPER_COUNT, max(len(tops) * 2, (unit_total - 1 - len(tops)) // 20))
     total_size = sum(t[3] for t in tops)
     per_top = [2 + int((upper_total - 2 * len(tops)) * t[3] / total_size) for t in tops]
     for index in range(upper_total - sum(per_top)):
         per_top[index % len(per_top)] += 1
-    uppers: list[tuple[int, str]] = []
+    return per_top
+
+
+def _add_uppers(units: _Units, tops: Tops, per_top: list[int], rng: random.Random) -> Uppers:
+    uppers: Uppers = []
     for (top_id, top_code, top_name, _size), count in zip(tops, per_top, strict=True):
-        is_sector = level[top_id] == "sector"
+        is_sector = units.level[top_id] == "sector"
         for k in range(count):
             pattern = rng.choice(SECTOR_UPPER_KINDS if is_sector else UPPER_KINDS)
-            name = pattern.format(place=place(), province=top_name, brand=brand(),
+            name = pattern.format(place=_place(rng), province=top_name, brand=_brand(rng),
                                   sector=top_name.removeprefix("Công đoàn ").strip())  # fmt: skip
             code = f"{top_code}-U{k + 1:02d}"
-            uppers.append((add(code, name, "upper", top_id), code))
-    # Grassroots units under the upper ones, skewed: some upper units hold 1.000+.
-    grassroots_total = unit_total - len(units)
+            uppers.append((units.add(code, name, "upper", top_id), code))
+    return uppers
+
+
+def _add_grassroots(
+    units: _Units, uppers: Uppers, grassroots_total: int, rng: random.Random
+) -> list[int]:
+    """Grassroots units under the upper ones, skewed: some upper units hold 1.000+."""
     upper_weights = [rng.lognormvariate(0, 0.9) for _ in uppers]
     cum = list(itertools.accumulate(upper_weights))
     counts = [0] * len(uppers)
@@ -359,13 +382,16 @@ def build_tree(unit_total: int, initiatives: int, rng: random.Random) -> Tree:
     for (upper_id, upper_code), count in zip(uppers, counts, strict=True):
         for k in range(count):
             name = rng.choice(GRASSROOTS_KINDS).format(
-                brand=brand(), industry=rng.choice(INDUSTRIES), place=place(),
+                brand=_brand(rng), industry=rng.choice(INDUSTRIES), place=_place(rng),
                 number=rng.randint(1, 30))  # fmt: skip
-            grassroots.append(add(f"{upper_code}-{k + 1:04d}", name, "grassroots", upper_id))
-    # Activity: log-normal weights, 10 % of the grassroots units never submit.
-    weights = [0.0 if rng.random() < ZERO_UNITS else rng.lognormvariate(0, 1.3)
-               for _ in grassroots]  # fmt: skip
-    cum_weights = list(itertools.accumulate(weights))
+            grassroots.append(units.add(f"{upper_code}-{k + 1:04d}", name, "grassroots", upper_id))
+    return grassroots
+
+
+def _members_layout(
+    weights: list[float], cum_weights: list[float], initiatives: int, rng: random.Random
+) -> tuple[list[int], list[int], int]:
+    """Per grassroots unit: how many members and the id of its first; and the members in all."""
     scale = initiatives / cum_weights[-1]
     members_of, first_member = [], []
     next_member = 1
@@ -374,29 +400,59 @@ def build_tree(unit_total: int, initiatives: int, rng: random.Random) -> Tree:
         members_of.append(count)
         first_member.append(next_member)
         next_member += count
-    # Targets: grassroots 10-60, above: the children's sum x 0.9-1.3.
+    return members_of, first_member, next_member - 1
+
+
+def _targets(
+    units: _Units, grassroots: list[int], national: int, rng: random.Random
+) -> dict[int, int]:
+    """Grassroots 10-60, above: the children's sum x 0.9-1.3."""
     targets: dict[int, int] = {g: rng.randint(10, 60) for g in grassroots}
     sums: Counter[int] = Counter()
     for lvl in ("grassroots", "upper", "province"):  # children before parents
-        for unit_id, _c, _n, unit_level, parent_id, _t in units:
+        for unit_id, _c, _n, unit_level, parent_id, _t in units.rows:
             if unit_level == lvl or (lvl == "province" and unit_level == "sector"):
                 if unit_level != "grassroots":
                     targets[unit_id] = max(1, round(sums[unit_id] * rng.uniform(0.9, 1.3)))
                 assert parent_id is not None
                 sums[parent_id] += targets[unit_id]
     targets[national] = max(1, round(sums[national] * rng.uniform(0.9, 1.3)))
-    # The measured units: the busiest grassroots unit, the largest upper and province.
-    busiest_index = max(range(len(grassroots)), key=weights.__getitem__)
+    return targets
+
+
+def _busiest_upper_and_province(
+    units: _Units, tops: Tops, uppers: Uppers, grassroots: list[int], weights: list[float]
+) -> tuple[int, int]:
+    """The upper-level unit and the province whose grassroots units are the most active."""
     load: dict[int, float] = defaultdict(float)
     for g, w in zip(grassroots, weights, strict=True):
-        up = parent[g]
+        up = units.parent[g]
         assert up is not None
         load[up] += w
-        load[parent[up] or 0] += w
+        load[units.parent[up] or 0] += w
     upper = max((u for u, _ in uppers), key=load.__getitem__)
-    province = max((t[0] for t in tops if level[t[0]] == "province"), key=load.__getitem__)
-    return Tree(units, parent, level, grassroots, weights, cum_weights, members_of,
-                first_member, next_member - 1, targets, national, province, upper,
+    province = max((t[0] for t in tops if units.level[t[0]] == "province"), key=load.__getitem__)
+    return upper, province
+
+
+def build_tree(unit_total: int, initiatives: int, rng: random.Random) -> Tree:
+    """Units, weights, members layout and targets; no database."""
+    units = _Units()
+    national = units.add("TLD", "Tổng Liên đoàn Lao động Việt Nam", "national", None)
+    tops = _add_tops(units, national)
+    uppers = _add_uppers(units, tops, _uppers_per_top(tops, unit_total), rng)
+    grassroots = _add_grassroots(units, uppers, unit_total - len(units.rows), rng)
+    # Activity: log-normal weights, 10 % of the grassroots units never submit.
+    weights = [0.0 if rng.random() < ZERO_UNITS else rng.lognormvariate(0, 1.3)
+               for _ in grassroots]  # fmt: skip
+    cum_weights = list(itertools.accumulate(weights))
+    members_of, first_member, member_count = _members_layout(weights, cum_weights, initiatives, rng)
+    targets = _targets(units, grassroots, national, rng)
+    # The measured units: the busiest grassroots unit, the largest upper and province.
+    busiest_index = max(range(len(grassroots)), key=weights.__getitem__)
+    upper, province = _busiest_upper_and_province(units, tops, uppers, grassroots, weights)
+    return Tree(units.rows, units.parent, units.level, grassroots, weights, cum_weights,
+                members_of, first_member, member_count, targets, national, province, upper,
                 grassroots[busiest_index], initiatives)  # fmt: skip
 
 

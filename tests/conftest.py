@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,10 +30,10 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 T = TypeVar("T")
 
 
-def run_in_thread(make: Callable[[], Awaitable[T]]) -> T:
+def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine on its own loop in another thread, leaving the test loop alone."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 async def _migrate(url: str) -> None:
@@ -154,6 +154,7 @@ async def start_bot(database_url: str, clock: Clock) -> AsyncIterator[StartBot]:
         harness = Harness(application, api)
         await application.initialize()
         # run_polling would call post_init; tests start the pieces themselves.
+        assert application.post_init is not None, "build_application sets post_init"
         await application.post_init(application)
         await application.start()
         running.append(harness)

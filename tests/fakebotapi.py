@@ -12,7 +12,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
@@ -107,14 +107,15 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         """Record the call and answer as Telegram would."""
         name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
         refusal = self._refuse(name, params)
         if refusal is not None:
             return refusal
         call = Call(name, params)
         if request_data is not None and request_data.contains_files:
             call.files = {
-                key: value[1] for key, value in (request_data.multipart_data or {}).items()
+                key: _content(value[1])
+                for key, value in (request_data.multipart_data or {}).items()
             }
         self.calls.append(call)
         if "chat_id" in params:
@@ -181,6 +182,11 @@ class FakeBotApi(BaseRequest):
         return [c for c in self.by_chat[chat_id] if c.method == "sendPhoto"]
 
 
+def _content(upload: bytes | IO[bytes]) -> bytes:
+    """An upload's bytes: the library may hand over an open file instead."""
+    return upload if isinstance(upload, bytes) else upload.read()
+
+
 _update_ids = itertools.count(1)
 
 
@@ -192,7 +198,9 @@ def next_update_id() -> int:
 class Member:
     """A person in a private chat with the bot, who builds real updates."""
 
-    def __init__(self, harness: Any, user_id: int, first_name: str, last_name: str = "") -> None:
+    def __init__(
+        self, harness: Harness, user_id: int, first_name: str, last_name: str = ""
+    ) -> None:
         self.harness = harness
         self.id = user_id
         self.user: dict[str, Any] = {

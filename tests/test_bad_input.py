@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
-from tests.fakebotapi import Harness, Member
+from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import join
 from tests.test_submission import PHOTO, load
 
@@ -66,7 +68,7 @@ async def test_whitespace_and_overlong_texts(bot: Harness, database_url: str) ->
 
 async def reach_step(worker: Member, steps: int) -> None:
     """From the title, answer the first ``steps`` questions."""
-    actions = [
+    actions: list[Callable[[], Awaitable[list[Call]]]] = [
         lambda: worker.say("Tiêu đề"),
         lambda: worker.tap("Khác"),
         lambda: worker.tap("Khác"),

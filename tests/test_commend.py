@@ -9,9 +9,8 @@ from domain.progress import add_phase
 from tests.conftest import Clock, StartBot
 from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import join
-from tests.test_nudges import drain
 from tests.test_progress import PHASE, Database
-from tests.test_review import grant, run_job, submit
+from tests.test_review import drain, grant, run_job, submit
 
 MONDAY_0805 = dt.datetime(2026, 11, 23, 1, 5, tzinfo=dt.UTC)  # 08:05 in Hà Nội
 

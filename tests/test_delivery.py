@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from domain.delivery import NO_EXTRAS, OutgoingState
+from domain.delivery import NO_EXTRAS, DeliveryService, OutgoingState
 from domain.model import Member
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
@@ -42,7 +42,7 @@ async def finished(
     bot: Harness, broadcast_id: int, timeout: float = 30.0
 ) -> dict[OutgoingState, int]:
     """Wait until nothing of the broadcast is queued or being sent."""
-    deliveries = bot.application.bot_data.deliveries
+    deliveries: DeliveryService = bot.application.bot_data.deliveries
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         tally = await deliveries.tally(broadcast_id)
@@ -117,8 +117,7 @@ async def test_admin_announces_to_their_units_with_preview_progress_and_stop(
     bot: Harness, database_url: str
 ) -> None:
     from tests.scenario import join
-    from tests.test_nudges import drain
-    from tests.test_review import grant
+    from tests.test_review import drain, grant
 
     await grant(database_url, "HN-LB", 5001)
     admin = bot.member(5001, "Long Biên")
@@ -150,8 +149,7 @@ async def test_admin_announces_to_their_units_with_preview_progress_and_stop(
 
 
 async def test_stopping_an_announcement_midway(bot: Harness, database_url: str) -> None:
-    from tests.test_nudges import drain
-    from tests.test_review import grant
+    from tests.test_review import drain, grant
 
     ids = await members(database_url, 40, first=60_000)
     await grant(database_url, "TLD", 5002)
@@ -207,8 +205,7 @@ async def test_blocking_and_unblocking_the_bot(bot: Harness, database_url: str) 
 
 async def test_an_announcement_with_a_photo(bot: Harness, database_url: str) -> None:
     from tests.scenario import join
-    from tests.test_nudges import drain
-    from tests.test_review import grant
+    from tests.test_review import drain, grant
 
     await grant(database_url, "HN-LB", 5001)
     admin = bot.member(5001, "Long Biên")

@@ -8,13 +8,14 @@ import itertools
 import json
 import random
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from benchmarks.dialog import DIALOG, Person
 from benchmarks.fakeapi import FastFakeBotApi
@@ -22,7 +23,7 @@ from bot.app import build_application
 from bot.serve import serve
 from bot.settings import Settings
 from bot.web import SECRET_HEADER
-from domain.delivery import OutgoingState
+from domain.delivery import DeliveryService, OutgoingState
 from storage.db import create_engine
 from storage.models import InitiativeRow
 from tests.conftest import seed_units
@@ -87,16 +88,10 @@ async def proxy(instances: list[Instance]) -> tuple[web.AppRunner, int]:
     return runner, port
 
 
-async def test_three_instances_share_the_work_and_survive_the_lease_holder(
-    database_url: str,
-) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several instances share a PostgreSQL database")
-    await seed_units(database_url)
-    listeners = await members(database_url, 300, first=70_000)
-    telegram = Telegram()
+def start_instances(database_url: str, telegram: Telegram, count: int = 3) -> list[Instance]:
+    """Bot processes on one database and one Telegram, each serving its own webhook port."""
     instances: list[Instance] = []
-    for _ in range(3):
+    for _ in range(count):
         port = free_port()
         settings = Settings(telegram_bot_token=TOKEN, database_url=database_url,
                             migrate_on_start=False, webhook_url=URL, webhook_secret=SECRET,
@@ -109,67 +104,158 @@ async def test_three_instances_share_the_work_and_survive_the_lease_holder(
         stop = asyncio.Event()
         task = asyncio.create_task(serve(application, settings, webhook=True, stop=stop))
         instances.append(Instance(application, stop, task, port))
-    runner, proxy_port = await proxy(instances)
-    chance = random.Random(7)
-    late: list[bytes] = []
-    refused = Counter[int]()
+    return instances
 
-    async def deliver(session: aiohttp.ClientSession, body: bytes) -> None:
+
+async def stop_instances(instances: list[Instance], runner: web.AppRunner) -> None:
+    """Stop every instance, whatever it died of, then the proxy."""
+    for instance in instances:
+        instance.stop.set()
+    await asyncio.gather(*(i.task for i in instances), return_exceptions=True)
+    await runner.cleanup()
+
+
+async def lease_holders(instances: list[Instance]) -> list[Instance]:
+    """Those holding the job lease, once all have started and one of them holds it."""
+    for _ in range(300):
+        duties = [i.application.bot_data.duty for i in instances]
+        if all(duties) and any(duty.held for duty in duties):
+            break
+        await asyncio.sleep(0.02)
+    return [i for i in instances if i.application.bot_data.duty.held]
+
+
+def kill(instance: Instance) -> None:
+    """The process dies: its lease is lost mid-work and it stops answering HTTP."""
+    instance.application.bot_data.duty.kill()
+    instance.alive = False
+    instance.stop.set()
+
+
+@dataclass
+class Traffic:
+    """Telegram's side of the webhook: every step of the dialog through the proxy, some
+    delivered twice at once, some again later."""
+
+    telegram: Telegram
+    proxy_port: int
+    chance: random.Random
+    late: list[bytes] = field(default_factory=list)
+    refused: Counter[int] = field(default_factory=Counter)
+
+    async def deliver(self, session: aiohttp.ClientSession, body: bytes) -> None:
         """As Telegram does: again and again until the answer is 200."""
         headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
         while True:
-            async with session.post(f"http://127.0.0.1:{proxy_port}/telegram/updates",
+            async with session.post(f"http://127.0.0.1:{self.proxy_port}/telegram/updates",
                                     data=body, headers=headers) as answer:  # fmt: skip
                 if answer.status == 200:
                     return
-                refused[answer.status] += 1
+                self.refused[answer.status] += 1
             await asyncio.sleep(0.05)
 
     async def converse(
-        session: aiohttp.ClientSession, person: Person, gate: asyncio.Semaphore
+        self, session: aiohttp.ClientSession, person: Person, gate: asyncio.Semaphore
     ) -> None:
+        """One person's whole dialog."""
         async with gate:
             for step in DIALOG:
-                body = json.dumps(person.update(step, telegram, bare=False)).encode()
-                telegram.expect(person.id)
-                if chance.random() < 0.1:  # delivered twice at once, to two instances
-                    await asyncio.gather(deliver(session, body), deliver(session, body))
+                body = json.dumps(person.update(step, self.telegram, bare=False)).encode()
+                self.telegram.expect(person.id)
+                if self.chance.random() < 0.1:  # delivered twice at once, to two instances
+                    await asyncio.gather(self.deliver(session, body), self.deliver(session, body))
                 else:
-                    await deliver(session, body)
-                if chance.random() < 0.1:
-                    late.append(body)  # delivered again later, after newer updates
+                    await self.deliver(session, body)
+                if self.chance.random() < 0.1:
+                    self.late.append(body)  # delivered again later, after newer updates
 
+    async def deliver_late(self, session: aiohttp.ClientSession) -> None:
+        """The updates kept back, again, in any order."""
+        self.chance.shuffle(self.late)
+        for body in self.late:
+            await self.deliver(session, body)
+
+
+async def talk_while_the_holder_dies(
+    traffic: Traffic, people: list[Person], holder: Instance
+) -> None:
+    """Everyone submits at once; the lease holder dies once the broadcast is under way."""
+    gate = asyncio.Semaphore(40)
+    async with aiohttp.ClientSession() as session:
+        talks = asyncio.gather(*(traffic.converse(session, p, gate) for p in people))
+        while sum(traffic.telegram.announced.values()) < 60:  # noqa: ASYNC110 - no event to wait on
+            await asyncio.sleep(0.01)
+        kill(holder)  # the lease holder dies mid-broadcast and stops answering HTTP
+        await talks
+        await traffic.deliver_late(session)
+
+
+async def finished_tally(instance: Instance, broadcast: int) -> dict[OutgoingState, int]:
+    """The broadcast's tally once nothing of it is queued or being sent (or time is up)."""
+    deliveries: DeliveryService = instance.application.bot_data.deliveries
+    for _ in range(600):
+        tally = await deliveries.tally(broadcast)
+        if not tally[OutgoingState.QUEUED] and not tally[OutgoingState.SENDING]:
+            break
+        await asyncio.sleep(0.05)
+    return tally
+
+
+async def submissions_per_author(database_url: str) -> Sequence[Row[int, int]]:
+    """(author, initiatives) as stored."""
+    engine = create_engine(database_url)
     try:
-        for _ in range(300):  # all three started, one of them holding the lease
-            duties = [i.application.bot_data.duty for i in instances]
-            if all(duties) and any(duty.held for duty in duties):
-                break
-            await asyncio.sleep(0.02)
-        holders = [i for i in instances if i.application.bot_data.duty.held]
+        async with engine.connect() as connection:
+            return (
+                await connection.execute(
+                    select(InitiativeRow.entered_by_id, func.count()).group_by(
+                        InitiativeRow.entered_by_id
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+
+
+async def run_the_nudge_job_everywhere(instances: list[Instance]) -> list[int]:
+    """Run the nudge job on each instance; the indexes of those where it did its work."""
+    ran: list[int] = []
+    for index, instance in enumerate(instances):
+        service = instance.application.bot_data.service
+        original = service.nudges_due
+
+        async def counted(original: Any = original, index: int = index) -> list[Any]:
+            ran.append(index)
+            return list(await original())
+
+        service.nudges_due = counted
+        (job,) = instance.application.job_queue.get_jobs_by_name("nudges")
+        await job.run(instance.application)
+    return ran
+
+
+async def test_three_instances_share_the_work_and_survive_the_lease_holder(
+    database_url: str,
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several instances share a PostgreSQL database")
+    await seed_units(database_url)
+    listeners = await members(database_url, 300, first=70_000)
+    telegram = Telegram()
+    instances = start_instances(database_url, telegram)
+    runner, proxy_port = await proxy(instances)
+    traffic = Traffic(telegram, proxy_port, random.Random(7))
+    try:
+        holders = await lease_holders(instances)
         assert len(holders) == 1, "one lease holder"
         (holder,) = holders
         deliveries = holder.application.bot_data.deliveries
         broadcast = await deliveries.broadcast("announce", ANNOUNCEMENT, listeners, None)
         people = [Person(600_000 + n) for n in range(PEOPLE)]
-        gate = asyncio.Semaphore(40)
-        async with aiohttp.ClientSession() as session:
-            talks = asyncio.gather(*(converse(session, p, gate) for p in people))
-            while sum(telegram.announced.values()) < 60:  # noqa: ASYNC110 - no event to wait on
-                await asyncio.sleep(0.01)
-            holder.application.bot_data.duty.kill()  # the lease holder dies mid-broadcast...
-            holder.alive = False
-            holder.stop.set()  # ...and stops answering HTTP
-            await talks
-            chance.shuffle(late)
-            for body in late:
-                await deliver(session, body)
+        await talk_while_the_holder_dies(traffic, people, holder)
         # Another instance takes the lease over and finishes the broadcast.
         survivors = [i for i in instances if i.alive]
-        for _ in range(600):
-            tally = await survivors[0].application.bot_data.deliveries.tally(broadcast)
-            if not tally[OutgoingState.QUEUED] and not tally[OutgoingState.SENDING]:
-                break
-            await asyncio.sleep(0.05)
+        tally = await finished_tally(survivors[0], broadcast)
         assert tally[OutgoingState.SENT] == len(listeners), tally
         assert sum(i.application.bot_data.duty.held for i in survivors) == 1
         announced = telegram.announced
@@ -179,37 +265,12 @@ async def test_three_instances_share_the_work_and_survive_the_lease_holder(
             "at most the dead holder's messages in flight are sent again"
         )
         assert not telegram.notices, f"a step was handled out of order: {telegram.notices[:3]}"
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
-                rows = (
-                    await connection.execute(
-                        select(InitiativeRow.entered_by_id, func.count()).group_by(
-                            InitiativeRow.entered_by_id
-                        )
-                    )
-                ).all()
-        finally:
-            await engine.dispose()
+        rows = await submissions_per_author(database_url)
         assert len(rows) == PEOPLE and all(count == 1 for _, count in rows), (
             "every submission present once"
         )
         # The scheduled jobs run where the lease is, once.
-        ran: list[int] = []
-        for index, instance in enumerate(survivors):
-            service = instance.application.bot_data.service
-            original = service.nudges_due
-
-            async def counted(original: Any = original, index: int = index) -> list[Any]:
-                ran.append(index)
-                return list(await original())
-
-            service.nudges_due = counted
-            (job,) = instance.application.job_queue.get_jobs_by_name("nudges")
-            await job.run(instance.application)
+        ran = await run_the_nudge_job_everywhere(survivors)
         assert len(ran) == 1
     finally:
-        for instance in instances:
-            instance.stop.set()
-        await asyncio.gather(*(i.task for i in instances), return_exceptions=True)
-        await runner.cleanup()
+        await stop_instances(instances, runner)

@@ -5,22 +5,30 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 from domain.delivery import BroadcastExtras
 from tests.conftest import Clock
 from tests.fakebotapi import BOT_USER, Call, Harness, next_update_id
 from tests.test_commend import MONDAY_0805, week_with_highlights
-from tests.test_nudges import drain
-from tests.test_review import run_job
+from tests.test_review import drain, run_job
 
-GROUP = {"id": -100200, "type": "supergroup", "title": "Công nhân May 10"}
-OTHER_GROUP = {"id": -100300, "type": "group", "title": "Nhóm bạn bè"}
-CHANNEL = {"id": -100400, "type": "channel", "title": "Kênh Công đoàn May 10"}
+
+class Chat(TypedDict):
+    """A group or channel as the Bot API describes it."""
+
+    id: int
+    type: str
+    title: str
+
+
+GROUP: Chat = {"id": -100200, "type": "supergroup", "title": "Công nhân May 10"}
+OTHER_GROUP: Chat = {"id": -100300, "type": "group", "title": "Nhóm bạn bè"}
+CHANNEL: Chat = {"id": -100400, "type": "channel", "title": "Kênh Công đoàn May 10"}
 _message_ids = itertools.count(1)
 
 
-def in_chat(chat: dict[str, Any], text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+def in_chat(chat: Chat, text: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
     """An update for a command sent in a group (by a user) or posted in a channel."""
     message: dict[str, Any] = {
         "message_id": next(_message_ids), "date": int(time.time()), "chat": chat, "text": text,
@@ -33,7 +41,7 @@ def in_chat(chat: dict[str, Any], text: str, user: dict[str, Any] | None = None)
     return {"update_id": next_update_id(), "channel_post": message}
 
 
-def bot_left(chat: dict[str, Any]) -> dict[str, Any]:
+def bot_left(chat: Chat) -> dict[str, Any]:
     """The bot was removed from a chat."""
     admin = {"id": 1, "is_bot": False, "first_name": "Chủ kênh"}
     return {"update_id": next_update_id(), "my_chat_member": {
@@ -49,7 +57,7 @@ def bot_left(chat: dict[str, Any]) -> dict[str, Any]:
     }}  # fmt: skip
 
 
-def said(bot: Harness, chat: dict[str, Any]) -> list[str]:
+def said(bot: Harness, chat: Chat) -> list[str]:
     return [c.text for c in bot.api.sent_to(chat["id"])]
 
 

@@ -39,13 +39,14 @@ def entries(language: str) -> list[Message]:
 
 
 def key(message: Message) -> str:
-    return message.id[0] if message.pluralizable else message.id
+    """The msgid: a plural's singular form."""
+    return message.id if isinstance(message.id, str) else message.id[0]
 
 
 def strings(message: Message) -> list[str]:
     if message.pluralizable:
         return list(message.string or ())
-    return [message.string or ""]
+    return [message.string] if isinstance(message.string, str) else [""]
 
 
 def placeholders(text: str) -> set[str]:
@@ -92,10 +93,10 @@ def test_no_entry_is_fuzzy(language: str) -> None:
 def test_placeholders_match(language: str) -> None:
     wrong = []
     for message in entries(language):
-        if message.pluralizable:
-            expected = placeholders(message.id[0]) | placeholders(message.id[1])
-        else:
+        if isinstance(message.id, str):
             expected = placeholders(message.id)
+        else:
+            expected = placeholders(message.id[0]) | placeholders(message.id[1])
         if any(
             translation and placeholders(translation) != expected
             for translation in strings(message)

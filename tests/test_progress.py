@@ -16,6 +16,8 @@ from tests.scenario import answer_all, join
 from tests.test_review import grant
 
 PHASE = ("GD2", "Giai đoạn 2", dt.date(2026, 6, 1), dt.date(2027, 9, 30), 1_000_000)
+# (unit, phase, approved, pending, returned, people, benefit), as the progress repository counts.
+Counts = list[tuple[int, int, int, int, int, int, int]]
 
 
 class Database:
@@ -29,7 +31,7 @@ class Database:
         self.units_of_work.dispose()
         await self.engine.dispose()
 
-    async def counts(self) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    async def counts(self) -> tuple[Counts, Counts]:
         async with self.units_of_work() as uow:
             return await uow.progress.stored_counts(), await uow.progress.direct_counts()
 

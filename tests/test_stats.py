@@ -39,7 +39,7 @@ async def _seed(database_url: str) -> None:
             author = (await connection.execute(insert(MemberRow).values(
                 channel="proxy", external_id="seed", display_name="Seed", language="vi",
                 full_name="Seed", unit_id=ids["NA-VINH-BVHN"], created_at=NOW, updated_at=NOW,
-            ))).inserted_primary_key[0]  # fmt: skip
+            ).returning(MemberRow.id))).scalar_one()  # fmt: skip
             targets = {"NA": 3_000, "TH": 31_035, "HN": 52_000, "HT": 9_000,
                        "NA-VINH": 2_000, "NA-VINH-BVHN": 1_000, "HN-LB-MAY10": 40}  # fmt: skip
             await connection.execute(insert(TargetRow), [

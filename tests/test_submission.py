@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from domain.model import Initiative, InitiativeStatus
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
-from tests.fakebotapi import Harness, Member
+from tests.fakebotapi import Call, Harness, Member
 from tests.scenario import answer_all, join
 
 PHOTO = [
@@ -131,7 +132,7 @@ async def test_back_at_every_step(bot: Harness, database_url: str) -> None:
     worker = bot.member(203, "Sơn")
     await join(worker)
     await worker.say("/new")
-    answers = [
+    answers: list[Callable[[], Awaitable[list[Call]]]] = [
         lambda: worker.say("Tên thử"),
         lambda: worker.tap("Khác"),
         lambda: worker.tap("Sản xuất"),
