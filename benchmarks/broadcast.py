@@ -4,7 +4,7 @@ Setup, per database engine (SQLite always, PostgreSQL when reachable), on a fres
 database (``benchmarks.dialog.fresh_database``: migrated, ``examples/units.csv``
 imported): N members (telegram ids 50000000...) inserted in bulk into ``members``.
 Then, through the real ``Application`` (``bot.app.build_application``: the delivery
-queue, the sender, the shared send budget of ``bot.budget``), one broadcast to all of
+queue, the sender, the shared send budget of ``handlers.telegram.budget``), one broadcast to all of
 them is queued with ``bot_data.deliveries.broadcast`` and the benchmark waits until
 ``deliveries.tally`` shows nothing queued or being sent.
 
@@ -84,9 +84,9 @@ from benchmarks.dialog import (
 )
 from benchmarks.fakeapi import TOKEN, FastFakeBotApi
 from bot.app import build_application
-from bot.budget import BURST
 from bot.settings import Settings
 from domain.delivery import DeliveryService, OutgoingState
+from handlers.telegram.budget import BURST
 from storage.db import create_engine
 from storage.models import MemberRow
 

@@ -67,9 +67,9 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from benchmarks.fakeapi import BOT_USER, TOKEN, FastFakeBotApi
 from benchmarks.webhook import WebhookInstances
 from bot.app import build_application
-from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from domain.units import import_units
+from handlers.telegram.processor import PerMemberUpdateProcessor
 from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -659,7 +659,7 @@ def webhook_comparison(results: Sequence[PhaseResult]) -> str:
         "loop latency grows with the number of workers: compare latencies at equal workers.",
         f"caveat: this machine has {os.cpu_count()} cores, shared by the instances, the "
         "load generator and PostgreSQL, so 3 instances cannot show 3x; and each process "
-        "has its own 30 messages/s send budget (bot.budget), so N instances may send "
+        "has its own 30 messages/s send budget (handlers.telegram.budget), so N instances may send "
         "N x 30 replies a second where one bot is allowed 30.",
     ]
     return "\n".join(lines)

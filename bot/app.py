@@ -21,15 +21,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.alerts import OperatorAlerts
-from bot.budget import BudgetLimiter
-from bot.delivery import Sender
 from bot.duty import Duty
 from bot.graph import Graph, Pace, build_graph, utc_now
 from bot.jobs import Jobs
 from bot.links import deep_link
 from bot.metrics import Metrics
 from bot.preflight import check_schema
-from bot.processor import PerMemberUpdateProcessor
 from bot.settings import Settings
 from bot.web import Health
 from domain.delivery import DeliveryService
@@ -43,6 +40,9 @@ from handlers.telegram import (
     keyboard_labels,
     respond,
 )
+from handlers.telegram.budget import BudgetLimiter
+from handlers.telegram.processor import PerMemberUpdateProcessor
+from handlers.telegram.sender import Sender
 from locales import Translator
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.delivery import Sender
+from handlers.telegram.sender import Sender
 from storage.lease import Lease
 
 log = logging.getLogger(__name__)

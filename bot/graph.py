@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.budget import SendBudget
 from bot.metrics import Metrics
 from bot.settings import Settings
 from charts import render_card
@@ -21,6 +20,7 @@ from domain.commend import Commendations, Schedule
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.ui import Card
+from handlers.telegram.budget import SendBudget
 from locales import Translator
 from storage.db import create_engine
 from storage.lease import Lease, SendCount

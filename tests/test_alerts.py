@@ -62,7 +62,7 @@ async def test_one_alert_per_kind_of_error_per_ten_minutes(
     alerts = alerting.api.sent_to(ALERT_CHAT)
     assert len(alerts) == 1, "the same kind within 10 minutes is not told again"
     text = alerts[0].text
-    assert "ValueError at handlers.telegram:respond" in text
+    assert "ValueError at handlers.telegram.inbound:respond" in text
     assert f"update {first}\n" in text and "more of this kind" not in text
     for secret in (PRIVATE, "Lan", "0912", "cannot read", TOKEN):
         assert secret not in text

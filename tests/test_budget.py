@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.budget import SendBudget
+from handlers.telegram.budget import SendBudget
 from tests.fakebotapi import Harness
 from tests.scenario import join
 

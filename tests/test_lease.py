@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from bot.budget import SendBudget, Shared
 from domain.delivery import OutgoingState
+from handlers.telegram.budget import SendBudget, Shared
 from storage.db import create_engine
 from storage.lease import Lease, SendCount
 from storage.uow import SqlUnitOfWorkFactory

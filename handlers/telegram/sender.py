@@ -2,7 +2,7 @@
 
 About 30 messages a second for the whole bot, one a second to one chat and 20 a
 minute to one group are Telegram's limits. The sender takes its messages from the
-bot's shared budget (``bot.budget``: whatever interactive replies leave of
+bot's shared budget (``handlers.telegram.budget``: whatever interactive replies leave of
 ``BROADCAST_RATE``, default 29/s), waits out a RetryAfter and marks a member who
 blocked the bot as unreachable.
 """
@@ -19,10 +19,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.budget import BROADCAST, SendBudget, wait_asked
 from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
-from handlers.telegram import remove_buttons
+from handlers.telegram.budget import BROADCAST, SendBudget, wait_asked
+from handlers.telegram.render import remove_buttons
 from locales import Translator
 
 log = logging.getLogger(__name__)

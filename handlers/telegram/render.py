@@ -1,0 +1,201 @@
+"""A core reply becomes Telegram messages: keyboards, long texts cut, pictures, files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from charts import render_card, render_png
+from charts.qr import qr_png
+from domain.model import Attachment, AttachmentKind, ReviewCard
+from domain.ui import (
+    Delivery,
+    Reply,
+)
+from handlers.telegram.context import BotContext
+from locales import Translator
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Cut a long text at line ends into pieces Telegram accepts (4.096 characters)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        if not current:
+            current = line
+        elif len(current) + 1 + len(line) <= limit:
+            current = f"{current}\n{line}"
+        else:
+            pieces.append(current)
+            current = line
+    if current or not pieces:
+        pieces.append(current or "…")
+    return pieces
+
+
+def markup(
+    reply: Reply, translator: Translator, language: str
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """Telegram's keyboard for a reply: inline buttons, a reply keyboard, or removal."""
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(translator.render(b.label, language), callback_data=b.code)
+              for b in row] for row in reply.buttons]
+        )  # fmt: skip
+    if reply.keyboard:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(translator.render(b.label, language),
+                             request_contact=b.request_contact)
+              for b in row] for row in reply.keyboard],
+            resize_keyboard=True,
+        )  # fmt: skip
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def picture_of(reply: Reply, translator: Translator, language: str) -> str | bytes | None:
+    """The picture a reply shows: drawn (a chart, a card, a QR code) or a channel file id."""
+    if reply.chart is not None:
+        return await asyncio.to_thread(render_png, reply.chart, translator, language)
+    if reply.card is not None:
+        return await asyncio.to_thread(render_card, reply.card, translator, language)
+    if reply.qr is not None:
+        return qr_png(reply.qr)
+    return reply.photo
+
+
+async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: str) -> Message:
+    """Send one reply; buttons go with the last piece of a long text, files after it."""
+    translator = context.translator
+    text = translator.lines(reply.text, language)
+    picture = await picture_of(reply, translator, language)
+    if picture is not None:
+        # Telegram counts a caption's 1.024 characters in UTF-16 code units.
+        if len(text.encode("utf-16-le")) // 2 <= MessageLimit.CAPTION_LENGTH:
+            return await context.bot.send_photo(
+                chat_id, picture, caption=text, reply_markup=markup(reply, translator, language)
+            )
+        # Too long for a caption: the picture, then the whole text.
+        await context.bot.send_photo(chat_id, picture)
+    pieces = split_text(text)
+    message: Message | None = None
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        message = await context.bot.send_message(
+            chat_id, piece, reply_markup=markup(reply, translator, language) if last else None
+        )
+    for attachment in reply.media:
+        await _send_media(context, chat_id, attachment)
+    assert message is not None
+    return message
+
+
+async def _send_media(context: BotContext, chat_id: int, attachment: Attachment) -> None:
+    """A file of an initiative, as the kind of message it came in."""
+    if attachment.kind is AttachmentKind.PHOTO:
+        await context.bot.send_photo(chat_id, attachment.file_id)
+    elif attachment.kind is AttachmentKind.VOICE:
+        await context.bot.send_voice(chat_id, attachment.file_id)
+    elif attachment.kind is AttachmentKind.VIDEO_NOTE:
+        await context.bot.send_video_note(chat_id, attachment.file_id)
+    else:
+        await context.bot.send_document(chat_id, attachment.file_id)
+
+
+async def send_outcome(
+    context: BotContext, chat_id: int, replies: Sequence[Reply], language: str
+) -> None:
+    """Send the replies in order."""
+    for reply in replies:
+        message = await send_reply(context, chat_id, reply, language)
+        if reply.progress is not None:
+            await progress_shown(context, reply.progress, str(chat_id), message.message_id)
+
+
+async def progress_shown(
+    context: BotContext, broadcast_id: int, chat_id: str, message_id: int
+) -> None:
+    """Record where a broadcast's progress message is, for its stop button to go at the end."""
+    deliveries = context.bot_data.deliveries
+    if deliveries is not None and not await deliveries.show_progress(
+        broadcast_id, chat_id, message_id
+    ):
+        # The broadcast ended while this message was on its way: nothing left to stop.
+        await remove_buttons(context.bot, chat_id, message_id)
+
+
+async def remove_buttons(bot: ExtBot[Any], chat_id: str, message_id: int) -> None:
+    """Take the inline buttons off a message (a stop button with nothing left to stop)."""
+    try:
+        await bot.edit_message_reply_markup(int(chat_id), message_id, reply_markup=None)
+    except TelegramError as error:
+        # Telegram refuses an edit that changes nothing, or of a message deleted since.
+        log.info("buttons of %s/%s not removed: %s", chat_id, message_id, error)
+
+
+async def deliver(context: BotContext, delivery: Delivery) -> None:
+    """Send a message to another member; one who blocked the bot does not stop the rest."""
+    member = delivery.member
+    if member.channel != CHANNEL:
+        return
+    try:
+        message = await send_reply(
+            context, int(member.external_id), delivery.reply, member.language
+        )
+    except Forbidden:
+        log.info("member %s has blocked the bot; message not delivered", member.id)
+        return
+    except TelegramError as error:
+        log.warning("could not deliver to member %s: %s", member.id, error)
+        return
+    if delivery.card is not None:
+        initiative_id, version = delivery.card
+        await context.service.remember_card(
+            ReviewCard(initiative_id, version, member.id, member.external_id, message.message_id)
+        )
+
+
+async def show_card(
+    context: BotContext, chat_id: int | str, message_id: int, reply: Reply, language: str
+) -> None:
+    """Replace a review card in place; its buttons go when the reply has none."""
+    translator = context.translator
+    text = split_text(translator.lines(reply.text, language))[0]
+    keyboard = markup(reply, translator, language)
+    try:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=int(chat_id),
+            message_id=message_id,
+            reply_markup=keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None,
+        )
+    except BadRequest as error:
+        # Telegram refuses an edit that changes nothing, or of a message deleted since.
+        log.info("card %s/%s not updated: %s", chat_id, message_id, error)
+    except TelegramError as error:
+        log.warning("card %s/%s not updated: %s", chat_id, message_id, error)
