@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -21,6 +20,7 @@ from domain.commend import CardDesk, Schedule
 from domain.delivery import queue
 from domain.errors import InputError
 from domain.invites import InviteDesk, is_invite_payload
+from domain.joining import SEARCH_RESULTS, Joining, valid_name
 from domain.model import (
     EDITABLE,
     AttachmentKind,
@@ -31,12 +31,10 @@ from domain.model import (
     ReviewCard,
     RoleKind,
     Step,
-    Unit,
 )
 from domain.nudges import NudgeDesk, NudgePolicy
 from domain.parsing import (
     NAME_MAX,
-    NAME_MIN,
     TEXT_LIMIT,
     clean_text,
     normalize_search,
@@ -59,7 +57,6 @@ from domain.ui import (
     Delivery,
     FileShared,
     Inbound,
-    KeyButton,
     Outcome,
     Reply,
     Sender,
@@ -73,7 +70,6 @@ from domain.unit_import import is_valid_code
 
 log = logging.getLogger(__name__)
 
-SEARCH_RESULTS = 8
 # How many members of a helper's units are scanned by name (diacritics folded in Python).
 PROXY_SCAN = 5000
 # Members entered by a helper who do not use the bot have no chat.
@@ -83,10 +79,7 @@ MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
-_PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
-JOIN_YES = _("✅ Yes, join")
-JOIN_OTHER = _("🔍 Find another union")
 RECORDINGS = frozenset({AttachmentKind.VOICE, AttachmentKind.VIDEO_NOTE})
 
 PROXY_PROMPT = _("Type the member's full name, or part of it to search.")
@@ -136,10 +129,11 @@ class ConversationService:
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
         # The features, each wired once; the order does not matter, a clash is an error.
+        self._joining = Joining(self._prompt, self._spell)
         routes = merge((
-            self._routes(), self._desk.routes(), self._invites.routes(), self._stats.routes(),
-            self._targets.routes(), self._announce.routes(), self._cards.routes(),
-            self._chats.routes(),
+            self._routes(), self._joining.routes(), self._desk.routes(),
+            self._invites.routes(), self._stats.routes(), self._targets.routes(),
+            self._announce.routes(), self._cards.routes(), self._chats.routes(),
         ))  # fmt: skip
         self._commands = routes.commands
         self._buttons = routes.buttons
@@ -156,13 +150,14 @@ class ConversationService:
         return frozenset(self._buttons)
 
     def _routes(self) -> Routes:
-        """What this module answers itself: joining, help, language and settings, drafts,
+        """What this module answers itself: /start, help, language and settings, drafts,
         entering for a member, and one's own initiatives."""
         return Routes(
             commands={
                 "start": CommandRoute(lambda t, a: self._start(t, a.strip()), open=True,
                                       leaves=False),
-                "unit": CommandRoute(lambda t, _a: self._ask_unit(t), open=True, leaves=False),
+                "unit": CommandRoute(lambda t, _a: self._joining.ask_unit(t), open=True,
+                                     leaves=False),
                 "help": CommandRoute(self._help, open=True, leaves=False),
                 "lang": CommandRoute(self._languages, open=True, leaves=False),
                 "settings": CommandRoute(self._settings_command, open=True, leaves=False),
@@ -174,34 +169,18 @@ class ConversationService:
             buttons={
                 "l": ButtonRoute(self._language_button),
                 "o": ButtonRoute(self._settings_button),
-                "j": ButtonRoute(self._join_button),
                 "h": ButtonRoute(self._proxy_button),
                 "d": ButtonRoute(self._draft_button, open=False),
                 "n": ButtonRoute(self._draft_menu_button, open=False),
                 "m": ButtonRoute(self._my_button, open=False),
             },
             states={
-                DialogState.JOIN_SEARCH: StateRoute(self._search, self._search_again,
-                                                    cancel_word=False),
-                DialogState.JOIN_CONFIRM: StateRoute(self._confirm_text, self._confirm_prompt),
-                DialogState.JOIN_NAME: StateRoute(self._set_name, self._name_again,
-                                                  cancel_word=False),
-                DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
                 DialogState.DRAFTING: StateRoute(self._drafting_text, self._draft_prompt,
                                                  cancel_word=False),
                 DialogState.PROXY_MEMBER: StateRoute(self._proxy_search, self._proxy_again,
                                                      cancel_word=False),
             },
         )  # fmt: skip
-
-    async def _search_again(self, turn: Turn, *before: Text) -> None:
-        turn.show(self._search_prompt(turn), *before)
-
-    async def _name_again(self, turn: Turn, *before: Text) -> None:
-        turn.show(self._name_prompt(turn), *before)
-
-    async def _phone_again(self, turn: Turn, *before: Text) -> None:
-        turn.show(self._phone_prompt(), *before)
 
     async def _proxy_again(self, turn: Turn, *before: Text) -> None:
         turn.say(*before, PROXY_PROMPT)
@@ -333,11 +312,11 @@ class ConversationService:
                 await self._button(turn, payload.code)
             elif not turn.member.has_joined and turn.conversation.state not in self._states:
                 # Every dialog but the idle one is reached by joining or through a role.
-                await self._ask_unit(turn, _("First, let us find your grassroots union."))
+                await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
                 await self._text(turn, payload.text)
             elif isinstance(payload, ContactShared):
-                await self._contact(turn, payload)
+                await self._joining.contact(turn, payload)
             elif isinstance(payload, FileShared):
                 await self._file(turn, payload)
             elif isinstance(payload, Unsupported):
@@ -358,9 +337,9 @@ class ConversationService:
 
     async def _idle_prompt(self, turn: Turn, *before: Text) -> None:
         if not turn.member.has_joined:
-            await self._ask_unit(turn, *before)
+            await self._joining.ask_unit(turn, *before)
             return
-        self._pause(turn)
+        turn.pause()
         turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
 
     async def _draft_prompt(self, turn: Turn, *before: Text) -> None:
@@ -371,23 +350,11 @@ class ConversationService:
         replacing = bool(turn.conversation.data.get("replace"))
         turn.show(dialog.question(draft, replacing=replacing), *before)
 
-    async def _confirm_prompt(self, turn: Turn, *before: Text) -> None:
-        unit = await turn.uow.units.get(int(turn.conversation.data.get("unit", 0)))
-        if unit is not None:
-            await self._offer_unit(turn, unit, *before)
-        else:
-            await self._ask_unit(turn, *before)
-
-    def _pause(self, turn: Turn) -> None:
-        """Leave the dialog; the draft stays saved at its step."""
-        turn.conversation.state = DialogState.IDLE
-        turn.conversation.data = {}
-
     async def _active_draft(self, turn: Turn) -> Initiative | None:
         draft_id = turn.conversation.draft_id
         draft = await turn.uow.initiatives.get(draft_id) if draft_id else None
         if draft is None or draft.status not in EDITABLE:
-            self._pause(turn)
+            turn.pause()
             return None
         return draft
 
@@ -400,7 +367,7 @@ class ConversationService:
             and not turn.member.has_joined
             and not await self._helper_units(turn)
         ):
-            await self._ask_unit(turn, _("First, let us find your grassroots union."))
+            await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
             return
         if route is None:
             await self._prompt(
@@ -408,7 +375,7 @@ class ConversationService:
             )
             return
         if route.leaves:
-            self._pause(turn)
+            turn.pause()
         await route.run(turn, command.argument)
 
     async def _help(self, turn: Turn, _argument: str = "") -> None:
@@ -427,7 +394,7 @@ class ConversationService:
 
     async def _skip(self, turn: Turn, _argument: str = "") -> None:
         if turn.conversation.state is DialogState.JOIN_PHONE:
-            self._finish_joining(turn)
+            self._joining.finish(turn)
         else:
             await self._prompt(
                 turn, _("I do not know that command. Type /help to see what I can do.")
@@ -468,13 +435,13 @@ class ConversationService:
         state = turn.conversation.state
         if state is DialogState.DRAFTING:
             draft = await self._active_draft(turn)
-            self._pause(turn)
+            turn.pause()
             if draft is not None:
                 turn.menu(_("Stopped. Draft {number} is saved; type /new to continue it.",
                             number=draft.number))  # fmt: skip
                 return
         elif state is not DialogState.IDLE:
-            self._pause(turn)
+            turn.pause()
             if not turn.member.has_joined:
                 turn.say(_("Cancelled. Type /start when you want to join your union."))
                 return
@@ -486,32 +453,32 @@ class ConversationService:
 
     async def _start(self, turn: Turn, code: str) -> None:
         if is_invite_payload(code):
-            self._pause(turn)
+            turn.pause()
             await self._invites.accept(turn, code)
             return
         if code:
             unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
             if unit is None or not unit.is_grassroots:
-                await self._ask_unit(
+                await self._joining.ask_unit(
                     turn,
                     _("I could not find a grassroots union with the code “{code}”.",
                       code=Verbatim(code[:64])),
                 )  # fmt: skip
                 return
             if turn.member.has_joined and turn.member.unit_id == unit.id:
-                self._pause(turn)
+                turn.pause()
                 turn.menu(_("You are already a member of {unit}.",
-                            unit=await self._path(turn, unit)))  # fmt: skip
+                            unit=await self._joining.path(turn, unit)))  # fmt: skip
                 return
-            await self._offer_unit(turn, unit)
+            await self._joining.offer_unit(turn, unit)
             return
         if not turn.member.has_joined:
-            await self._ask_unit(
+            await self._joining.ask_unit(
                 turn,
                 _("Hello! I help union members send their initiatives to their union."),
             )
             return
-        self._pause(turn)
+        turn.pause()
         lines = [_("Welcome back, {name}!", name=Verbatim(turn.member.full_name or ""))]
         _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
         if count:
@@ -523,155 +490,6 @@ class ConversationService:
                 )
             )
         turn.menu(*lines)
-
-    def _search_prompt(self, turn: Turn) -> Reply:
-        buttons: tuple[tuple[Button, ...], ...] = ()
-        if turn.member.has_joined:
-            buttons = ((Button(_("Keep my current union"), encode("j", "keep")),),)
-        return Reply(
-            (_("Type part of the name of your grassroots union or your company, "
-               "for example “May 10”."),),
-            buttons,
-        )  # fmt: skip
-
-    async def _ask_unit(self, turn: Turn, *before: Text) -> None:
-        turn.conversation.state = DialogState.JOIN_SEARCH
-        turn.conversation.data = {}
-        turn.show(self._search_prompt(turn), *before)
-
-    async def _search(self, turn: Turn, text: str) -> None:
-        found = turn.conversation.data.get("found")
-        number = typed.number(text)
-        if isinstance(found, list) and number is not None and 1 <= number <= len(found):
-            # The number of a union in the list just shown, as if its button were tapped.
-            unit = await turn.uow.units.get(int(found[number - 1]))
-            if unit is not None and unit.is_grassroots:
-                await self._offer_unit(turn, unit)
-                return
-        terms = search_terms(text)
-        if sum(len(term) for term in terms) < 2:
-            raise InputError(_("Please type at least two letters of the name."))
-        units, total = await turn.uow.units.search_grassroots(terms[:8], SEARCH_RESULTS)
-        if not units:
-            turn.say(_("No grassroots union matches “{query}”. Try a shorter or different word.",
-                       query=Verbatim(text.strip()[:64])))  # fmt: skip
-            return
-        lines = [_("Choose your union:")]
-        if total > len(units):
-            lines.append(_("Showing {shown} of {total}; type more words to narrow it down.",
-                           shown=len(units), total=total))  # fmt: skip
-        buttons = tuple(
-            (Button(Text("{name}", {"name": Verbatim(dialog.shorten(unit.name))}),
-                    encode("j", "pick", unit.id)),)
-            for unit in units
-        )  # fmt: skip
-        turn.conversation.data = {"found": [unit.id for unit in units]}
-        turn.say(*lines, buttons=buttons)
-
-    async def _path(self, turn: Turn, unit: Unit) -> Verbatim:
-        path = await turn.uow.units.path(unit)
-        names = [u.name for u in path if u.level != "national"] or [unit.name]
-        return Verbatim(" › ".join(names))
-
-    async def _offer_unit(self, turn: Turn, unit: Unit, *before: Text) -> None:
-        turn.conversation.state = DialogState.JOIN_CONFIRM
-        turn.conversation.data = {"unit": unit.id}
-        turn.say(
-            *before,
-            _("Your grassroots union: {path}", path=await self._path(turn, unit)),
-            _("Is this your union?"),
-            buttons=(
-                (Button(JOIN_YES, encode("j", "ok", unit.id)),),
-                (Button(JOIN_OTHER, encode("j", "search")),),
-            ),
-        )
-
-    def _name_prompt(self, turn: Turn) -> Reply:
-        buttons: tuple[tuple[Button, ...], ...] = ()
-        if _valid_name(turn.member.display_name):
-            label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.member.display_name)))
-            buttons = ((Button(label, encode("j", "name")),),)
-        return Reply((_("What is your full name?"),), buttons)
-
-    def _phone_prompt(self) -> Reply:
-        keyboard = (
-            (KeyButton(_("📱 Share my phone number"), request_contact=True),),
-            (KeyButton(_("Skip")),),
-        )
-        return Reply(
-            (_("Would you share your phone number, so the union can reach you about your "
-               "initiatives? It is optional."),),
-            keyboard=keyboard,
-        )  # fmt: skip
-
-    async def _join_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        action = parts[1]
-        conversation = turn.conversation
-        if action == "search":
-            await self._ask_unit(turn)
-        elif action == "keep" and turn.member.has_joined:
-            self._pause(turn)
-            turn.menu(_("You stay in your current union."))
-        elif action == "pick" and len(parts) == 3:
-            unit = await turn.uow.units.get(number_at(parts, 2))
-            if unit is None or not unit.is_grassroots:
-                raise InputError(_("That union is no longer available. Please search again."))
-            await self._offer_unit(turn, unit)
-        elif (
-            action == "ok"
-            and len(parts) == 3
-            and number_at(parts, 2) == conversation.data.get("unit")
-            and conversation.state is DialogState.JOIN_CONFIRM
-        ):
-            await self._join(turn, number_at(parts, 2))
-        elif action == "name" and conversation.state is DialogState.JOIN_NAME:
-            await self._set_name(turn, turn.member.display_name)
-        else:
-            turn.outcome.notice = _("That button is from an earlier message.")
-            await self._prompt(turn)
-
-    async def _join(self, turn: Turn, unit_id: int) -> None:
-        unit = await turn.uow.units.get(unit_id)
-        if unit is None:
-            await self._ask_unit(turn, _("That union is no longer available."))
-            return
-        changing = turn.member.has_joined
-        turn.member.unit_id = unit.id
-        if changing:
-            self._pause(turn)
-            turn.menu(_("Done: you are now a member of {unit}.",
-                        unit=await self._path(turn, unit)))  # fmt: skip
-            return
-        turn.conversation.state = DialogState.JOIN_NAME
-        turn.conversation.data = {}
-        turn.show(self._name_prompt(turn))
-
-    async def _set_name(self, turn: Turn, text: str) -> None:
-        name = " ".join(clean_text(text, limit=NAME_MAX).split())
-        if not _valid_name(name):
-            raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
-                               minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
-        turn.member.full_name = name
-        turn.conversation.state = DialogState.JOIN_PHONE
-        turn.show(self._phone_prompt())
-
-    def _finish_joining(self, turn: Turn) -> None:
-        self._pause(turn)
-        turn.menu(
-            _("Welcome, {name}! You are now a member of your union here.",
-              name=Verbatim(turn.member.full_name or "")),
-            _("Tap “📝 Submit an initiative” whenever you have an idea to improve your work."),
-        )  # fmt: skip
-
-    async def _contact(self, turn: Turn, contact: ContactShared) -> None:
-        if turn.conversation.state is not DialogState.JOIN_PHONE:
-            raise InputError(_("A contact is not expected here."))
-        if contact.owner_external_id != turn.member.external_id:
-            raise InputError(_("Please share your own phone number with the button below."))
-        if not _PHONE.match(contact.phone.strip()):
-            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
-        turn.member.phone = _clean_phone(contact.phone)
-        self._finish_joining(turn)
 
     # -- typed text ----------------------------------------------------------
 
@@ -691,35 +509,11 @@ class ConversationService:
         else:
             await self._draft_text(turn, draft, text)
 
-    async def _phone_text(self, turn: Turn, text: str) -> None:
-        """A typed phone number, or "bỏ qua" / "không" to join without one."""
-        if typed.intent(text) is Intent.SKIP or typed.fold(text) in typed.NO_WORDS:
-            self._finish_joining(turn)
-            return
-        if not _PHONE.match(text.strip()):
-            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
-        turn.member.phone = _clean_phone(text)
-        self._finish_joining(turn)
-
     def _spell(self, label: Text) -> tuple[str, ...]:
         """A button's label in every language, to recognise it when typed."""
         if self._renderer is None:
             return (label.msgid,)
         return tuple(self._renderer.render(label, language) for language in LANGUAGES)
-
-    async def _confirm_text(self, turn: Turn, text: str) -> None:
-        """ "Có", "đúng", "ok" or the button's words join the union offered; "không" or
-        "tìm khác" look for another."""
-        folded = typed.fold(text)
-        choices = [typed.Choice("ok", self._spell(JOIN_YES)),
-                   typed.Choice("search", self._spell(JOIN_OTHER))]  # fmt: skip
-        picked = typed.match(text, choices).code
-        if folded in typed.YES_WORDS or picked == "ok":
-            await self._join(turn, int(turn.conversation.data.get("unit", 0)))
-        elif folded in typed.NO_WORDS or picked == "search":
-            await self._ask_unit(turn)
-        else:
-            await self._prompt(turn, _("Please answer with the buttons below."))
 
     async def _draft_text(self, turn: Turn, draft: Initiative, text: str) -> None:
         tap = dialog_input.typed_tap(draft, text, self._spell)
@@ -781,7 +575,7 @@ class ConversationService:
 
     async def _new(self, turn: Turn) -> None:
         drafts, count = await turn.uow.initiatives.drafts(turn.member.id, DRAFT_CHOICES)
-        self._pause(turn)
+        turn.pause()
         if not count:
             await self._begin(turn)
             return
@@ -855,7 +649,7 @@ class ConversationService:
         turn.conversation.data = {"name": name}
         rows = [(Button(Text("{name}", {"name": Verbatim(m.full_name or "")}),
                         encode("h", "pick", m.id)),) for m in found]  # fmt: skip
-        if _valid_name(name) and any(u.is_grassroots for u in units):
+        if valid_name(name) and any(u.is_grassroots for u in units):
             rows.append((Button(_("➕ {name} does not use the bot yet", name=Verbatim(name)),
                                 encode("h", "new")),))  # fmt: skip
         lines = (
@@ -869,7 +663,7 @@ class ConversationService:
         """A member who does not use the bot: known by name only, in the helper's union."""
         units = [u for unit_id in helper_units if (u := await turn.uow.units.get(unit_id))]
         unit = next((u for u in units if u.is_grassroots), None)
-        if unit is None or not _valid_name(name):
+        if unit is None or not valid_name(name):
             raise Forged
         author = await turn.uow.members.add(
             Member(id=0, channel=PROXY_CHANNEL, external_id=uuid.uuid4().hex,
@@ -1044,7 +838,7 @@ class ConversationService:
 
     async def _save_and_leave(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
         await self._save_draft(turn, draft)
-        self._pause(turn)
+        turn.pause()
         turn.menu(_("Draft {number} is saved. Type /new whenever you want to continue.",
                     number=draft.number))  # fmt: skip
 
@@ -1059,7 +853,7 @@ class ConversationService:
         await self._save_draft(turn, draft)
         role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
         await turn.uow.initiatives.record(draft, turn.member.id, "discarded", turn.now, role=role)
-        self._pause(turn)
+        turn.pause()
         turn.conversation.draft_id = None
         turn.menu(_("Draft {number} was discarded.", number=draft.number))
 
@@ -1104,7 +898,7 @@ class ConversationService:
                       "{number} “{title}” for you. You will be told here when it is reviewed.",
                       helper=Verbatim(member.full_name or member.display_name),
                       number=draft.number, title=Verbatim(draft.title or "")),))))  # fmt: skip
-        self._pause(turn)
+        turn.pause()
         turn.conversation.draft_id = None
         unit = await turn.uow.units.get(draft.unit_id)
         turn.menu(
@@ -1189,7 +983,7 @@ class ConversationService:
                 and not turn.member.has_joined
                 and not await self._helper_units(turn)
             ):
-                await self._ask_unit(turn, _("First, let us find your grassroots union."))
+                await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
                 return
             if route is None:
                 raise Forged
@@ -1224,12 +1018,3 @@ def _continuation(draft: Initiative) -> Reply:
           dialog.button(draft, "clear", dialog.START_OVER)),
          (dialog.button(draft, "back", dialog.BACK),)),
     )  # fmt: skip
-
-
-def _valid_name(name: str) -> bool:
-    return NAME_MIN <= len(name) <= NAME_MAX and any(ch.isalpha() for ch in name)
-
-
-def _clean_phone(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return ("+" if phone.strip().startswith("+") else "") + digits

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from domain.model import Conversation, Member
+from domain.model import Conversation, DialogState, Member
 from domain.ports import UnitOfWork
 from domain.text import Text
 from domain.ui import MAIN_MENU, Button, Outcome, Reply
@@ -30,6 +30,11 @@ class Turn:
     def show(self, reply: Reply, *before: Text) -> None:
         """Add a prepared reply, optionally with lines before it."""
         self.outcome.replies.append(replace(reply, text=(*before, *reply.text)))
+
+    def pause(self) -> None:
+        """Leave the dialog; the draft stays saved at its step."""
+        self.conversation.state = DialogState.IDLE
+        self.conversation.data = {}
 
     def menu(self, *lines: Text) -> None:
         """Add a message that brings back the main menu keyboard."""

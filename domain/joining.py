@@ -1,0 +1,244 @@
+"""Joining a grassroots union: find it by name or deep link, confirm, give a name and,
+if one wishes, a phone number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from domain import dialog, typed
+from domain.errors import InputError
+from domain.model import DialogState, Unit
+from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
+from domain.routes import ButtonRoute, Prompt, Routes, StateRoute
+from domain.text import Text, Verbatim, _
+from domain.turn import Turn
+from domain.typed import Intent
+from domain.ui import Button, ContactShared, KeyButton, Reply, encode, number_at
+
+SEARCH_RESULTS = 8
+_PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
+
+JOIN_YES = _("✅ Yes, join")
+JOIN_OTHER = _("🔍 Find another union")
+
+
+class Joining:
+    """A member finds and joins their grassroots union."""
+
+    def __init__(self, prompt: Prompt, spell: Callable[[Text], tuple[str, ...]]) -> None:
+        # Ask again whatever the member is expected to answer (the service's prompt).
+        self._prompt = prompt
+        self._spell = spell
+
+    def routes(self) -> Routes:
+        """The joining buttons, and the questions of joining."""
+        return Routes(
+            buttons={"j": ButtonRoute(self._join_button)},
+            states={
+                DialogState.JOIN_SEARCH: StateRoute(self._search, self._search_again,
+                                                    cancel_word=False),
+                DialogState.JOIN_CONFIRM: StateRoute(self._confirm_text, self._confirm_prompt),
+                DialogState.JOIN_NAME: StateRoute(self._set_name, self._name_again,
+                                                  cancel_word=False),
+                DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
+            },
+        )  # fmt: skip
+
+    async def _search_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._search_prompt(turn), *before)
+
+    async def _name_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._name_prompt(turn), *before)
+
+    async def _phone_again(self, turn: Turn, *before: Text) -> None:
+        turn.show(self._phone_prompt(), *before)
+
+    async def _confirm_prompt(self, turn: Turn, *before: Text) -> None:
+        unit = await turn.uow.units.get(int(turn.conversation.data.get("unit", 0)))
+        if unit is not None:
+            await self.offer_unit(turn, unit, *before)
+        else:
+            await self.ask_unit(turn, *before)
+
+    def _search_prompt(self, turn: Turn) -> Reply:
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if turn.member.has_joined:
+            buttons = ((Button(_("Keep my current union"), encode("j", "keep")),),)
+        return Reply(
+            (_("Type part of the name of your grassroots union or your company, "
+               "for example “May 10”."),),
+            buttons,
+        )  # fmt: skip
+
+    async def ask_unit(self, turn: Turn, *before: Text) -> None:
+        turn.conversation.state = DialogState.JOIN_SEARCH
+        turn.conversation.data = {}
+        turn.show(self._search_prompt(turn), *before)
+
+    async def _search(self, turn: Turn, text: str) -> None:
+        found = turn.conversation.data.get("found")
+        number = typed.number(text)
+        if isinstance(found, list) and number is not None and 1 <= number <= len(found):
+            # The number of a union in the list just shown, as if its button were tapped.
+            unit = await turn.uow.units.get(int(found[number - 1]))
+            if unit is not None and unit.is_grassroots:
+                await self.offer_unit(turn, unit)
+                return
+        terms = search_terms(text)
+        if sum(len(term) for term in terms) < 2:
+            raise InputError(_("Please type at least two letters of the name."))
+        units, total = await turn.uow.units.search_grassroots(terms[:8], SEARCH_RESULTS)
+        if not units:
+            turn.say(_("No grassroots union matches “{query}”. Try a shorter or different word.",
+                       query=Verbatim(text.strip()[:64])))  # fmt: skip
+            return
+        lines = [_("Choose your union:")]
+        if total > len(units):
+            lines.append(_("Showing {shown} of {total}; type more words to narrow it down.",
+                           shown=len(units), total=total))  # fmt: skip
+        buttons = tuple(
+            (Button(Text("{name}", {"name": Verbatim(dialog.shorten(unit.name))}),
+                    encode("j", "pick", unit.id)),)
+            for unit in units
+        )  # fmt: skip
+        turn.conversation.data = {"found": [unit.id for unit in units]}
+        turn.say(*lines, buttons=buttons)
+
+    async def path(self, turn: Turn, unit: Unit) -> Verbatim:
+        path = await turn.uow.units.path(unit)
+        names = [u.name for u in path if u.level != "national"] or [unit.name]
+        return Verbatim(" › ".join(names))
+
+    async def offer_unit(self, turn: Turn, unit: Unit, *before: Text) -> None:
+        turn.conversation.state = DialogState.JOIN_CONFIRM
+        turn.conversation.data = {"unit": unit.id}
+        turn.say(
+            *before,
+            _("Your grassroots union: {path}", path=await self.path(turn, unit)),
+            _("Is this your union?"),
+            buttons=(
+                (Button(JOIN_YES, encode("j", "ok", unit.id)),),
+                (Button(JOIN_OTHER, encode("j", "search")),),
+            ),
+        )
+
+    def _name_prompt(self, turn: Turn) -> Reply:
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if valid_name(turn.member.display_name):
+            label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.member.display_name)))
+            buttons = ((Button(label, encode("j", "name")),),)
+        return Reply((_("What is your full name?"),), buttons)
+
+    def _phone_prompt(self) -> Reply:
+        keyboard = (
+            (KeyButton(_("📱 Share my phone number"), request_contact=True),),
+            (KeyButton(_("Skip")),),
+        )
+        return Reply(
+            (_("Would you share your phone number, so the union can reach you about your "
+               "initiatives? It is optional."),),
+            keyboard=keyboard,
+        )  # fmt: skip
+
+    async def _join_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        action = parts[1]
+        conversation = turn.conversation
+        if action == "search":
+            await self.ask_unit(turn)
+        elif action == "keep" and turn.member.has_joined:
+            turn.pause()
+            turn.menu(_("You stay in your current union."))
+        elif action == "pick" and len(parts) == 3:
+            unit = await turn.uow.units.get(number_at(parts, 2))
+            if unit is None or not unit.is_grassroots:
+                raise InputError(_("That union is no longer available. Please search again."))
+            await self.offer_unit(turn, unit)
+        elif (
+            action == "ok"
+            and len(parts) == 3
+            and number_at(parts, 2) == conversation.data.get("unit")
+            and conversation.state is DialogState.JOIN_CONFIRM
+        ):
+            await self._join(turn, number_at(parts, 2))
+        elif action == "name" and conversation.state is DialogState.JOIN_NAME:
+            await self._set_name(turn, turn.member.display_name)
+        else:
+            turn.outcome.notice = _("That button is from an earlier message.")
+            await self._prompt(turn)
+
+    async def _join(self, turn: Turn, unit_id: int) -> None:
+        unit = await turn.uow.units.get(unit_id)
+        if unit is None:
+            await self.ask_unit(turn, _("That union is no longer available."))
+            return
+        changing = turn.member.has_joined
+        turn.member.unit_id = unit.id
+        if changing:
+            turn.pause()
+            turn.menu(_("Done: you are now a member of {unit}.",
+                        unit=await self.path(turn, unit)))  # fmt: skip
+            return
+        turn.conversation.state = DialogState.JOIN_NAME
+        turn.conversation.data = {}
+        turn.show(self._name_prompt(turn))
+
+    async def _set_name(self, turn: Turn, text: str) -> None:
+        name = " ".join(clean_text(text, limit=NAME_MAX).split())
+        if not valid_name(name):
+            raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
+                               minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
+        turn.member.full_name = name
+        turn.conversation.state = DialogState.JOIN_PHONE
+        turn.show(self._phone_prompt())
+
+    def finish(self, turn: Turn) -> None:
+        turn.pause()
+        turn.menu(
+            _("Welcome, {name}! You are now a member of your union here.",
+              name=Verbatim(turn.member.full_name or "")),
+            _("Tap “📝 Submit an initiative” whenever you have an idea to improve your work."),
+        )  # fmt: skip
+
+    async def contact(self, turn: Turn, contact: ContactShared) -> None:
+        if turn.conversation.state is not DialogState.JOIN_PHONE:
+            raise InputError(_("A contact is not expected here."))
+        if contact.owner_external_id != turn.member.external_id:
+            raise InputError(_("Please share your own phone number with the button below."))
+        if not _PHONE.match(contact.phone.strip()):
+            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+        turn.member.phone = clean_phone(contact.phone)
+        self.finish(turn)
+
+    async def _phone_text(self, turn: Turn, text: str) -> None:
+        """A typed phone number, or "bỏ qua" / "không" to join without one."""
+        if typed.intent(text) is Intent.SKIP or typed.fold(text) in typed.NO_WORDS:
+            self.finish(turn)
+            return
+        if not _PHONE.match(text.strip()):
+            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+        turn.member.phone = clean_phone(text)
+        self.finish(turn)
+
+    async def _confirm_text(self, turn: Turn, text: str) -> None:
+        """ "Có", "đúng", "ok" or the button's words join the union offered; "không" or
+        "tìm khác" look for another."""
+        folded = typed.fold(text)
+        choices = [typed.Choice("ok", self._spell(JOIN_YES)),
+                   typed.Choice("search", self._spell(JOIN_OTHER))]  # fmt: skip
+        picked = typed.match(text, choices).code
+        if folded in typed.YES_WORDS or picked == "ok":
+            await self._join(turn, int(turn.conversation.data.get("unit", 0)))
+        elif folded in typed.NO_WORDS or picked == "search":
+            await self.ask_unit(turn)
+        else:
+            await self._prompt(turn, _("Please answer with the buttons below."))
+
+
+def valid_name(name: str) -> bool:
+    return NAME_MIN <= len(name) <= NAME_MAX and any(ch.isalpha() for ch in name)
+
+
+def clean_phone(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" if phone.strip().startswith("+") else "") + digits
