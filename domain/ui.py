@@ -241,6 +241,16 @@ class Unsupported:
     kind: str
 
 
+# How the core names what it cannot use, in "Sorry, I cannot use {what} here".
+UNSUPPORTED_LABELS: dict[str, Text] = {
+    "sticker": _("a sticker"),
+    "voice": _("a voice message"),
+    "location": _("a location"),
+    "video": _("a video"),
+    "other": _("this kind of message"),
+}
+
+
 Payload = Command | TextMessage | ButtonPress | ContactShared | FileShared | Unsupported
 
 
