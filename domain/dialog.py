@@ -6,11 +6,8 @@ show; the service saves the draft after every answer.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import replace
 
-from domain.errors import InputError
 from domain.model import (
     Attachment,
     Coauthor,
@@ -22,14 +19,7 @@ from domain.model import (
 )
 from domain.parsing import (
     CANNOT_ESTIMATE,
-    TEXT_LIMIT,
     TITLE_LIMIT,
-    CoauthorInput,
-    check_coauthor_total,
-    clean_text,
-    parse_amount,
-    parse_coauthors,
-    parse_day,
 )
 from domain.text import Day, Money, Percent, Text, Verbatim, _, clip, n_
 from domain.ui import Button, Reply, encode
@@ -333,7 +323,7 @@ def files(draft: Initiative) -> list[Attachment]:
     return [a for a in draft.attachments if a.answer is None]
 
 
-def _recorded(items: list[Attachment]) -> Text:
+def recorded(items: list[Attachment]) -> Text:
     seconds = sum(a.duration or 0 for a in items)
     length = Verbatim(f"{seconds // 60}:{seconds % 60:02d}")
     if len(items) == 1:
@@ -345,12 +335,12 @@ def answer_value(draft: Initiative, step: Step, limit: int | None) -> Text | Ver
     """A written answer (problem, solution, effect), with its recordings if any."""
     text = {Step.PROBLEM: draft.problem, Step.SOLUTION: draft.solution,
             Step.EFFECT: draft.effect}.get(step)  # fmt: skip
-    recorded = recordings(draft, step)
-    if not recorded:
+    kept = recordings(draft, step)
+    if not kept:
         return excerpt(text, limit)
     if not text:
-        return _recorded(recorded)
-    return _("{text} · {recording}", text=excerpt(text, limit), recording=_recorded(recorded))
+        return recorded(kept)
+    return _("{text} · {recording}", text=excerpt(text, limit), recording=recorded(kept))
 
 
 def _applied_value(draft: Initiative, _limit: int | None) -> Text:
@@ -465,184 +455,6 @@ def missing_answer(draft: Initiative) -> Step | None:
     if draft.confidential and not draft.confidential_note:
         return Step.CONFIDENTIAL_NOTE
     return None
-
-
-def _long_text(draft: Initiative, text: str, replace: bool) -> list[Text] | None:
-    piece = clean_text(text, limit=TEXT_LIMIT)
-    current = draft.problem if draft.step is Step.PROBLEM else draft.solution
-    combined = piece if replace or not current else f"{current}\n{piece}"
-    if len(combined) > TEXT_LIMIT:
-        raise InputError(
-            _("That would make this part {length} characters long; the limit is {limit}. "
-              "Please shorten it.", length=len(combined), limit=TEXT_LIMIT)
-        )  # fmt: skip
-    if draft.step is Step.PROBLEM:
-        draft.problem = combined
-    else:
-        draft.solution = combined
-    return None
-
-
-def _title_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
-    draft.title = clean_text(text, limit=TITLE_LIMIT)
-    return []
-
-
-def _applied_text(draft: Initiative, text: str, today: dt.date) -> list[Text]:
-    draft.applied_since = parse_day(text, today)
-    draft.applied = True
-    return [_("Applied since {date}.", date=Day(draft.applied_since))]
-
-
-def _effect_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
-    draft.effect = clean_text(text, limit=TEXT_LIMIT)
-    return []
-
-
-def _benefit_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
-    amount = parse_amount(text, UNKNOWN_BENEFIT)
-    draft.benefit_known = amount is not None
-    draft.benefit_vnd = amount
-    draft.benefit_range = None
-    if amount is None:
-        return [_("Estimated benefit: cannot estimate.")]
-    return [_("Estimated benefit recorded: {amount}. If that is wrong, tap “{back}”.",
-              amount=Money(amount), back=BACK)]  # fmt: skip
-
-
-def _coauthors_text(draft: Initiative, text: str, _today: dt.date) -> list[Text] | None:
-    added = parse_coauthors(text)
-    existing = [CoauthorInput(name=c.name, share=c.share) for c in draft.coauthors]
-    check_coauthor_total(existing, added)
-    draft.coauthors = [*draft.coauthors, *(Coauthor(a.name, a.share) for a in added)]
-    draft.coauthors_done = False
-    return None
-
-
-def _note_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
-    draft.confidential_note = clean_text(text, limit=TEXT_LIMIT)
-    return []
-
-
-def _files_text(draft: Initiative, _text: str, _today: dt.date) -> list[Text]:
-    label = DONE if files(draft) else NO_FILES
-    raise InputError(_("Please send a photo or a document, or tap “{button}”.", button=label))
-
-
-_TEXT_ANSWERS: dict[Step, Callable[[Initiative, str, dt.date], list[Text] | None]] = {
-    Step.TITLE: _title_text,
-    Step.APPLIED: _applied_text,
-    Step.EFFECT: _effect_text,
-    Step.BENEFIT: _benefit_text,
-    Step.COAUTHORS: _coauthors_text,
-    Step.CONFIDENTIAL_NOTE: _note_text,
-    Step.ATTACHMENTS: _files_text,
-}
-
-
-def answer_text(draft: Initiative, text: str, today: dt.date, replace: bool) -> list[Text] | None:
-    """Apply typed text to the current step.
-
-    Returns acknowledgement lines to move on, or None to stay on the step (a step
-    that takes several messages).
-    """
-    step = draft.step
-    if step in MULTI_MESSAGE_STEPS:
-        return _long_text(draft, text, replace)
-    answer = _TEXT_ANSWERS.get(step)
-    if answer is not None:
-        return answer(draft, text, today)
-    raise InputError(_("Please tap one of the buttons, or type its name or number."))
-
-
-def answer_pick(draft: Initiative, value: str, today: dt.date) -> list[Text]:
-    """Apply a choice button of the current step; raises InputError for a bad value."""
-    step = draft.step
-    if step is Step.KIND and value in set(SolutionKind):
-        draft.kind = SolutionKind(value)
-    elif step is Step.FIELD and value in set(FieldOfUse):
-        draft.field = FieldOfUse(value)
-    elif step is Step.APPLIED and value in ("no", "month"):
-        draft.applied = value == "month"
-        draft.applied_since = today.replace(day=1) if draft.applied else None
-    elif step is Step.BENEFIT and value == "unknown":
-        draft.benefit_known, draft.benefit_vnd, draft.benefit_range = False, None, None
-    elif step is Step.BENEFIT and value in BENEFIT_RANGES:
-        draft.benefit_known, draft.benefit_range = True, value
-        draft.benefit_vnd = BENEFIT_RANGES[value][0]
-    elif step is Step.CONFIDENTIAL and value in ("yes", "no"):
-        draft.confidential = value == "yes"
-        if not draft.confidential:
-            draft.confidential_note = None
-    else:
-        raise InputError(_("That button does not belong to this question."))
-    return []
-
-
-def answer_done(draft: Initiative) -> None:
-    """Finish a step that takes several messages; raises if nothing was given yet."""
-    step = draft.step
-    if step in MULTI_MESSAGE_STEPS and not answered(draft, step):
-        raise InputError(_("Please write at least one message first."))
-    if step is Step.COAUTHORS:
-        draft.coauthors_done = True
-        return
-    if step not in (*MULTI_MESSAGE_STEPS, Step.ATTACHMENTS):
-        raise InputError(_("That button does not belong to this question."))
-
-
-def answer_keep(draft: Initiative) -> None:
-    """Go on with the answer the step already has."""
-    if not answered(draft, draft.step):
-        raise InputError(_("There is no answer to keep yet. Please answer the question."))
-
-
-def clear_step(draft: Initiative) -> Text:
-    """Empty the answer of a multi-message step so the member can start over."""
-    step = draft.step
-    if step is Step.PROBLEM:
-        draft.problem = None
-    elif step is Step.SOLUTION:
-        draft.solution = None
-    elif step is Step.COAUTHORS:
-        draft.coauthors = []
-    elif step is not Step.ATTACHMENTS:
-        raise InputError(_("That button does not belong to this question."))
-    # Recordings go with the answer they give; photos and documents with the files step.
-    answer = None if step is Step.ATTACHMENTS else step.value
-    draft.attachments = [a for a in draft.attachments if a.answer != answer]
-    return _("Cleared. You can start again.")
-
-
-def add_attachment(draft: Initiative, attachment: Attachment) -> Text:
-    """Keep a photo or document; at most ten, each once."""
-    if draft.step is not Step.ATTACHMENTS:
-        raise InputError(_("A file is not expected here."))
-    if any(a.file_unique_id == attachment.file_unique_id for a in draft.attachments):
-        return _("This file was already added.")
-    count = len(files(draft))
-    if count >= MAX_ATTACHMENTS:
-        raise InputError(
-            _("You can attach at most {limit} files; this one was not added.",
-              limit=MAX_ATTACHMENTS)
-        )  # fmt: skip
-    draft.attachments = [*draft.attachments, attachment]
-    return _("File {count}/{limit} received.", count=count + 1, limit=MAX_ATTACHMENTS)
-
-
-def add_recording(draft: Initiative, recording: Attachment) -> Text:
-    """Keep a voice message or round video as (part of) the answer to the current step."""
-    step = draft.step
-    if step not in RECORDED_STEPS:
-        raise InputError(_("A voice message can answer the questions about the situation "
-                           "before, the solution and the effect. Here, please type."))  # fmt: skip
-    if any(a.file_unique_id == recording.file_unique_id for a in draft.attachments):
-        return _("This recording was already added.")
-    if len(recordings(draft, step)) >= MAX_RECORDINGS:
-        raise InputError(_("At most {limit} recordings per answer; this one was not added.",
-                           limit=MAX_RECORDINGS))  # fmt: skip
-    draft.attachments = [*draft.attachments, replace(recording, answer=step.value)]
-    return _("Recording received: {recording}.", recording=_recorded([recording]))
 
 
 def shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:

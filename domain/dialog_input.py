@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain import dialog, typed
+from domain import answers, dialog, typed
 from domain.errors import InputError
 from domain.model import Initiative, Step
 from domain.text import Text, Verbatim, _
@@ -41,7 +41,7 @@ def _command(draft: Initiative, word: Intent, buttons: list[Button]) -> str:
     if word is Intent.DONE:
         found = _find(buttons, "done", "keep")
         if found is None and draft.step in dialog.MULTI_MESSAGE_STEPS:
-            dialog.answer_done(draft)  # says what is missing
+            answers.answer_done(draft)  # says what is missing
         if found is None:
             raise InputError(_("Nothing to finish here: please type your answer."))
         return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from domain import dialog, dialog_input
+from domain import answers, dialog, dialog_input
 from domain.errors import InputError
 from domain.model import (
     EDITABLE,
@@ -113,7 +113,7 @@ class Drafting:
             await self._button(turn, tap)
             return
         replace_text = bool(turn.conversation.data.pop("replace", False))
-        acknowledgement = dialog.answer_text(draft, text, turn.today, replace_text)
+        acknowledgement = answers.answer_text(draft, text, turn.today, replace_text)
         if acknowledgement is None:
             await self._save_draft(turn, draft)
             turn.show(_continuation(draft))
@@ -260,19 +260,19 @@ class Drafting:
     async def _pick(self, turn: Turn, draft: Initiative, value: str | None) -> None:
         if value is None:
             raise Forged
-        acknowledgement = dialog.answer_pick(draft, value, turn.today)
+        acknowledgement = answers.answer_pick(draft, value, turn.today)
         await self._advance(turn, draft, draft.step, acknowledgement)
 
     async def _keep(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
-        dialog.answer_keep(draft)
+        answers.answer_keep(draft)
         await self._advance(turn, draft, draft.step)
 
     async def _done(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
-        dialog.answer_done(draft)
+        answers.answer_done(draft)
         await self._advance(turn, draft, draft.step)
 
     async def _clear(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
-        cleared = dialog.clear_step(draft)
+        cleared = answers.clear_step(draft)
         await self._save_draft(turn, draft)
         turn.show(dialog.question(draft), cleared)
 
@@ -385,9 +385,9 @@ class Drafting:
                 if recording else _("A file is not expected here.")
             )  # fmt: skip
         if not recording:
-            acknowledgement = dialog.add_attachment(draft, shared.attachment)
+            acknowledgement = answers.add_attachment(draft, shared.attachment)
         else:
-            acknowledgement = dialog.add_recording(draft, shared.attachment)
+            acknowledgement = answers.add_recording(draft, shared.attachment)
             if draft.step not in dialog.MULTI_MESSAGE_STEPS:
                 await self._advance(turn, draft, draft.step, (acknowledgement,))
                 return
