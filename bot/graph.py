@@ -20,12 +20,16 @@ from domain.commend import Commendations, Schedule
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.ui import Card
+from handlers.telegram import CAPABILITIES as TELEGRAM_CAPABILITIES
+from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram.budget import SendBudget
 from locales import Translator
 from storage.db import create_engine
 from storage.lease import Lease, SendCount
 from storage.uow import SqlUnitOfWorkFactory
 
+# The channels this process serves, and what each can show.
+CHANNELS = {TELEGRAM: TELEGRAM_CAPABILITIES}
 # The sending clock and sleep (monotonic seconds); benchmarks run time faster than real.
 Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
 
@@ -65,6 +69,7 @@ class Graph:
             invite_lifetime=dt.timedelta(days=settings.invite_days),
             schedule=self.schedule,
             renderer=self.translator,
+            channels=CHANNELS,
             nudge_policy=NudgePolicy(
                 drafts=settings.nudge_drafts,
                 milestones=settings.nudge_milestones,
@@ -99,7 +104,7 @@ def build_graph(
 
     commendations = Commendations(
         units_of_work, clock=clock, schedule=schedule, render=translator.lines, draw=draw,
-        default_language=settings.default_language,
+        default_language=settings.default_language, channels=CHANNELS,
     )  # fmt: skip
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
                  Metrics(), count, budget, lease, schedule, commendations)  # fmt: skip

@@ -17,9 +17,6 @@ from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.ui import Button, Reply, encode, number_at
 
-# Telegram shows at most 1.024 characters under a photo.
-CAPTION_LIMIT = 1024
-
 SCOPES: dict[str, Text] = {
     "all": _("Every member of my units"),
     "lag": _("Only units behind the pace"),
@@ -27,13 +24,17 @@ SCOPES: dict[str, Text] = {
 
 
 def caption_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units: an emoji counts twice)."""
+    """Length as channels count it (UTF-16 code units: an emoji counts twice)."""
     return len(text.encode("utf-16-le")) // 2
 
 
 class AnnounceDesk:
     """Compose (text, optionally one photo), preview, choose whom, confirm; the queue
     does the sending."""
+
+    def __init__(self, caption_limit: int) -> None:
+        # The most characters under a photo on every channel an announcement reaches.
+        self._caption_limit = caption_limit
 
     async def _admin_units(self, turn: Turn) -> list[int]:
         return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
@@ -61,7 +62,7 @@ class AnnounceDesk:
 
     def _ask_caption(self) -> Text:
         return _("Photo received. Now type the text to go with it (at most {limit} "
-                 "characters).", limit=CAPTION_LIMIT)  # fmt: skip
+                 "characters).", limit=self._caption_limit)  # fmt: skip
 
     def _ask_text(self) -> Text:
         return _("Type the announcement (at most {limit} characters), or send one photo with "
@@ -72,10 +73,10 @@ class AnnounceDesk:
         data = turn.conversation.data
         photo = data.get("photo")
         body = clean_text(text, limit=TEXT_LIMIT)
-        if photo and caption_length(body) > CAPTION_LIMIT:
+        if photo and caption_length(body) > self._caption_limit:
             too_long = _("With a photo the text can have at most {limit} characters; this one "
                          "has {length}. Shorten it, or remove the photo.",
-                         limit=CAPTION_LIMIT, length=caption_length(body))  # fmt: skip
+                         limit=self._caption_limit, length=caption_length(body))  # fmt: skip
             raise InputError(too_long)
         data["text"] = body
         data.pop("to", None)
@@ -87,10 +88,10 @@ class AnnounceDesk:
             raise InputError(_("Only a photo can go with an announcement, not a document."))
         data = turn.conversation.data
         body = clean_text(caption, limit=TEXT_LIMIT) if caption.strip() else data.get("text")
-        if body and caption_length(str(body)) > CAPTION_LIMIT:
+        if body and caption_length(str(body)) > self._caption_limit:
             too_long = _("With a photo the text can have at most {limit} characters; this one "
                          "has {length}. Shorten it, or send it without a photo.",
-                         limit=CAPTION_LIMIT, length=caption_length(str(body)))  # fmt: skip
+                         limit=self._caption_limit, length=caption_length(str(body)))  # fmt: skip
             raise InputError(too_long)
         data["photo"] = attachment.file_id
         data.pop("to", None)

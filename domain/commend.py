@@ -25,7 +25,7 @@ from domain.roles import covers, units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_, verbatim
 from domain.turn import Forged, Turn
-from domain.ui import Button, Card, Reply, encode, number_at
+from domain.ui import UNREACHABLE, Button, Capabilities, Card, Reply, encode, number_at
 from domain.unit_import import is_valid_code
 
 log = logging.getLogger(__name__)
@@ -307,8 +307,11 @@ class Commendations:
         render: Render,
         draw: Draw,
         default_language: str,
+        channels: Mapping[str, Capabilities],
     ) -> None:
         self._uow = units_of_work
+        # Admins hear of the commendation on the channels whose messages can be queued.
+        self._channels = channels
         self._clock = clock
         self._schedule = schedule
         self._render = render
@@ -359,7 +362,7 @@ class Commendations:
             for unit_id in sorted(with_news):
                 by_language: dict[str, list[int]] = {}
                 for admin in admins.get(unit_id, []):
-                    if admin.channel == "telegram":
+                    if self._channels.get(admin.channel, UNREACHABLE).queued:
                         by_language.setdefault(admin.language, []).append(admin.id)
                 linked = [c.chat_id for c in chats.get(unit_id, []) if c.chat_id]
                 if not (members.get(unit_id) or by_language or linked):

@@ -9,14 +9,14 @@ per sending slot can arrive twice, and none is ever missed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.model import ReviewCard
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.text import _
-from domain.ui import Delivery, Reply
+from domain.ui import UNREACHABLE, Capabilities, Delivery, Reply
 
 MAX_ATTEMPTS = 3
 
@@ -85,19 +85,17 @@ class Report:
     stop_button: tuple[str, int] | None = None
 
 
-# Telegram's limit for one message; longer notifications are sent directly, in pieces.
-MESSAGE_LIMIT = 4096
-
-
 async def queue(
     uow: UnitOfWork,
     deliveries: Sequence[Delivery],
     renderer: Renderer,
     now: dt.datetime,
     urgent: bool,
+    channels: Mapping[str, Capabilities],
 ) -> list[Delivery]:
     """Queue, in the caller's transaction, the messages the queue can carry (text and
-    inline buttons, to members on Telegram); return the others, to be sent directly.
+    buttons, within one message of a channel that queues); return the others, to be sent
+    directly (in pieces, with their files).
 
     Members who get the same message share one broadcast.
     """
@@ -106,9 +104,10 @@ async def queue(
     for delivery in deliveries:
         reply, member = delivery.reply, delivery.member
         text = renderer.lines(reply.text, member.language)
-        if (member.channel != "telegram" or reply.media or reply.chart or reply.photo
+        channel = channels.get(member.channel, UNREACHABLE)
+        if (not channel.queued or reply.media or reply.chart or reply.photo
                 or reply.card or reply.qr or reply.keyboard or reply.remove_keyboard
-                or len(text) > MESSAGE_LIMIT):  # fmt: skip
+                or len(text) > channel.text_limit):  # fmt: skip
             rest.append(delivery)
             continue
         buttons = tuple(tuple((renderer.render(b.label, member.language), b.code) for b in row)

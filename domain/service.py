@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from domain.ui import (
     UNSUPPORTED_LABELS,
     Button,
     ButtonPress,
+    Capabilities,
     Command,
     ContactShared,
     Delivery,
@@ -75,6 +76,7 @@ class ConversationService:
         nudge_policy: NudgePolicy | None = None,
         schedule: Schedule | None = None,
         renderer: Renderer | None = None,
+        channels: Mapping[str, Capabilities] | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -83,7 +85,11 @@ class ConversationService:
         self._desk = ReviewDesk(timezone)
         self._stats = StatsDesk()
         self._targets = TargetDesk()
-        self._announce = AnnounceDesk()
+        # What each channel can do; the core asks this, never a channel's name.
+        self._channels = dict(channels or {})
+        self._announce = AnnounceDesk(
+            min((c.caption_limit for c in self._channels.values() if c.queued), default=0)
+        )
         self._cards = CardDesk(schedule or Schedule(0, dt.time(8), timezone))
         self._chats = ChatDesk()
         # With a renderer, notifications go through the delivery queue in the same
@@ -161,7 +167,10 @@ class ConversationService:
                 await uow.conversations.save(conversation, now)
             outcome = turn.outcome
             if self._renderer is not None and outcome.deliveries:
-                rest = await queue(uow, outcome.deliveries, self._renderer, now, urgent=True)
+                rest = await queue(
+                    uow, outcome.deliveries, self._renderer, now, urgent=True,
+                    channels=self._channels,
+                )  # fmt: skip
                 outcome.queued = len(outcome.deliveries) - len(rest)
                 outcome.deliveries = rest
             await uow.commit()
@@ -209,7 +218,8 @@ class ConversationService:
                 uow, now, now.astimezone(self._tz).date(), after
             )
             if self._renderer is not None:
-                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False)
+                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False,
+                                         channels=self._channels)  # fmt: skip
             await uow.commit()
         return deliveries
 
@@ -220,7 +230,8 @@ class ConversationService:
         async with self._uow() as uow:
             deliveries = await self._nudges.due(uow, now, now.astimezone(self._tz))
             if self._renderer is not None:
-                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False)
+                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False,
+                                         channels=self._channels)  # fmt: skip
             await uow.commit()
         return deliveries
 

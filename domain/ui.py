@@ -61,6 +61,23 @@ def number_at(parts: Sequence[str], index: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show, as it declares it; the core reads this, never the name."""
+
+    # Buttons under a message (a channel without them numbers the choices).
+    buttons: bool
+    # Characters in one message, and under a picture (counted in UTF-16 units).
+    text_limit: int
+    caption_limit: int
+    # Its messages may wait in the delivery queue and go out at the channel's pace.
+    queued: bool
+
+
+# Members the bot cannot write to (entered by a helper, or on a channel not running).
+UNREACHABLE = Capabilities(buttons=False, text_limit=0, caption_limit=0, queued=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
     """An inline button: a label and the code it sends back."""
 

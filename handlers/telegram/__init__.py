@@ -15,6 +15,7 @@ from handlers.telegram.inbound import (
     respond,
 )
 from handlers.telegram.render import (
+    CAPABILITIES,
     CHANNEL,
     deliver,
     markup,
@@ -28,6 +29,7 @@ from handlers.telegram.render import (
 )
 
 __all__ = [
+    "CAPABILITIES",
     "CHANNEL",
     "BotApplication",
     "BotContext",

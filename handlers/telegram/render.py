@@ -23,6 +23,7 @@ from charts import render_card, render_png
 from charts.qr import qr_png
 from domain.model import Attachment, AttachmentKind, ReviewCard
 from domain.ui import (
+    Capabilities,
     Delivery,
     Reply,
 )
@@ -32,6 +33,14 @@ from locales import Translator
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# What Telegram can show: inline buttons, 4.096 characters a message, 1.024 under a photo;
+# its messages go through the delivery queue, at its pace.
+CAPABILITIES = Capabilities(
+    buttons=True,
+    text_limit=MessageLimit.MAX_TEXT_LENGTH,
+    caption_limit=MessageLimit.CAPTION_LENGTH,
+    queued=True,
+)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
