@@ -310,14 +310,17 @@ class ConversationService:
 
     # -- commands ------------------------------------------------------------
 
+    async def _may_enter(self, turn: Turn, open_to_all: bool) -> bool:
+        """Whether the member may go on: a route open to all, a member of a union, or a
+        helper; anyone else is first asked to find their union."""
+        if open_to_all or turn.member.has_joined or await helper_units(turn):
+            return True
+        await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
+        return False
+
     async def _command(self, turn: Turn, command: Command) -> None:
         route = self._commands.get(command.name)
-        if (
-            not (route and route.open)
-            and not turn.member.has_joined
-            and not await helper_units(turn)
-        ):
-            await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
+        if not await self._may_enter(turn, route is not None and route.open):
             return
         if route is None:
             await self._prompt(
@@ -474,12 +477,7 @@ class ConversationService:
             if parts is None or len(parts) < 2:
                 raise Forged
             route = self._buttons.get(parts[0])
-            if (
-                not (route and route.open)
-                and not turn.member.has_joined
-                and not await helper_units(turn)
-            ):
-                await self._joining.ask_unit(turn, _("First, let us find your grassroots union."))
+            if not await self._may_enter(turn, route is not None and route.open):
                 return
             if route is None:
                 raise Forged
