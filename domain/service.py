@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -30,16 +30,16 @@ from domain.model import (
 )
 from domain.nudges import NudgeDesk, NudgePolicy
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from domain.preferences import LANGUAGES, Preferences
 from domain.proxy import Proxy, helper_units
 from domain.review import ReviewDesk
-from domain.routes import ButtonRoute, CommandRoute, Routes, merge
+from domain.routes import CommandRoute, Routes, merge
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.typed import Intent
 from domain.ui import (
     UNSUPPORTED_LABELS,
-    Button,
     ButtonPress,
     Capabilities,
     Command,
@@ -52,13 +52,10 @@ from domain.ui import (
     TextMessage,
     Unsupported,
     decode,
-    encode,
 )
 from domain.unit_import import is_valid_code
 
 log = logging.getLogger(__name__)
-
-LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 
 
 class ConversationService:
@@ -105,11 +102,13 @@ class ConversationService:
         )  # fmt: skip
         self._proxy = Proxy(self._drafting.start_draft)
         self._mine = Mine(timezone)
+        self._preferences = Preferences(self._prompt)
         routes = merge((
-            self._routes(), self._joining.routes(), self._drafting.routes(),
-            self._proxy.routes(), self._mine.routes(), self._desk.routes(),
-            self._invites.routes(), self._stats.routes(), self._targets.routes(),
-            self._announce.routes(), self._cards.routes(), self._chats.routes(),
+            self._routes(), self._preferences.routes(), self._joining.routes(),
+            self._drafting.routes(), self._proxy.routes(), self._mine.routes(),
+            self._desk.routes(), self._invites.routes(), self._stats.routes(),
+            self._targets.routes(), self._announce.routes(), self._cards.routes(),
+            self._chats.routes(),
         ))  # fmt: skip
         self._commands = routes.commands
         self._buttons = routes.buttons
@@ -126,23 +125,16 @@ class ConversationService:
         return frozenset(self._buttons)
 
     def _routes(self) -> Routes:
-        """What this module answers itself: /start and /unit, help, language, settings,
-        /cancel and the phone question's /skip."""
+        """What this module answers itself: /start and /unit, /cancel and the phone
+        question's /skip."""
         return Routes(
             commands={
                 "start": CommandRoute(lambda t, a: self._start(t, a.strip()), open=True,
                                       leaves=False),
                 "unit": CommandRoute(lambda t, _a: self._joining.ask_unit(t), open=True,
                                      leaves=False),
-                "help": CommandRoute(self._help, open=True, leaves=False),
-                "lang": CommandRoute(self._languages, open=True, leaves=False),
-                "settings": CommandRoute(self._settings_command, open=True, leaves=False),
                 "cancel": CommandRoute(lambda t, _a: self._cancel(t), open=True, leaves=False),
                 "skip": CommandRoute(self._skip, leaves=False),
-            },
-            buttons={
-                "l": ButtonRoute(self._language_button),
-                "o": ButtonRoute(self._settings_button),
             },
         )  # fmt: skip
 
@@ -331,20 +323,6 @@ class ConversationService:
             turn.pause()
         await route.run(turn, command.argument)
 
-    async def _help(self, turn: Turn, _argument: str = "") -> None:
-        turn.say(*HELP)
-        if turn.conversation.state is not DialogState.IDLE:
-            await self._prompt(turn)
-        elif turn.member.has_joined:
-            turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
-
-    async def _languages(self, turn: Turn, _argument: str = "") -> None:
-        buttons = tuple(
-            (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
-            for code, label in LANGUAGES.items()
-        )
-        turn.say(_("Choose your language:"), buttons=buttons)
-
     async def _skip(self, turn: Turn, _argument: str = "") -> None:
         if turn.conversation.state is DialogState.JOIN_PHONE:
             self._joining.finish(turn)
@@ -352,37 +330,6 @@ class ConversationService:
             await self._prompt(
                 turn, _("I do not know that command. Type /help to see what I can do.")
             )
-
-    async def _settings_command(self, turn: Turn, _argument: str = "") -> None:
-        self._settings(turn)
-
-    async def _settings_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if len(parts) != 3 or parts[1] not in ("nudges", "named") or parts[2] not in ("on", "off"):
-            raise Forged
-        setattr(turn.member, parts[1], parts[2] == "on")
-        self._settings(turn)
-
-    async def _language_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if len(parts) != 2 or parts[1] not in LANGUAGES:
-            raise Forged
-        turn.member.language = parts[1]
-        turn.outcome.language = parts[1]
-        await self._prompt(turn, _("Language changed to English."))
-
-    def _settings(self, turn: Turn) -> None:
-        """/settings: reminders and announcements on or off; named in commendations or not."""
-        on, named = turn.member.nudges, turn.member.named
-        toggle = (Button(_("🔕 Turn reminders off"), encode("o", "nudges", "off")) if on
-                  else Button(_("🔔 Turn reminders on"), encode("o", "nudges", "on")))  # fmt: skip
-        naming = (Button(_("🙈 Do not name me"), encode("o", "named", "off")) if named
-                  else Button(_("🏅 Name me again"), encode("o", "named", "on")))  # fmt: skip
-        turn.say(
-            _("⚙️ Settings"),
-            _("Reminders and announcements: {state}", state=_("on") if on else _("off")),
-            _("Named in weekly commendations when among the most active: {state}",
-              state=_("yes") if named else _("no")),
-            buttons=((toggle,), (naming,)),
-        )  # fmt: skip
 
     async def _cancel(self, turn: Turn) -> None:
         state = turn.conversation.state
@@ -485,14 +432,3 @@ class ConversationService:
         except Forged:
             log.warning("refused malformed button %r from member %s", code[:80], turn.member)
             turn.outcome.notice = _("This button is not valid any more.")
-
-
-HELP: tuple[Text, ...] = (
-    _("❓ How to submit an initiative"),
-    _("1. Tap “📝 Submit an initiative” (or /new) and answer the questions; every answer is "
-      "saved at once, so you can stop and continue later."),
-    _("2. Check the summary, correct anything with ✏️, then tap “📤 Submit for review”."),
-    _("3. Your union reviews it; follow it in “📋 My initiatives” (/my)."),
-    _("Commands: /new new initiative · /my my initiatives · /cancel stop the current step · "
-      "/unit change union · /lang language"),
-)  # fmt: skip

@@ -11,8 +11,8 @@ import datetime as dt
 from domain.announce import SCOPES
 from domain.dialog import BENEFIT_RANGES, EDIT_LABELS
 from domain.model import FieldOfUse, RoleKind, SolutionKind, Step
+from domain.preferences import LANGUAGES
 from domain.review import DECISION_CODES, PRESET_REASONS
-from domain.service import LANGUAGES
 from tests.conftest import Clock
 from tests.fakebotapi import Harness
 from tests.scenario import join

@@ -1,0 +1,92 @@
+"""A member's preferences: help, the language, and whether reminders come and one is
+named in commendations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.model import DialogState
+from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes
+from domain.text import Text, Verbatim, _
+from domain.turn import Forged, Turn
+from domain.ui import Button, encode
+
+LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+
+
+class Preferences:
+    """/help, /lang and /settings, and their buttons."""
+
+    def __init__(self, prompt: Prompt) -> None:
+        # Ask again what the dialog in progress expects (the service's prompt).
+        self._prompt = prompt
+
+    def routes(self) -> Routes:
+        """Open to everyone, and none of them leaves the dialog in progress."""
+        return Routes(
+            commands={
+                "help": CommandRoute(self._help, open=True, leaves=False),
+                "lang": CommandRoute(self._languages, open=True, leaves=False),
+                "settings": CommandRoute(self._settings_command, open=True, leaves=False),
+            },
+            buttons={
+                "l": ButtonRoute(self._language_button),
+                "o": ButtonRoute(self._settings_button),
+            },
+        )
+
+    async def _help(self, turn: Turn, _argument: str = "") -> None:
+        turn.say(*HELP)
+        if turn.conversation.state is not DialogState.IDLE:
+            await self._prompt(turn)
+        elif turn.member.has_joined:
+            turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
+
+    async def _languages(self, turn: Turn, _argument: str = "") -> None:
+        buttons = tuple(
+            (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
+            for code, label in LANGUAGES.items()
+        )
+        turn.say(_("Choose your language:"), buttons=buttons)
+
+    async def _settings_command(self, turn: Turn, _argument: str = "") -> None:
+        self._show(turn)
+
+    async def _settings_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        if len(parts) != 3 or parts[1] not in ("nudges", "named") or parts[2] not in ("on", "off"):
+            raise Forged
+        setattr(turn.member, parts[1], parts[2] == "on")
+        self._show(turn)
+
+    async def _language_button(self, turn: Turn, parts: Sequence[str]) -> None:
+        if len(parts) != 2 or parts[1] not in LANGUAGES:
+            raise Forged
+        turn.member.language = parts[1]
+        turn.outcome.language = parts[1]
+        await self._prompt(turn, _("Language changed to English."))
+
+    def _show(self, turn: Turn) -> None:
+        """/settings: reminders and announcements on or off; named in commendations or not."""
+        on, named = turn.member.nudges, turn.member.named
+        toggle = (Button(_("🔕 Turn reminders off"), encode("o", "nudges", "off")) if on
+                  else Button(_("🔔 Turn reminders on"), encode("o", "nudges", "on")))  # fmt: skip
+        naming = (Button(_("🙈 Do not name me"), encode("o", "named", "off")) if named
+                  else Button(_("🏅 Name me again"), encode("o", "named", "on")))  # fmt: skip
+        turn.say(
+            _("⚙️ Settings"),
+            _("Reminders and announcements: {state}", state=_("on") if on else _("off")),
+            _("Named in weekly commendations when among the most active: {state}",
+              state=_("yes") if named else _("no")),
+            buttons=((toggle,), (naming,)),
+        )  # fmt: skip
+
+
+HELP: tuple[Text, ...] = (
+    _("❓ How to submit an initiative"),
+    _("1. Tap “📝 Submit an initiative” (or /new) and answer the questions; every answer is "
+      "saved at once, so you can stop and continue later."),
+    _("2. Check the summary, correct anything with ✏️, then tap “📤 Submit for review”."),
+    _("3. Your union reviews it; follow it in “📋 My initiatives” (/my)."),
+    _("Commands: /new new initiative · /my my initiatives · /cancel stop the current step · "
+      "/unit change union · /lang language"),
+)  # fmt: skip
