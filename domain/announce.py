@@ -15,17 +15,12 @@ from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.stats import phase_pace
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, Reply, encode, number_at
+from domain.ui import Button, Reply, caption_length, encode, number_at
 
 SCOPES: dict[str, Text] = {
     "all": _("Every member of my units"),
     "lag": _("Only units behind the pace"),
 }
-
-
-def caption_length(text: str) -> int:
-    """Length as channels count it (UTF-16 code units: an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 class AnnounceDesk:
@@ -38,10 +33,6 @@ class AnnounceDesk:
 
     async def _admin_units(self, turn: Turn) -> list[int]:
         return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
-
-    def _reset(self, turn: Turn) -> None:
-        turn.conversation.state = DialogState.IDLE
-        turn.conversation.data = {}
 
     def routes(self) -> Routes:
         """/announce, its buttons and the text typed for it."""
@@ -152,7 +143,7 @@ class AnnounceDesk:
             recipients = await self._recipients(turn, roots, str(data["to"]))
             await self._send(turn, recipients)
         elif action == "cancel" and len(parts) == 2:
-            self._reset(turn)
+            turn.pause()
             turn.menu(_("Cancelled; nothing was sent."))
         else:
             raise Forged
@@ -166,7 +157,7 @@ class AnnounceDesk:
             BroadcastExtras(photo=str(photo) if photo else None),
         )  # fmt: skip
         assert broadcast_id is not None  # only keyed broadcasts can be refused
-        self._reset(turn)
+        turn.pause()
         if not (await turn.uow.outbox.tally(broadcast_id))[OutgoingState.QUEUED]:
             # Nobody reachable: done at once, with nothing to stop and no report to come.
             await turn.uow.outbox.close(broadcast_id)

@@ -173,8 +173,7 @@ class ReviewDesk:
             self._expect(turn, initiative)
             await self._decide(turn, initiative)
         elif action == "no" and len(parts) == 4:
-            turn.conversation.state = DialogState.IDLE
-            turn.conversation.data = {}
+            turn.pause()
             turn.menu(_("Cancelled. {number} still awaits review.", number=initiative.number))
         else:
             raise Forged
@@ -194,8 +193,7 @@ class ReviewDesk:
         data = turn.conversation.data
         initiative = await turn.uow.initiatives.get(int(data.get("i", 0)))
         if initiative is None or initiative.status is not InitiativeStatus.PENDING:
-            turn.conversation.state = DialogState.IDLE
-            turn.conversation.data = {}
+            turn.pause()
             turn.menu(_("This initiative is no longer awaiting review."))
             return
         data["note"] = clean_text(text, limit=REASON_LIMIT)
@@ -206,8 +204,7 @@ class ReviewDesk:
         data = turn.conversation.data
         initiative = await turn.uow.initiatives.get(int(data.get("i", 0)))
         if initiative is None or initiative.status is not InitiativeStatus.PENDING:
-            turn.conversation.state = DialogState.IDLE
-            turn.conversation.data = {}
+            turn.pause()
             turn.menu(*before)
             return
         if data.get("note") or data.get("d") == Decision.APPROVE.value:
@@ -257,8 +254,7 @@ class ReviewDesk:
         if decision is not Decision.APPROVE and not note:
             raise InputError(_("Please choose or type a reason first."))
         uow = turn.uow
-        turn.conversation.state = DialogState.IDLE
-        turn.conversation.data = {}
+        turn.pause()
         if not await uow.initiatives.decide(
             initiative.id, initiative.version, DECISION_STATUS[decision], turn.now
         ):
@@ -346,8 +342,7 @@ class ReviewDesk:
         data = turn.conversation.data
         if turn.conversation.state is DialogState.REVIEWING and data.get("i") == initiative.id:
             # Only a decision in progress on this very initiative ends here.
-            turn.conversation.state = DialogState.IDLE
-            turn.conversation.data = {}
+            turn.pause()
         last = await self._last_decision(turn.uow, initiative.id)
         if initiative.status is InitiativeStatus.PENDING:
             turn.outcome.notice = _("This card is for an earlier version; a newer one was sent.")

@@ -290,8 +290,7 @@ class TargetDesk:
         phase = await current_phase(turn.uow, turn.today, int(data.get("p", 0)))
         scope = await self._scope(turn)
         if unit is None or phase is None or scope is None or not await self._may(turn, unit):
-            turn.conversation.state = DialogState.IDLE
-            turn.conversation.data = {}
+            turn.pause()
             turn.say(_("This command is for union admins, once a phase is set."))
             return
         below = await turn.uow.progress.children_figures(unit.id, phase.id)

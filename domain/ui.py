@@ -73,6 +73,12 @@ class Capabilities:
     queued: bool
 
 
+def caption_length(text: str) -> int:
+    """A text's length as channels count it for their limits: UTF-16 code units, so an
+    emoji counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 # Members the bot cannot write to (entered by a helper, or on a channel not running).
 UNREACHABLE = Capabilities(buttons=False, text_limit=0, caption_limit=0, queued=False)
 

@@ -26,6 +26,7 @@ from domain.ui import (
     Capabilities,
     Delivery,
     Reply,
+    caption_length,
 )
 from handlers.telegram.context import BotContext
 from locales import Translator
@@ -104,8 +105,7 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
     text = translator.lines(reply.text, language)
     picture = await picture_of(reply, translator, language)
     if picture is not None:
-        # Telegram counts a caption's 1.024 characters in UTF-16 code units.
-        if len(text.encode("utf-16-le")) // 2 <= MessageLimit.CAPTION_LENGTH:
+        if caption_length(text) <= CAPABILITIES.caption_limit:
             return await context.bot.send_photo(
                 chat_id, picture, caption=text, reply_markup=markup(reply, translator, language)
             )
