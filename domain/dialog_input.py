@@ -107,6 +107,9 @@ def typed_tap(draft: Initiative, text: str, spell: Spell) -> str | Intent | None
         none = [b.code for b in buttons if b.label in (dialog.NO_COAUTHORS, dialog.NO_FILES)]
         if none:
             return none[0]
-    # Where the answer is typed, only a button's whole label is a tap ("chua ap dung").
+    # Where the answer is typed, only a button's whole label is a tap ("chua ap dung");
+    # a longer text is an answer, and its labels need not be rendered to tell.
+    if len(text) > typed.MAX_TYPED_CHOICE:
+        return None
     return typed.match(text, [typed.Choice(b.code, spell(b.label)) for b in buttons],
                        exact=True).code  # fmt: skip
