@@ -1,14 +1,14 @@
 """Broadcast benchmark: one announcement to many members at Telegram's pace, with dialogs.
 
 Setup, per database engine (SQLite always, PostgreSQL when reachable), on a fresh
-database (``benchmarks.dialog.fresh_database``: migrated, ``examples/units.csv``
+database (``benchmarks.harness.fresh_database``: migrated, ``examples/units.csv``
 imported): N members (telegram ids 50000000...) inserted in bulk into ``members``.
 Then, through the real ``Application`` (``bot.app.build_application``: the delivery
 queue, the sender, the shared send budget of ``handlers.telegram.budget``), one broadcast to all of
 them is queued with ``bot_data.deliveries.broadcast`` and the benchmark waits until
 ``deliveries.tally`` shows nothing queued or being sent.
 
-The Bot API is faked at the ``BaseRequest`` boundary (``LimitedFakeBotApi``), and the
+The Bot API is faked at the ``BaseRequest`` boundary (``benchmarks.virtual_time``), and the
 fake ENFORCES Telegram's limits: at most 30 sendMessage/sendPhoto calls in any sliding
 1-second window for the whole bot and at most one message a second to one private chat;
 beyond that it answers HTTP 429 "retry after 1", as Telegram does.
@@ -22,7 +22,7 @@ time to within microseconds (``VirtualClock``); ``--coarse-sleep`` leaves them t
 asyncio's timer, which wakes up to a millisecond late, i.e. ``speed`` ms virtual.
 
 While the broadcast runs, a few simulated members (``--workers``) each go through the
-full submission dialog of ``benchmarks.dialog`` (join + submit), one step every
+submission dialog of ``benchmarks.harness.DIALOG`` (join + submit), one step every
 ``--think`` virtual seconds on average (each pause drawn between half and one and a half
 times that, from ``--seed``), starting over as a new member after each submission.
 Their replies go through the same fake and count towards its limits, as in Telegram.
@@ -47,28 +47,23 @@ Usage: ``python -m benchmarks.broadcast [--quick] [--recipients N] [--speed S]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
 import gc
 import itertools
-import json
-import math
-import os
 import random
 import sys
 import time
-from collections import Counter, deque
+from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
-from telegram.request import RequestData
 
-from benchmarks.dialog import (
-    DEFAULT_POSTGRES,
+from benchmarks import harness
+from benchmarks.harness import (
     DIALOG,
     MEASURED_BASE,
     WARMUP_BASE,
@@ -77,16 +72,21 @@ from benchmarks.dialog import (
     Person,
     count_submitted,
     fresh_database,
-    postgres_reachable,
+    percentile_ms,
     progress,
-    running,
-    silence_logging,
+    real_bot,
+    rounded,
 )
-from benchmarks.fakeapi import TOKEN, FastFakeBotApi
-from bot.app import build_application
+from benchmarks.virtual_time import (
+    PER_CHAT_SECONDS,
+    TELEGRAM_PER_SECOND,
+    LimitedFakeBotApi,
+    VirtualClock,
+)
 from bot.settings import Settings
 from domain.delivery import DeliveryService, OutgoingState
 from handlers.telegram.budget import BURST
+from handlers.telegram.fake import TOKEN
 from storage.db import create_engine
 from storage.models import MemberRow
 
@@ -99,172 +99,12 @@ DEFAULT_WORKERS = 5
 # A member types an answer or taps a button about every 10 s; this also keeps the
 # dialog replies (about one message a step) small beside the broadcast's 29/s.
 DEFAULT_THINK = 10.0
-# Telegram: about 30 messages a second for the whole bot, one a second to one chat.
-TELEGRAM_PER_SECOND = 30
-PER_CHAT_SECONDS = 1.0
 BROADCAST_RATE = Settings(telegram_bot_token=TOKEN).broadcast_rate  # the bot's default
 SLOTS = Settings(telegram_bot_token=TOKEN).send_slots
 INSERT_CHUNK = 10_000
 FINISH_POLL = 0.05  # real seconds between tallies once every recipient got the message
 REPORT_EVERY = 15.0  # real seconds between progress lines
 LAG_PROBE = 0.01  # real seconds between event-loop lag probes
-SPIN = 0.002  # real seconds at the end of a virtual sleep spent yielding, not on a timer
-
-_TOO_MANY = json.dumps(
-    {
-        "ok": False,
-        "error_code": 429,
-        "description": "Too Many Requests: retry after 1",
-        "parameters": {"retry_after": 1},
-    }
-).encode()
-_SENDING = ("sendMessage", "sendPhoto")
-
-
-def percentile_ms(seconds: Sequence[float], q: float) -> float | None:
-    """The ``q`` percentile (nearest rank) of durations in seconds, in milliseconds."""
-    if not seconds:
-        return None
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))] * 1000
-
-
-# -- virtual time ------------------------------------------------------------------
-
-
-class VirtualClock:
-    """Monotonic seconds that run ``speed`` times faster than real time, and a sleep.
-
-    asyncio's timers wake up late by up to about a millisecond (epoll waits whole
-    milliseconds): at speed S that is S ms of virtual lateness, S times what the bot sees
-    in production, more than the send budget's small bucket can make up.
-    So by default a sleep waits on a timer for all but its last ``SPIN`` seconds, then
-    yields to the loop until it is due; ``coarse`` sleeps on the timer alone.
-    """
-
-    def __init__(self, speed: float, *, coarse: bool = False) -> None:
-        self.speed = speed
-        self.coarse = coarse
-        self._origin = time.perf_counter()
-        self.paced = 0.0  # virtual seconds the bot's sender and send budget slept
-
-    def now(self) -> float:
-        """Virtual seconds since the clock was made."""
-        return (time.perf_counter() - self._origin) * self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds`` of virtual time."""
-        real = max(0.0, seconds) / self.speed
-        if self.coarse:
-            await asyncio.sleep(real)
-            return
-        due = time.perf_counter() + real
-        if real > SPIN:
-            await asyncio.sleep(real - SPIN)
-        while time.perf_counter() < due:  # noqa: ASYNC110 - spinning to the due time
-            await asyncio.sleep(0)
-
-    async def pace(self, seconds: float) -> None:
-        """The sleep given to the bot: counted, to tell waiting for the budget from working."""
-        self.paced += max(0.0, seconds)
-        await self.sleep(seconds)
-
-
-# -- the fake Bot API, with Telegram's limits ----------------------------------------
-
-
-class LimitedFakeBotApi(FastFakeBotApi):
-    """``FastFakeBotApi`` that answers 429 beyond Telegram's limits and counts the broadcast.
-
-    Messages are judged by the virtual clock: at most 30 in any sliding second for the
-    bot, at most one a second to one chat.  A refused message is not delivered and does
-    not count towards either limit.
-    """
-
-    def __init__(self, clock: VirtualClock, broadcast_text: str) -> None:
-        super().__init__()
-        self.clock = clock
-        self.broadcast_text = broadcast_text
-        self.enforce = True
-        self._window: deque[float] = deque()
-        self._last_in_chat: dict[int, float] = {}
-        # Chat id -> how many times the broadcast text reached it.
-        self.received: Counter[int] = Counter()
-        self.deliveries: list[float] = []  # virtual time of each broadcast delivery
-        self.interactive: list[float] = []  # virtual time of each other message
-        self.refused_broadcast = 0
-        self.refused_interactive = 0
-        self.refusals: list[str] = []
-        self.expected = 0
-        self.all_received = asyncio.Event()
-
-    def reset(self) -> None:
-        """Forget the warm-up: counts start from here, limits apply from here."""
-        self.enforce = True
-        self.received.clear()
-        self.deliveries.clear()
-        self.interactive.clear()
-        self.refused_broadcast = self.refused_interactive = 0
-        self.refusals.clear()
-        self.notices.clear()
-
-    @property
-    def http_429(self) -> int:
-        """429 answers given."""
-        return self.refused_broadcast + self.refused_interactive
-
-    def _refusal(self, chat_id: int, now: float) -> str | None:
-        window = self._window
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= TELEGRAM_PER_SECOND:
-            return f"{TELEGRAM_PER_SECOND} messages in the last second"
-        last = self._last_in_chat.get(chat_id)
-        if last is not None and now - last < PER_CHAT_SECONDS:
-            return f"chat {chat_id} got a message {(now - last) * 1000:.0f} ms ago"
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        """Refuse a message beyond the limits; count the broadcast's; else answer as the base."""
-        name = url[url.rfind("/") + 1 :]
-        if name in _SENDING and request_data is not None:
-            params = request_data.parameters
-            chat_id = int(cast(int, params["chat_id"]))
-            is_broadcast = params.get("text", params.get("caption")) == self.broadcast_text
-            now = self.clock.now()
-            if self.enforce:
-                refusal = self._refusal(chat_id, now)
-                if refusal is not None:
-                    if is_broadcast:
-                        self.refused_broadcast += 1
-                    else:
-                        self.refused_interactive += 1
-                    if len(self.refusals) < 5:
-                        kind = "broadcast" if is_broadcast else "reply"
-                        self.refusals.append(f"{kind} at {now:.3f} s: {refusal}")
-                    return 429, _TOO_MANY
-            self._window.append(now)
-            self._last_in_chat[chat_id] = now
-            if is_broadcast:
-                self.received[chat_id] += 1
-                self.deliveries.append(now)
-                if len(self.received) >= self.expected:
-                    self.all_received.set()
-            else:
-                self.interactive.append(now)
-        return await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-
 
 # -- recipients ----------------------------------------------------------------------
 
@@ -315,10 +155,6 @@ class Dialogs:
     completed: int = 0
     failed: list[str] = field(default_factory=list)
     late: int = 0  # steps due before the member's previous update had finished
-
-    def percentile(self, q: float) -> float | None:
-        """Latency percentile in real milliseconds."""
-        return percentile_ms(self.latencies, q)
 
 
 async def member_worker(
@@ -431,11 +267,11 @@ class BroadcastResult:
         first, last = self.deliveries[0], self.deliveries[-1]
         return sum(1 for t in self.interactive if first <= t <= last)
 
-    def gap(self, q: float) -> float | None:
+    def gap(self, q: float) -> float:
         """Percentile of the virtual milliseconds between consecutive deliveries."""
         return percentile_ms([b - a for a, b in itertools.pairwise(self.deliveries)], q)
 
-    def lag(self, q: float) -> float | None:
+    def lag(self, q: float) -> float:
         """Percentile of the event loop's lag in real milliseconds."""
         return percentile_ms(self.lags, q)
 
@@ -496,15 +332,14 @@ async def run_engine(
         member_ids = await add_recipients(url, recipients)
         setup_s = time.perf_counter() - setup_start
         clock = VirtualClock(speed, coarse=coarse)
-        settings = Settings(telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False)
         api = LimitedFakeBotApi(clock, TEXT)
         api.expected = recipients
-        application = build_application(settings, request=api, pace=(clock.now, clock.pace))
-        driver = Driver(application, api)
         dialogs = Dialogs()
         stop = asyncio.Event()
         lags: list[float] = []
-        async with running(application, post_init=True):
+        # Replies count against the send budget, as in production.
+        pace = (clock.now, clock.pace)
+        async with real_bot(url, api, pace=pace, limit_replies=True) as driver:
             await warm_up(driver, api)
             errors_before = len(driver.errors)
             gc.collect()
@@ -512,7 +347,7 @@ async def run_engine(
             queued_at = clock.now()
             paced_before = clock.paced
             started = time.perf_counter()
-            deliveries = application.bot_data.deliveries
+            deliveries = driver.application.bot_data.deliveries
             assert deliveries is not None
             broadcast_id = await deliveries.broadcast("announce", TEXT, member_ids, None)
             assert broadcast_id is not None
@@ -561,10 +396,6 @@ async def run_engine(
 # -- output --------------------------------------------------------------------------
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def figures(r: BroadcastResult) -> dict[str, Any]:
     """One engine's figures for the JSON line."""
     span = r.span
@@ -581,9 +412,9 @@ def figures(r: BroadcastResult) -> dict[str, Any]:
         "http_429": r.refused_broadcast + r.refused_interactive,
         "duplicates": r.duplicates,
         "missed": r.missed,
-        "dialog_p99_ms_during_broadcast": _round(r.dialogs.percentile(99), 2),
-        "dialog_p50_ms_during_broadcast": _round(r.dialogs.percentile(50), 2),
-        "dialog_max_ms_during_broadcast": _round(r.dialogs.percentile(100), 2),
+        "dialog_p99_ms_during_broadcast": rounded(percentile_ms(r.dialogs.latencies, 99), 2),
+        "dialog_p50_ms_during_broadcast": rounded(percentile_ms(r.dialogs.latencies, 50), 2),
+        "dialog_max_ms_during_broadcast": rounded(percentile_ms(r.dialogs.latencies, 100), 2),
         "speed": r.speed,
         "coarse_sleep": r.coarse_sleep,
         "elapsed_s": round(r.elapsed_s, 1),
@@ -606,11 +437,11 @@ def figures(r: BroadcastResult) -> dict[str, Any]:
         "bot_errors": len(r.errors),
         "sender_waiting_fraction": round(r.waited / SLOTS / span, 3) if span else None,
         "sender_busy_ms_real_per_message": round(busy * 1000, 3),
-        "gap_p50_ms_virtual": _round(r.gap(50), 2),
-        "gap_p99_ms_virtual": _round(r.gap(99), 2),
-        "gap_max_ms_virtual": _round(r.gap(100), 2),
-        "loop_lag_p50_ms": _round(r.lag(50), 2),
-        "loop_lag_p99_ms": _round(r.lag(99), 2),
+        "gap_p50_ms_virtual": rounded(r.gap(50), 2),
+        "gap_p99_ms_virtual": rounded(r.gap(99), 2),
+        "gap_max_ms_virtual": rounded(r.gap(100), 2),
+        "loop_lag_p50_ms": rounded(r.lag(50), 2),
+        "loop_lag_p99_ms": rounded(r.lag(99), 2),
         "setup_s": round(r.setup_s, 1),
     }
 
@@ -675,24 +506,16 @@ def describe(r: BroadcastResult) -> list[str]:
     return lines
 
 
-async def main_async(args: argparse.Namespace) -> int:
+async def main_async(args: Namespace) -> int:
     """Run every engine, print the figures and the JSON line; 0 when no one was missed
     or served twice."""
-    results: list[BroadcastResult] = []
     plan = (args.recipients, args.speed, args.workers, args.think, args.seed, args.coarse_sleep)
-    progress(f"sqlite: {args.recipients} recipients at speed {args.speed:g}")
-    results.append(await run_engine("sqlite", "", *plan))
-
-    postgres_note: str | None
-    if args.no_postgres:
-        postgres_note = "skipped (--no-postgres)"
-    else:
-        postgres_note = await postgres_reachable(args.postgres_url)
-    if postgres_note is None:
-        progress(f"postgresql: {args.recipients} recipients at speed {args.speed:g}")
-        results.append(await run_engine("postgresql", args.postgres_url, *plan))
-    else:
-        progress(f"postgresql not measured: {postgres_note}")
+    results, postgres_note = await harness.on_each_engine(
+        args,
+        lambda engine, url: run_engine(engine, url, *plan),
+        f"{args.recipients} recipients at speed {args.speed:g}",
+        postgres="postgresql",
+    )
 
     print(
         f"one broadcast through the real delivery queue and sender against a fake Bot API "
@@ -710,21 +533,13 @@ async def main_async(args: argparse.Namespace) -> int:
         out["postgresql_unavailable"] = (postgres_note or "")[:200]
     ok = all(r.duplicates == 0 and r.missed == 0 for r in results)
     out["ok"] = ok
-    if not ok:
-        print("CHECK FAILED: a recipient was missed or got the broadcast twice", file=sys.stderr)
-    print(json.dumps(out, ensure_ascii=False))
-    return 0 if ok else 1
+    return harness.figures_line(out, ok, "a recipient was missed or got the broadcast twice")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.broadcast", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_RECIPIENTS} recipients: well under a minute",
+    parser = harness.command_line(
+        "benchmarks.broadcast", __doc__, f"{QUICK_RECIPIENTS} recipients: well under a minute"
     )
     parser.add_argument(
         "--recipients",
@@ -757,12 +572,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="virtual sleeps on asyncio's timer alone (late by up to ~1 ms real, S ms virtual)",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES),
-        help="a PostgreSQL database to create the benchmark database from",
-    )
-    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     args = parser.parse_args(argv)
     if args.recipients is None:
         args.recipients = QUICK_RECIPIENTS if args.quick else DEFAULT_RECIPIENTS
@@ -775,8 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.think < 2 * PER_CHAT_SECONDS:
         # The shortest pause is half of it, and a chat takes one message a second.
         parser.error(f"--think must be at least {2 * PER_CHAT_SECONDS:g}")
-    silence_logging()
-    return asyncio.run(main_async(args))
+    return harness.run(main_async, args)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Every update goes through the real ``Application`` built by ``bot.app.build_application``
 (handlers, update processor, service, SQL storage); only the Bot API is faked, at the
-``BaseRequest`` boundary, with precomputed answers (``benchmarks.fakeapi``).
+``BaseRequest`` boundary, with precomputed answers (``handlers.telegram.fake.FastFakeBotApi``).
 
 Measured, per database engine (SQLite always, PostgreSQL when reachable):
 
@@ -37,174 +37,50 @@ status is 1.  The last line printed is one JSON object with the headline figures
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import cProfile
-import datetime as dt
 import gc
 import io
-import itertools
-import json
-import logging
-import math
 import os
 import pstats
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from argparse import Namespace
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from benchmarks.fakeapi import BOT_USER, TOKEN, FastFakeBotApi
+from benchmarks import harness
+from benchmarks.harness import (
+    DIALOG,
+    MEASURED_BASE,
+    PHASE_TIMEOUT,
+    WARMUP_BASE,
+    Driver,
+    Person,
+    Step,
+    Timed,
+    count_submitted,
+    fresh_database,
+    progress,
+    real_bot,
+    rounded,
+    running,
+)
 from benchmarks.webhook import WebhookInstances
-from bot.app import build_application
 from bot.settings import Settings
-from domain.units import import_units
+from handlers.telegram.fake import TOKEN, FastFakeBotApi
 from handlers.telegram.processor import PerMemberUpdateProcessor
-from storage.db import create_engine, upgrade
-from storage.uow import SqlUnitOfWorkFactory
 
-ROOT = Path(__file__).resolve().parent.parent
-UNITS_CSV = ROOT / "examples" / "units.csv"
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 FIXED_RATE = 200.0
-UNIT_CODE = "HN-LB-MAY10"
-MEASURED_BASE = 31_000_000  # user ids of measured workers: 31000000 + i
-WARMUP_BASE = 32_000_000  # user ids of warm-up workers
-PHASE_TIMEOUT = 600.0
 QUICK_FIXED_WORKERS = 20
 WEBHOOK_INSTANCES = (1, 3)
 
 
-# -- the dialog ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing a member does: type ``text``, or tap the button matching prefix/suffix."""
-
-    text: str | None = None
-    prefix: str = ""
-    suffix: str = ""
-
-    def describe(self) -> str:
-        """For error messages."""
-        return (
-            f"text {self.text!r}"
-            if self.text is not None
-            else f"button {self.prefix}*{self.suffix}"
-        )
-
-
-def say(text_: str) -> Step:
-    """Type text (a leading slash makes it a command)."""
-    return Step(text=text_)
-
-
-def tap(prefix: str, suffix: str = "") -> Step:
-    """Tap the inline button whose callback data has this prefix and suffix."""
-    return Step(prefix=prefix, suffix=suffix)
-
-
-# Join via deep link, then one whole submission; button data is read from the bot's
-# answers (draft ids are in them), never hard-coded.
-DIALOG: tuple[Step, ...] = (
-    say(f"/start {UNIT_CODE}"),
-    tap("j:ok:"),
-    say("Nguyễn Văn An"),
-    say("/skip"),
-    say("/new"),
-    say("Máy cắt vải tự động cho tổ cắt số 3"),
-    tap("d:pick:", ":kind:technical"),
-    tap("d:pick:", ":field:production"),
-    say("Tổ cắt phải cắt tay từng lớp vải, mỗi ca mất khoảng 2 giờ và hao hụt 5% vải."),
-    tap("d:done:", ":problem"),
-    say("Lắp bộ dẫn hướng và dao cắt tự động, một công nhân vận hành cho cả tổ."),
-    tap("d:done:", ":solution"),
-    tap("d:pick:", ":applied:no"),
-    say("Tiết kiệm 1,5 giờ mỗi ca, giảm hao hụt vải, an toàn hơn cho công nhân."),
-    say("1.200.000đ"),
-    tap("d:done:", ":coauthors"),
-    tap("d:done:", ":files"),
-    tap("d:pick:", ":secret:no"),
-    tap("d:submit:", ":summary"),
-)
-
-
-class DialogError(Exception):
-    """A simulated member could not take its next step."""
-
-
-_update_ids = itertools.count(1)
-
-
-class Person:
-    """A simulated member in a private chat, who builds update JSON."""
-
-    __slots__ = ("chat", "id", "message_ids", "user")
-
-    def __init__(self, user_id: int) -> None:
-        self.id = user_id
-        self.user = {
-            "id": user_id,
-            "is_bot": False,
-            "first_name": "An",
-            "last_name": "Nguyễn",
-            "language_code": "vi",
-        }
-        self.chat = {"id": user_id, "type": "private", "first_name": "An"}
-        self.message_ids = itertools.count(1)
-
-    def update(self, step: Step, api: FastFakeBotApi, bare: bool) -> dict[str, Any]:
-        """The update for ``step``, using the buttons the bot last sent to this chat."""
-        now = int(time.time())
-        if step.text is not None:
-            message: dict[str, Any] = {
-                "message_id": next(self.message_ids),
-                "date": now,
-                "chat": self.chat,
-                "from": self.user,
-                "text": step.text,
-            }
-            if step.text.startswith("/"):
-                length = len(step.text.split(" ", 1)[0])
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-            return {"update_id": next(_update_ids), "message": message}
-        data = "bare:tap" if bare else api.button(self.id, step.prefix, step.suffix)
-        if data is None:
-            raise DialogError(
-                f"member {self.id}: no {step.describe()} in the last answer "
-                f"{api.buttons.get(self.id)!r}; last text: {api.last_text.get(self.id, '')!r}"
-            )
-        update_id = next(_update_ids)
-        return {
-            "update_id": update_id,
-            "callback_query": {
-                "id": str(update_id),
-                "from": self.user,
-                "chat_instance": f"ci{self.id}",
-                "data": data,
-                "message": {
-                    "message_id": 1,
-                    "date": now,
-                    "chat": self.chat,
-                    "from": BOT_USER,
-                    "text": "…",
-                },
-            },
-        }
-
-
-# -- driving an application ------------------------------------------------------
+# -- feeding the bot ------------------------------------------------------
 
 
 class Feed(Protocol):
@@ -214,81 +90,24 @@ class Feed(Protocol):
         """Deliver the step's update; return (start time, finish time)."""
         ...
 
-
-class Driver:
-    """Feeds updates into an Application and tells when the update processor finished each."""
-
-    def __init__(self, application: Any, api: FastFakeBotApi, *, bare: bool = False) -> None:
-        self.application = application
-        self.api = api
-        self.bare = bare
-        self.errors: list[BaseException | None] = []
-        self.updates = 0
-        self._finished: dict[int, asyncio.Future[float]] = {}
-        processor = application.update_processor
-        assert isinstance(processor, PerMemberUpdateProcessor), type(processor)
-        inner = processor.do_process_update
-
-        # Wrap the real processor's do_process_update on the instance: the member lock,
-        # the semaphore and the ``handled`` count stay the production ones.
-        async def timed(update: object, coroutine: Awaitable[Any]) -> None:
-            try:
-                await inner(update, coroutine)
-            finally:
-                done = time.perf_counter()
-                waiter = self._finished.pop(getattr(update, "update_id", -1), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(done)
-
-        processor.do_process_update = timed  # type: ignore[method-assign]
-
-        async def collect(update: object, context: Any) -> None:
-            self.errors.append(context.error)
-
-        application.add_error_handler(collect)
-
-    async def send(self, person: Person, step: Step) -> tuple[float, float]:
-        """Put the step's update on the queue; return (put time, finish time)."""
-        data = person.update(step, self.api, self.bare)
-        self.api.expect(person.id)  # only the answer to this update counts for the next step
-        update = Update.de_json(data, self.application.bot)
-        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._finished[update.update_id] = waiter
-        self.updates += 1
-        put = time.perf_counter()
-        await self.application.update_queue.put(update)
-        return put, await waiter
+    def problems(self) -> tuple[int, int, list[str]]:
+        """Errors the bot raised, notices it answered buttons with, the first of them."""
+        ...
 
 
 @dataclass
-class PhaseResult:
+class PhaseResult(Timed):
     """One measurement."""
 
     engine: str
     phase: str
     workers: int
-    updates: int
-    seconds: float
-    latencies: list[float]
     offered_rate: float | None = None
     blocked: int = 0  # fixed load: steps due before the worker's previous update finished
     submitted: int | None = None
     errors: int = 0
     notices: int = 0
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        """Updates finished per second."""
-        return self.updates / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        """Latency percentile in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
-        return ordered[index] * 1000
 
 
 async def closed_loop(
@@ -334,98 +153,7 @@ async def open_loop(
     return time.perf_counter() - start, latencies, blocked
 
 
-# -- databases -------------------------------------------------------------------
-
-
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(engine_name: str, postgres_url: str) -> AsyncIterator[str]:
-    """A new, migrated database with the example units imported; removed afterwards."""
-    if engine_name == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="sangkien-bench-") as directory:
-            url = f"sqlite+aiosqlite:///{directory}/bench.db"
-            await _prepare(url)
-            yield url
-        return
-    name = f"sangkien_bench_{uuid.uuid4().hex[:10]}"
-    await _admin_execute(postgres_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        await _prepare(url)
-        yield url
-    finally:
-        await _admin_execute(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _prepare(url: str) -> None:
-    engine = create_engine(url)
-    units_of_work = SqlUnitOfWorkFactory(engine)
-    try:
-        await upgrade(engine)
-        await import_units(units_of_work, UNITS_CSV.read_bytes(), dt.datetime.now(dt.UTC))
-    finally:
-        units_of_work.dispose()
-        await engine.dispose()
-
-
-async def count_submitted(url: str) -> int:
-    """Measured workers with a submitted (pending) initiative; each must have exactly one."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    text(
-                        "SELECT count(*), count(DISTINCT i.author_id) FROM initiatives i "
-                        "JOIN members m ON m.id = i.author_id "
-                        "WHERE i.status = 'pending' AND m.external_id LIKE :prefix"
-                    ),
-                    {"prefix": f"{str(MEASURED_BASE)[:2]}%"},
-                )
-            ).one()
-    finally:
-        await engine.dispose()
-    initiatives, authors = int(row[0]), int(row[1])
-    return initiatives if initiatives == authors else -initiatives
-
-
-async def postgres_reachable(url: str) -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        await asyncio.wait_for(_admin_execute(url, "SELECT 1"), 10)
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 # -- phases ----------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def running(application: Any, *, post_init: bool) -> AsyncIterator[None]:
-    """initialize, post_init, start ... stop, shutdown, post_shutdown, as run_polling would."""
-    await application.initialize()
-    try:
-        if post_init and application.post_init:
-            await application.post_init(application)
-        await application.start()
-        yield
-    finally:
-        if application.running:
-            await application.stop()
-            if application.post_stop:
-                await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
 
 
 def _people(count: int, base: int) -> list[Person]:
@@ -433,25 +161,41 @@ def _people(count: int, base: int) -> list[Person]:
 
 
 async def _measure(
-    driver: Feed,
+    feed: Feed,
     workers: int,
     warmup: int,
     rate: float | None,
     profiler: cProfile.Profile | None = None,
 ) -> tuple[float, list[float], int]:
+    """Warm up, then (seconds, latencies, blocked steps) of ``workers`` whole dialogs."""
     if warmup:
-        await closed_loop(driver, _people(warmup, WARMUP_BASE), DIALOG)
+        await closed_loop(feed, _people(warmup, WARMUP_BASE), DIALOG)
     gc.collect()
+    people = _people(workers, MEASURED_BASE)
     if profiler:
         profiler.enable()
     try:
         if rate is None:
-            seconds, latencies = await closed_loop(driver, _people(workers, MEASURED_BASE), DIALOG)
+            seconds, latencies = await closed_loop(feed, people, DIALOG)
             return seconds, latencies, 0
-        return await open_loop(driver, _people(workers, MEASURED_BASE), DIALOG, rate)
+        return await open_loop(feed, people, DIALOG, rate)
     finally:
         if profiler:
             profiler.disable()
+
+
+async def _result(
+    feed: Feed,
+    measured: tuple[float, list[float], int],
+    name: tuple[str, str, int],
+    url: str | None = None,
+    rate: float | None = None,
+) -> PhaseResult:
+    """A phase's figures: named (engine, phase, workers), its problems, its submissions."""
+    seconds, latencies, blocked = measured
+    errors, notices, notes = feed.problems()
+    submitted = await count_submitted(url) if url else None
+    return PhaseResult(seconds, latencies, *name, rate, blocked, submitted, errors, notices, notes)
 
 
 async def bot_phase(
@@ -465,32 +209,11 @@ async def bot_phase(
 ) -> PhaseResult:
     """The real bot on a fresh database: warm up, then measure ``workers`` full dialogs."""
     async with fresh_database(engine_name, postgres_url) as url:
-        settings = Settings(
-            telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False, limit_replies=False
-        )
-        api = FastFakeBotApi()
-        application = build_application(settings, request=api)
-        driver = Driver(application, api)
-        async with running(application, post_init=True):
-            notices_before = len(api.notices)
-            seconds, latencies, blocked = await asyncio.wait_for(
+        async with real_bot(url, FastFakeBotApi()) as driver:
+            measured = await asyncio.wait_for(
                 _measure(driver, workers, warmup, rate, profiler), PHASE_TIMEOUT
             )
-        submitted = await count_submitted(url)
-    return PhaseResult(
-        engine=engine_name,
-        phase=phase,
-        workers=workers,
-        updates=len(latencies),
-        seconds=seconds,
-        latencies=latencies,
-        offered_rate=rate,
-        blocked=blocked,
-        submitted=submitted,
-        errors=len(driver.errors),
-        notices=len(api.notices) - notices_before,
-        notes=[repr(e) for e in driver.errors[:3]] + api.notices[:3],
-    )
+        return await _result(driver, measured, (engine_name, phase, workers), url, rate)
 
 
 async def bare_phase(workers: int, warmup: int) -> PhaseResult:
@@ -513,12 +236,8 @@ async def bare_phase(workers: int, warmup: int) -> PhaseResult:
     application.add_handler(TypeHandler(Update, ok))
     driver = Driver(application, api, bare=True)
     async with running(application, post_init=False):
-        seconds, latencies, _blocked = await asyncio.wait_for(
-            _measure(driver, workers, warmup, None), PHASE_TIMEOUT
-        )
-    return PhaseResult(
-        "bare", "throughput", workers, len(latencies), seconds, latencies, errors=len(driver.errors)
-    )
+        measured = await asyncio.wait_for(_measure(driver, workers, warmup, None), PHASE_TIMEOUT)
+    return await _result(driver, measured, ("bare", "throughput", workers))
 
 
 async def webhook_phase(
@@ -529,22 +248,8 @@ async def webhook_phase(
     async with fresh_database("postgres", postgres_url) as url:
         feed = WebhookInstances(url, instances, connections=workers + warmup + 10)
         async with feed:
-            seconds, latencies, _blocked = await asyncio.wait_for(
-                _measure(feed, workers, warmup, None), PHASE_TIMEOUT
-            )
-        submitted = await count_submitted(url)
-    return PhaseResult(
-        engine="postgres",
-        phase=f"webhook_x{instances}",
-        workers=workers,
-        updates=len(latencies),
-        seconds=seconds,
-        latencies=latencies,
-        submitted=submitted,
-        errors=feed.errors,
-        notices=feed.notices,
-        notes=feed.notes[:3],
-    )
+            measured = await asyncio.wait_for(_measure(feed, workers, warmup, None), PHASE_TIMEOUT)
+        return await _result(feed, measured, ("postgres", f"webhook_x{instances}", workers), url)
 
 
 # -- output ----------------------------------------------------------------------
@@ -571,10 +276,6 @@ def table(results: Sequence[PhaseResult]) -> str:
     return "\n".join(lines)
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def summary(
     results: Sequence[PhaseResult],
     workers: int,
@@ -588,28 +289,28 @@ def summary(
     for engine in ("sqlite", "postgres"):
         throughput = by.get((engine, "throughput"))
         fixed = by.get((engine, "fixed"))
-        out[f"{engine}_updates_per_s"] = _round(throughput.rate) if throughput else None
-        out[f"{engine}_p99_ms"] = _round(fixed.percentile(99), 2) if fixed else None
-    out["bare_updates_per_s"] = _round(bare.rate)
+        out[f"{engine}_updates_per_s"] = rounded(throughput.rate) if throughput else None
+        out[f"{engine}_p99_ms"] = rounded(fixed.percentile(99), 2) if fixed else None
+    out["bare_updates_per_s"] = rounded(bare.rate)
     sqlite_tp = by[("sqlite", "throughput")]
     out["ratio_to_bare"] = round(sqlite_tp.rate / bare.rate, 3) if bare.rate else None
     for count in WEBHOOK_INSTANCES:
         hook = by.get(("postgres", f"webhook_x{count}"))
-        out[f"webhook_{count}_updates_per_s"] = _round(hook.rate) if hook else None
+        out[f"webhook_{count}_updates_per_s"] = rounded(hook.rate) if hook else None
     hook = by.get(("postgres", "webhook_x1"))
-    out["webhook_p99_ms"] = _round(hook.percentile(99), 2) if hook else None
+    out["webhook_p99_ms"] = rounded(hook.percentile(99), 2) if hook else None
     for engine in ("sqlite", "postgres"):
         throughput = by.get((engine, "throughput"))
         fixed = by.get((engine, "fixed"))
         out[f"{engine}_throughput_p50_ms"] = (
-            _round(throughput.percentile(50), 2) if throughput else None
+            rounded(throughput.percentile(50), 2) if throughput else None
         )
         out[f"{engine}_throughput_p99_ms"] = (
-            _round(throughput.percentile(99), 2) if throughput else None
+            rounded(throughput.percentile(99), 2) if throughput else None
         )
-        out[f"{engine}_fixed_p50_ms"] = _round(fixed.percentile(50), 2) if fixed else None
-        out[f"{engine}_fixed_achieved_per_s"] = _round(fixed.rate) if fixed else None
-    out["bare_p99_ms"] = _round(bare.percentile(99), 2)
+        out[f"{engine}_fixed_p50_ms"] = rounded(fixed.percentile(50), 2) if fixed else None
+        out[f"{engine}_fixed_achieved_per_s"] = rounded(fixed.rate) if fixed else None
+    out["bare_p99_ms"] = rounded(bare.percentile(99), 2)
     out["workers"] = workers
     out["steps_per_worker"] = len(DIALOG)
     out["updates"] = workers * len(DIALOG)
@@ -695,36 +396,11 @@ def print_profile(profiler: cProfile.Profile, limit: int = 40) -> None:
 # -- main ------------------------------------------------------------------------
 
 
-def silence_logging() -> None:
-    """Keep the output to the table: the bot's own warnings and errors still show."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in (
-        "httpx",
-        "httpcore",
-        "telegram",
-        "apscheduler",
-        "aiosqlite",
-        "asyncio",
-        "alembic",
-        "sqlalchemy",
-    ):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    # The example units have no admins: every submission logs that no one can review it.
-    logging.getLogger("domain.review").setLevel(logging.CRITICAL)
-
-
-def progress(message: str) -> None:
-    """A progress line on stderr (stdout is the table and the JSON line)."""
-    print(message, file=sys.stderr, flush=True)
-
-
-async def main_async(args: argparse.Namespace) -> int:
+async def main_async(args: Namespace) -> int:
     """Run every phase, print the table and the JSON line; 0 when every check passed."""
     workers: int = args.workers
-    # Quick mode: the fixed-load phase runs fewer workers (a shorter schedule).
+    # Quick mode: the fixed-load and webhook phases run fewer workers (a shorter schedule).
     fixed_workers = min(workers, QUICK_FIXED_WORKERS) if args.quick else workers
-    # ... and so do the webhook phases.
-    webhook_workers = fixed_workers
     rate: float = args.rate
     warmup = min(10, max(1, workers // 10))
     results: list[PhaseResult] = []
@@ -737,11 +413,8 @@ async def main_async(args: argparse.Namespace) -> int:
     progress(f"sqlite: fixed load {rate:.0f}/s, {fixed_workers} workers")
     results.append(await bot_phase("sqlite", "fixed", "", fixed_workers, warmup, rate))
 
-    postgres_note: str | None = None
-    if args.no_postgres:
-        postgres_note = "skipped (--no-postgres)"
-    else:
-        postgres_note = await postgres_reachable(args.postgres_url)
+    postgres_note = await harness.postgres_unavailable(args)
+    webhook_note: str | None = "not measured: it needs PostgreSQL"
     if postgres_note is None:
         progress("postgres: throughput")
         results.append(
@@ -751,13 +424,22 @@ async def main_async(args: argparse.Namespace) -> int:
         results.append(
             await bot_phase("postgres", "fixed", args.postgres_url, fixed_workers, warmup, rate)
         )
-        webhook_note = await webhook_phases(args.postgres_url, webhook_workers, warmup, results)
-    else:
-        progress(f"postgres not measured: {postgres_note}")
-        webhook_note = "not measured: it needs PostgreSQL"
+        webhook_note = await webhook_phases(args.postgres_url, fixed_workers, warmup, results)
 
     if profiler:
         print_profile(profiler)
+    report(results, rate)
+    out, ok = summary(results, workers, postgres_note, webhook_note)
+    print(
+        f"ratio_to_bare = sqlite {out['sqlite_updates_per_s']} / bare "
+        f"{out['bare_updates_per_s']} = {out['ratio_to_bare']}"
+    )
+    failed = "not every worker submitted exactly one initiative, or the bot reported errors"
+    return harness.figures_line(out, ok, failed + "/notices")
+
+
+def report(results: Sequence[PhaseResult], rate: float) -> None:
+    """The table, what overloaded, and the webhook beside polling."""
     print()
     print(
         f"{len(DIALOG)} updates per worker (join + full submission); "
@@ -773,39 +455,17 @@ async def main_async(args: argparse.Namespace) -> int:
                 "delay and grows with the length of the run"
             )
     print(webhook_comparison(results))
-    out, ok = summary(results, workers, postgres_note, webhook_note)
-    bare = out["bare_updates_per_s"]
-    print(
-        f"ratio_to_bare = sqlite {out['sqlite_updates_per_s']} / bare {bare} "
-        f"= {out['ratio_to_bare']}"
-    )
-    if not ok:
-        print(
-            "CHECK FAILED: not every worker submitted exactly one initiative, "
-            "or the bot reported errors/notices",
-            file=sys.stderr,
-        )
-    print(json.dumps(out, ensure_ascii=False))
-    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.dialog", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"50 workers, {QUICK_FIXED_WORKERS} in the fixed-load and webhook phases",
+    parser = harness.command_line(
+        "benchmarks.dialog",
+        __doc__,
+        f"50 workers, {QUICK_FIXED_WORKERS} in the fixed-load and webhook phases",
     )
     parser.add_argument(
         "--workers", type=int, default=None, help="simulated members (default 200, 50 with --quick)"
-    )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES),
-        help="a PostgreSQL database to create the benchmark databases from",
     )
     parser.add_argument(
         "--rate",
@@ -813,7 +473,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=FIXED_RATE,
         help=f"offered load of the fixed-load phase, updates/s (default {FIXED_RATE:.0f})",
     )
-    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the sqlite throughput phase"
     )
@@ -824,8 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--workers must be at least 1")
     if args.rate <= 0:
         parser.error("--rate must be positive")
-    silence_logging()
-    return asyncio.run(main_async(args))
+    return harness.run(main_async, args)
 
 
 if __name__ == "__main__":

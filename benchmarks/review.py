@@ -1,7 +1,7 @@
 """Contention benchmark: many admins of one union decide the same pending initiatives.
 
 Setup, per database engine (SQLite always, PostgreSQL when reachable), on a fresh
-database (``benchmarks.dialog.fresh_database``: migrated, ``examples/units.csv``
+database (``benchmarks.harness.fresh_database``: migrated, ``examples/units.csv``
 imported): 20 admins of the grassroots unit ``HN-LB-MAY10`` granted with
 ``domain.roles.grant_role`` (telegram ids 900001...), a few authors of that unit, and N
 pending initiatives (version 1, every answer filled, submitted) written directly through
@@ -9,7 +9,7 @@ the unit of work, with the review card each admin would have been sent (as
 ``ReviewDesk.route`` + ``deliver`` record them), so that a decision updates every copy.
 
 Measured, through the real ``Application`` (``bot.app.build_application`` with the fake
-Bot API of ``benchmarks.fakeapi``): the admins decide all at once.  Each admin walks over
+Bot API of ``handlers.telegram.fake``): the admins decide all at once.  Each admin walks over
 ALL initiatives in its own random order and, for each, taps ``r:ok:<id>:1``; when the
 answer is the confirmation prompt (a message with an ``r:yes:`` button) it taps
 ``r:yes:<id>:1``.  Every press is a callback-query update put on
@@ -31,39 +31,37 @@ Usage: ``python -m benchmarks.review [--quick] [--initiatives N] [--admins A]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import gc
-import json
-import os
 import random
 import sys
 import time
+from argparse import Namespace
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from telegram.request import RequestData
 
-from benchmarks.dialog import (
-    DEFAULT_POSTGRES,
+from benchmarks import harness
+from benchmarks.harness import (
     PHASE_TIMEOUT,
     UNIT_CODE,
     Driver,
     Person,
-    PhaseResult,
     Step,
+    Timed,
+    connected,
     fresh_database,
-    postgres_reachable,
+    percentile_ms,
     progress,
-    running,
-    silence_logging,
+    real_bot,
+    rounded,
 )
-from benchmarks.fakeapi import TOKEN, FastFakeBotApi
-from bot.app import build_application
-from bot.settings import UNION_TIMEZONE, Settings
+from bot.settings import UNION_TIMEZONE
 from domain import dialog
 from domain.model import (
     FieldOfUse,
@@ -77,6 +75,7 @@ from domain.model import (
 from domain.model import Step as DraftStep
 from domain.roles import grant_role
 from domain.text import Text, Verbatim
+from handlers.telegram.fake import FastFakeBotApi, button_update, parameters_of
 from locales import Translator
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
@@ -102,27 +101,16 @@ class ReviewFakeBotApi(FastFakeBotApi):
         self.notice_of: dict[str, str] = {}
         self.edits = 0
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: Any = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def answer(self, name: str, request_data: RequestData | None) -> tuple[int, bytes]:
         """Remember answerCallbackQuery texts and count edits, then answer as the base does."""
-        name = url[url.rfind("/") + 1 :]
-        if name == "answerCallbackQuery" and request_data is not None:
-            notice = request_data.parameters.get("text")
+        if name == "answerCallbackQuery":
+            params = parameters_of(request_data)
+            notice = params.get("text")
             if notice:
-                self.notice_of[str(request_data.parameters.get("callback_query_id"))] = str(notice)
+                self.notice_of[str(params.get("callback_query_id"))] = str(notice)
         elif name == "editMessageText":
             self.edits += 1
-        return await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
+        return await super().answer(name, request_data)
 
 
 class Admin(Person):
@@ -137,8 +125,7 @@ class Admin(Person):
 
     def update(self, step: Step, api: FastFakeBotApi, bare: bool) -> dict[str, Any]:
         """A callback query carrying ``step.prefix`` as its data, whatever the last answer."""
-        data = super().update(step, api, True)
-        data["callback_query"]["data"] = step.prefix
+        data = button_update(self.user, self.chat, step.prefix)
         self.last_update_id = data["update_id"]
         return data
 
@@ -262,45 +249,103 @@ class Check:
 
 async def check(url: str) -> Check:
     """Count initiatives whose number of decision events is not one, and the statuses."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            wrong = (
-                await connection.execute(
-                    text(
-                        "SELECT count(*) FROM initiatives i WHERE (SELECT count(*) "
-                        "FROM initiative_events e WHERE e.initiative_id = i.id "
-                        "AND e.action IN ('approve', 'return', 'reject')) <> 1"
-                    )
-                )
-            ).scalar_one()
-            not_approved = (
-                await connection.execute(
-                    text("SELECT count(*) FROM initiatives WHERE status <> 'approved'")
-                )
-            ).scalar_one()
-            decided = (
-                await connection.execute(
-                    text("SELECT count(*) FROM initiatives WHERE status = 'approved'")
-                )
-            ).scalar_one()
-            rows = (
-                await connection.execute(
-                    text(
-                        "SELECT m.external_id, count(*) FROM initiative_events e "
-                        "JOIN members m ON m.id = e.actor_id "
-                        "WHERE e.action IN ('approve', 'return', 'reject') "
-                        "GROUP BY m.external_id"
-                    )
-                )
-            ).all()
-    finally:
-        await engine.dispose()
-    by_admin = {str(row[0]): int(row[1]) for row in rows}
-    return Check(int(wrong), int(not_approved), int(decided), sum(by_admin.values()), by_admin)
+    async with connected(url) as connection:
+
+        async def count(sql: str) -> int:
+            return int((await connection.execute(text(sql))).scalar_one())
+
+        wrong = await count(
+            "SELECT count(*) FROM initiatives i WHERE (SELECT count(*) "
+            "FROM initiative_events e WHERE e.initiative_id = i.id "
+            "AND e.action IN ('approve', 'return', 'reject')) <> 1"
+        )
+        not_approved = await count("SELECT count(*) FROM initiatives WHERE status <> 'approved'")
+        decided = await count("SELECT count(*) FROM initiatives WHERE status = 'approved'")
+        rows = await connection.execute(
+            text(
+                "SELECT m.external_id, count(*) FROM initiative_events e "
+                "JOIN members m ON m.id = e.actor_id "
+                "WHERE e.action IN ('approve', 'return', 'reject') "
+                "GROUP BY m.external_id"
+            )
+        )
+        by_admin = {str(row[0]): int(row[1]) for row in rows}
+    return Check(wrong, not_approved, decided, sum(by_admin.values()), by_admin)
 
 
 # -- the measurement -------------------------------------------------------------
+
+
+def _already_decided_prefix(language: str = "vi") -> str:
+    """What the notice of a press on a decided initiative starts with, in the admin's language."""
+    translator = Translator(UNION_TIMEZONE)
+    rendered = translator.render(
+        Text("Already decided: {decided}", {"decided": Verbatim(_MARK)}), language
+    )
+    return rendered.split(_MARK, 1)[0]
+
+
+class Reviewers:
+    """The admins deciding at once, and how their presses went."""
+
+    def __init__(self, api: ReviewFakeBotApi, initiative_ids: list[int], seed_: int) -> None:
+        self.api = api
+        self.initiative_ids = initiative_ids
+        self.seed = seed_
+        self.already = _already_decided_prefix()
+        self.ok_latencies: list[float] = []
+        self.yes_latencies: list[float] = []
+        self.outcomes: Counter[str] = Counter()
+        self.samples: list[str] = []
+
+    async def walk(self, driver: Driver, index: int, admin: Admin) -> None:
+        """One admin through every initiative, in its own random order."""
+        order = list(self.initiative_ids)
+        random.Random(self.seed * 1_000_003 + index).shuffle(order)
+        for initiative_id in order:
+            if await self._approve(driver, admin, initiative_id):
+                await self._confirm(driver, admin, initiative_id)
+
+    async def _approve(self, driver: Driver, admin: Admin, initiative_id: int) -> bool:
+        """Tap r:ok; whether the bot asked to confirm."""
+        data = f"r:ok:{initiative_id}:1"
+        put, done = await driver.send(admin, Step(prefix=data))
+        self.ok_latencies.append(done - put)
+        notice = self.api.notice_of.pop(str(admin.last_update_id), None)
+        prompt = self.api.button(admin.id, "r:yes:")
+        if prompt is not None and notice is None:
+            if prompt == f"r:yes:{initiative_id}:1":
+                self.outcomes["ok: prompt"] += 1
+                return True
+            self._unexpected("prompt", admin, data)
+        elif notice is not None and notice.startswith(self.already):
+            self.outcomes["ok: already decided"] += 1
+        else:
+            self._unexpected("ok answer", admin, data)
+        return False
+
+    async def _confirm(self, driver: Driver, admin: Admin, initiative_id: int) -> None:
+        """Tap r:yes: the decision, or another admin's came first."""
+        data = f"r:yes:{initiative_id}:1"
+        put, done = await driver.send(admin, Step(prefix=data))
+        self.yes_latencies.append(done - put)
+        notice = self.api.notice_of.pop(str(admin.last_update_id), None)
+        if notice is None and self.api.button(admin.id, "r:") is None:
+            self.outcomes["yes: decided"] += 1
+        elif notice is not None and notice.startswith(self.already):
+            self.outcomes["yes: lost the race"] += 1
+        else:
+            self._unexpected("yes answer", admin, data)
+
+    def _unexpected(self, kind: str, admin: Admin, data: str) -> None:
+        self.outcomes[f"unexpected {kind}"] += 1
+        if len(self.samples) < 3:
+            api = self.api
+            self.samples.append(
+                f"{kind} after {data} from {admin.id}: notice "
+                f"{api.notice_of.get(str(admin.last_update_id))!r}, buttons "
+                f"{api.buttons.get(admin.id)!r}, text {api.last_text.get(admin.id, '')[:120]!r}"
+            )
 
 
 @dataclass
@@ -308,17 +353,23 @@ class ReviewResult:
     """One engine's run."""
 
     engine: str
-    initiatives: int
     admins: int
     seeded: Seeded
-    presses: PhaseResult  # every press: rate = presses/s, percentiles in ms
-    ok_latencies: list[float]
-    yes_latencies: list[float]
-    outcomes: Counter[str]
+    presses: Timed  # every press: rate = presses/s, percentiles in ms
+    reviewers: Reviewers
     check: Check
     errors: int
-    edits: int
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def initiatives(self) -> int:
+        """Pending initiatives at the start."""
+        return len(self.seeded.initiative_ids)
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        """How the presses ended, by kind."""
+        return self.reviewers.outcomes
 
     @property
     def seconds(self) -> float:
@@ -347,19 +398,6 @@ class ReviewResult:
         )
 
 
-def _already_decided_prefix(language: str = "vi") -> str:
-    """What the notice of a press on a decided initiative starts with, in the admin's language."""
-    translator = Translator(UNION_TIMEZONE)
-    rendered = translator.render(
-        Text("Already decided: {decided}", {"decided": Verbatim(_MARK)}), language
-    )
-    return rendered.split(_MARK, 1)[0]
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    return PhaseResult("", "", 0, len(values), 0.0, list(values)).percentile(q)
-
-
 async def review_phase(
     engine_name: str, postgres_url: str, initiatives: int, admins: int, cards: bool, seed_: int
 ) -> ReviewResult:
@@ -370,84 +408,22 @@ async def review_phase(
             f"{engine_name}: seeded {initiatives} pending initiatives, {admins} admins, "
             f"{seeded.cards} cards in {seeded.seconds:.1f}s; deciding"
         )
-        settings = Settings(
-            telegram_bot_token=TOKEN, database_url=url, migrate_on_start=False, limit_replies=False
-        )
         api = ReviewFakeBotApi()
-        application = build_application(settings, request=api)
-        driver = Driver(application, api)
+        reviewers = Reviewers(api, seeded.initiative_ids, seed_)
         people = [Admin(ADMIN_BASE + i) for i in range(admins)]
-        already = _already_decided_prefix()
-        ok_latencies: list[float] = []
-        yes_latencies: list[float] = []
-        outcomes: Counter[str] = Counter()
-        samples: list[str] = []
-
-        def unexpected(kind: str, admin: Admin, data: str) -> None:
-            outcomes[f"unexpected {kind}"] += 1
-            if len(samples) < 3:
-                samples.append(
-                    f"{kind} after {data} from {admin.id}: notice "
-                    f"{api.notice_of.get(str(admin.last_update_id))!r}, buttons "
-                    f"{api.buttons.get(admin.id)!r}, text {api.last_text.get(admin.id, '')[:120]!r}"
-                )
-
-        async def run(index: int, admin: Admin) -> None:
-            order = list(seeded.initiative_ids)
-            random.Random(seed_ * 1_000_003 + index).shuffle(order)
-            for initiative_id in order:
-                ok_data = f"r:ok:{initiative_id}:1"
-                yes_data = f"r:yes:{initiative_id}:1"
-                put, done = await driver.send(admin, Step(prefix=ok_data))
-                ok_latencies.append(done - put)
-                notice = api.notice_of.pop(str(admin.last_update_id), None)
-                prompt = api.button(admin.id, "r:yes:")
-                if prompt is not None and notice is None:
-                    if prompt != yes_data:
-                        unexpected("prompt", admin, ok_data)
-                        continue
-                    outcomes["ok: prompt"] += 1
-                elif notice is not None and notice.startswith(already):
-                    outcomes["ok: already decided"] += 1
-                    continue
-                else:
-                    unexpected("ok answer", admin, ok_data)
-                    continue
-                put, done = await driver.send(admin, Step(prefix=yes_data))
-                yes_latencies.append(done - put)
-                notice = api.notice_of.pop(str(admin.last_update_id), None)
-                if notice is None and api.button(admin.id, "r:") is None:
-                    outcomes["yes: decided"] += 1
-                elif notice is not None and notice.startswith(already):
-                    outcomes["yes: lost the race"] += 1
-                else:
-                    unexpected("yes answer", admin, yes_data)
-
-        async with running(application, post_init=True):
+        async with real_bot(url, api) as driver:
             gc.collect()
             start = time.perf_counter()
             await asyncio.wait_for(
-                asyncio.gather(*(run(i, admin) for i, admin in enumerate(people))),
+                asyncio.gather(*(reviewers.walk(driver, i, a) for i, a in enumerate(people))),
                 PHASE_TIMEOUT,
             )
             seconds = time.perf_counter() - start
         checked = await check(url)
-    latencies = ok_latencies + yes_latencies
-    presses = PhaseResult(engine_name, "review", admins, len(latencies), seconds, latencies)
-    return ReviewResult(
-        engine=engine_name,
-        initiatives=initiatives,
-        admins=admins,
-        seeded=seeded,
-        presses=presses,
-        ok_latencies=ok_latencies,
-        yes_latencies=yes_latencies,
-        outcomes=outcomes,
-        check=checked,
-        errors=len(driver.errors),
-        edits=api.edits,
-        notes=[repr(e)[:200] for e in driver.errors[:3]] + samples,
-    )
+    presses = Timed(seconds, reviewers.ok_latencies + reviewers.yes_latencies)
+    notes = [repr(e)[:200] for e in driver.errors[:3]] + reviewers.samples
+    errors = len(driver.errors)
+    return ReviewResult(engine_name, admins, seeded, presses, reviewers, checked, errors, notes)
 
 
 # -- output ----------------------------------------------------------------------
@@ -458,23 +434,23 @@ def table(results: Sequence[ReviewResult]) -> str:
     lines: list[str] = []
     for r in results:
         p = r.presses
+        ok, yes = r.reviewers.ok_latencies, r.reviewers.yes_latencies
         lines += [
             f"== {r.engine}: {r.admins} admins x {r.initiatives} initiatives "
             f"({r.seeded.cards} review cards) ==",
             f"  wall time                     {r.seconds:10.2f} s",
             f"  decisions/s                   {r.decisions_per_s:10.1f}",
-            f"  presses handled               {p.updates:10d}"
-            f"   ({len(r.ok_latencies)} r:ok, {len(r.yes_latencies)} r:yes)",
+            f"  presses handled               {p.updates:10d}   ({len(ok)} r:ok, {len(yes)} r:yes)",
             f"  presses/s                     {p.rate:10.1f}",
             f"  press latency p50/p90/p99/max {p.percentile(50):7.1f} / {p.percentile(90):.1f}"
             f" / {p.percentile(99):.1f} / {p.percentile(100):.1f} ms",
-            f"  r:ok  p50/p99                 {_percentile(r.ok_latencies, 50):7.1f} / "
-            f"{_percentile(r.ok_latencies, 99):.1f} ms",
-            f"  r:yes p50/p99                 {_percentile(r.yes_latencies, 50):7.1f} / "
-            f"{_percentile(r.yes_latencies, 99):.1f} ms",
+            f"  r:ok  p50/p99                 {percentile_ms(ok, 50):7.1f} / "
+            f"{percentile_ms(ok, 99):.1f} ms",
+            f"  r:yes p50/p99                 {percentile_ms(yes, 50):7.1f} / "
+            f"{percentile_ms(yes, 99):.1f} ms",
             "  outcomes                      "
             + ", ".join(f"{kind} {n}" for kind, n in sorted(r.outcomes.items())),
-            f"  card edits sent               {r.edits:10d}",
+            f"  card edits sent               {r.reviewers.api.edits:10d}",
             f"  decisions per admin           min {min(r.check.by_admin.values(), default=0)}"
             f" / max {max(r.check.by_admin.values(), default=0)}"
             f" over {len(r.check.by_admin)} admins",
@@ -494,9 +470,6 @@ def summary(
     """The final JSON object, and whether every check passed."""
     by = {r.engine: r for r in results}
     sqlite, postgres = by["sqlite"], by.get("postgres")
-
-    def rounded(value: float | None, digits: int = 1) -> float | None:
-        return None if value is None else round(value, digits)
 
     out: dict[str, Any] = {
         "decisions_per_s": rounded(sqlite.decisions_per_s),
@@ -530,28 +503,14 @@ def summary(
 # -- main ------------------------------------------------------------------------
 
 
-async def main_async(args: argparse.Namespace) -> int:
+async def main_async(args: Namespace) -> int:
     """Run every engine, print the tables and the JSON line; 0 when every check passed."""
-    results: list[ReviewResult] = []
-    progress(f"sqlite: {args.admins} admins x {args.initiatives} initiatives")
-    results.append(
-        await review_phase("sqlite", "", args.initiatives, args.admins, args.cards, args.seed)
+    plan = (args.initiatives, args.admins, args.cards, args.seed)
+    results, postgres_note = await harness.on_each_engine(
+        args,
+        lambda engine, url: review_phase(engine, url, *plan),
+        f"{args.admins} admins x {args.initiatives} initiatives",
     )
-    postgres_note: str | None
-    if args.no_postgres:
-        postgres_note = "skipped (--no-postgres)"
-    else:
-        postgres_note = await postgres_reachable(args.postgres_url)
-    if postgres_note is None:
-        progress(f"postgres: {args.admins} admins x {args.initiatives} initiatives")
-        results.append(
-            await review_phase(
-                "postgres", args.postgres_url, args.initiatives, args.admins, args.cards,
-                args.seed,
-            )
-        )  # fmt: skip
-    else:
-        progress(f"postgres not measured: {postgres_note}")
     print()
     print(
         "Every admin taps r:ok on every initiative (own random order), then r:yes when "
@@ -559,34 +518,18 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(table(results))
     out, ok = summary(results, args.initiatives, args.admins, postgres_note)
-    if not ok:
-        print(
-            "CHECK FAILED: an initiative without exactly one decision, not approved, "
-            "a bot error, or an unexpected answer",
-            file=sys.stderr,
-        )
-    print(json.dumps(out, ensure_ascii=False))
-    return 0 if ok else 1
+    failed = "an initiative without exactly one decision, not approved, a bot error, "
+    return harness.figures_line(out, ok, failed + "or an unexpected answer")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.review", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_INITIATIVES} initiatives instead of {DEFAULT_INITIATIVES}",
-    )
+    parser = harness.command_line(
+        "benchmarks.review", __doc__,
+        f"{QUICK_INITIATIVES} initiatives instead of {DEFAULT_INITIATIVES}",
+    )  # fmt: skip
     parser.add_argument("--initiatives", type=int, default=None, help="pending initiatives")
     parser.add_argument("--admins", type=int, default=ADMINS, help=f"admins (default {ADMINS})")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES),
-        help="a PostgreSQL database to create the benchmark databases from",
-    )
-    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument(
         "--no-cards",
         dest="cards",
@@ -599,8 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.initiatives = QUICK_INITIATIVES if args.quick else DEFAULT_INITIATIVES
     if args.initiatives < 1 or args.admins < 1:
         parser.error("--initiatives and --admins must be at least 1")
-    silence_logging()
-    return asyncio.run(main_async(args))
+    return harness.run(main_async, args)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.fakeapi import TOKEN, FastFakeBotApi
+from benchmarks.harness import Person, Step, bot_settings, silence_logging
 from bot.settings import Settings
 from bot.web import SECRET_HEADER
+from handlers.telegram.fake import FastFakeBotApi
 
 WEBHOOK_URL = "https://bench.example/telegram"
 SECRET = "bench-secret-0123456789abcdef"
@@ -42,17 +43,13 @@ START_TIMEOUT = 60.0
 
 def settings_for(database_url: str, port: int) -> Settings:
     """The settings of one benchmark instance."""
-    return Settings(
-        telegram_bot_token=TOKEN,
-        database_url=database_url,
-        migrate_on_start=False,
+    return bot_settings(
+        database_url,
         webhook_url=WEBHOOK_URL,
         webhook_secret=SECRET,
         http_listen="127.0.0.1",
         http_port=port,
         job_lease_seconds=30,
-        # The bot's own work is measured, against a fake Telegram without limits.
-        limit_replies=False,
     )
 
 
@@ -117,8 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", required=True)
     args = parser.parse_args(argv)
-    from benchmarks.dialog import silence_logging
-
     silence_logging()
     asyncio.run(run_instance(args.database_url, args.port))
     return 0
@@ -130,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 class WebhookInstances:
     """``count`` instance processes on one database, and a client posting updates to them.
 
-    ``send(person, step)`` has the shape of ``benchmarks.dialog.Driver.send``, so the same
+    ``send(person, step)`` has the shape of ``benchmarks.harness.Driver.send``, so the same
     closed loop drives either; the times it returns are the POST being sent and its 200.
     """
 
@@ -211,7 +206,11 @@ class WebhookInstances:
                 self.notices += int(line[1]["notices"])
                 self.notes.extend(line[1]["notes"])
 
-    async def send(self, person: Any, step: Any) -> tuple[float, float]:
+    def problems(self) -> tuple[int, int, list[str]]:
+        """Errors the instances' bots raised, notices they answered buttons with, the first."""
+        return self.errors, self.notices, self.notes[:3]
+
+    async def send(self, person: Person, step: Step) -> tuple[float, float]:
         """POST the step's update to the next instance; (sent, 200 received)."""
         assert self._session is not None
         data = person.update(step, self.api, False)

@@ -185,9 +185,10 @@ def admins_command(args: argparse.Namespace) -> int:
         translator = Translator(UNION_TIMEZONE)
         async with _database(_database_url(args)) as factory:
             if args.action == "list":
-                for role, member, unit in await list_roles(factory):
+                for held in await list_roles(factory):
+                    member = held.member
                     name = member.full_name or member.display_name
-                    print(f"{unit.code}\t{role.kind.value}\t{member.external_id}\t{name}")
+                    print(f"{held.unit.code}\t{held.role.kind.value}\t{member.external_id}\t{name}")
                 return 0
             if not args.unit or not args.telegram_id:
                 print("give --unit CODE and --telegram-id N", file=sys.stderr)

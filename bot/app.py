@@ -32,6 +32,7 @@ from bot.web import Health
 from domain.delivery import DeliveryService
 from domain.text import _
 from handlers.telegram import (
+    CHANNEL,
     BotApplication,
     BotContext,
     BotData,
@@ -81,7 +82,8 @@ class Lifecycle:
         data.translator = graph.translator
         data.labels = keyboard_labels(graph.translator)
         await _publish_commands(application, graph.translator, settings.default_language)
-        data.deliveries = DeliveryService(graph.units_of_work, graph.clock)
+        # A group chat that no unit linked is taken for Telegram's, the one with group chats.
+        data.deliveries = DeliveryService(graph.units_of_work, graph.clock, CHANNEL)
         data.commendations = graph.commendations
         data.default_language = settings.default_language
         data.metrics = graph.metrics
@@ -99,7 +101,8 @@ class Lifecycle:
         data.sender = Sender(cast(ExtBot[str], application.bot), data.deliveries, graph.budget,
                              graph.translator, graph.pace_clock, graph.pace_sleep,
                              graph.settings.send_slots, graph.metrics,
-                             may_send=lambda: duty.held)  # fmt: skip
+                             may_send=lambda: duty.held,
+                             default_language=graph.settings.default_language)  # fmt: skip
         duty = Duty(graph.lease, data.sender, graph.settings.job_lease_seconds,
                     on_processes=lambda live: setattr(graph.count, "processes", live))  # fmt: skip
         return duty

@@ -103,8 +103,7 @@ def build_graph(
         return await asyncio.to_thread(render_card, card, translator, language)
 
     commendations = Commendations(
-        units_of_work, clock=clock, schedule=schedule, render=translator.lines, draw=draw,
-        default_language=settings.default_language, channels=CHANNELS,
+        units_of_work, clock=clock, schedule=schedule, draw=draw, channels=CHANNELS,
     )  # fmt: skip
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
                  Metrics(), count, budget, lease, schedule, commendations)  # fmt: skip

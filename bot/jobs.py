@@ -11,7 +11,7 @@ from telegram.ext import JobQueue
 
 from bot.settings import Settings
 from domain.commend import Commendations
-from handlers.telegram import BotContext, deliver
+from handlers.telegram import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,12 @@ def on_duty(job: Job) -> Job:
             await job(context)
 
     return run
+
+
+def _wake(context: BotContext) -> None:
+    """Messages were queued: the sender looks now rather than at its next poll."""
+    if context.bot_data.sender is not None:
+        context.bot_data.sender.wake()
 
 
 class Jobs:
@@ -58,16 +64,17 @@ class Jobs:
         await self._commendations.run()
 
     async def remind_reviewers(self, context: BotContext) -> None:
-        """Once a day: what waits too long, to its reviewers, and one level up."""
+        """Once a day: what waits too long, to its reviewers, and one level up. They go
+        through the delivery queue, at each channel's pace."""
         after = dt.timedelta(days=self._settings.review_reminder_days)
-        for delivery in await context.service.review_reminders(after):
-            await deliver(context, delivery)
+        if await context.service.review_reminders(after):
+            _wake(context)
 
     async def send_nudges(self, context: BotContext) -> None:
         """Every hour: stale drafts, milestones and, on Mondays, lagging units. They go
-        through the delivery queue, at Telegram's pace."""
-        for delivery in await context.service.nudges_due():
-            await deliver(context, delivery)
+        through the delivery queue, at each channel's pace."""
+        if await context.service.nudges_due():
+            _wake(context)
 
     async def forget_handled_updates(self, context: BotContext) -> None:
         """Drop the record of updates old enough that Telegram will not send them again."""

@@ -2,25 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
+from dataclasses import dataclass
 
-from domain.delivery import BroadcastExtras, OutgoingState
-from domain.errors import InputError
+from domain.announce_cases import (
+    Scope,
+    announce,
+    announcement_audience,
+    as_scope,
+    stop_announcement,
+)
+from domain.codes import ButtonCode, button_code
+from domain.errors import InputError, NotAllowed
 from domain.model import Attachment, AttachmentKind, DialogState, RoleKind
 from domain.parsing import TEXT_LIMIT, clean_text
-from domain.progress import phase_on
 from domain.roles import units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
-from domain.stats import phase_pace
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, Reply, caption_length, encode, number_at
+from domain.ui import Button, Reply, caption_length
 
-SCOPES: dict[str, Text] = {
+SCOPES: dict[Scope, Text] = {
     "all": _("Every member of my units"),
     "lag": _("Only units behind the pace"),
 }
+
+
+@button_code("a", "to")
+@dataclass(frozen=True, slots=True)
+class ChooseAudience(ButtonCode):
+    """a:to:<scope> — whom the announcement goes to."""
+
+    scope: Scope
+
+
+@button_code("a", "nophoto")
+@dataclass(frozen=True, slots=True)
+class RemovePhoto(ButtonCode):
+    """a:nophoto — send the announcement without its photo."""
+
+
+@button_code("a", "send")
+@dataclass(frozen=True, slots=True)
+class SendAnnouncement(ButtonCode):
+    """a:send — the announcement is confirmed."""
+
+
+@button_code("a", "cancel")
+@dataclass(frozen=True, slots=True)
+class CancelAnnouncement(ButtonCode):
+    """a:cancel — nothing is sent."""
+
+
+@button_code("a", "stop")
+@dataclass(frozen=True, slots=True)
+class StopAnnouncement(ButtonCode):
+    """a:stop:<broadcast> — stop sending an announcement under way."""
+
+    broadcast: int
+
+
+AnnouncePress = (
+    ChooseAudience | RemovePhoto | SendAnnouncement | CancelAnnouncement | StopAnnouncement
+)
 
 
 class AnnounceDesk:
@@ -31,8 +74,8 @@ class AnnounceDesk:
         # The most characters under a photo on every channel an announcement reaches.
         self._caption_limit = caption_limit
 
-    async def _admin_units(self, turn: Turn) -> list[int]:
-        return await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
+    async def _is_admin(self, turn: Turn) -> bool:
+        return bool(await units_held(turn.uow, turn.member.id, RoleKind.ADMIN))
 
     def routes(self) -> Routes:
         """/announce, its buttons and the text typed for it."""
@@ -44,7 +87,7 @@ class AnnounceDesk:
 
     async def start(self, turn: Turn) -> None:
         """/announce: ask for the text."""
-        if not await self._admin_units(turn):
+        if not await self._is_admin(turn):
             turn.say(_("This command is for union admins."))
             return
         turn.conversation.state = DialogState.ANNOUNCING
@@ -100,9 +143,9 @@ class AnnounceDesk:
             Reply((Text("{text}", {"text": Verbatim(str(data["text"]))}),),
                   photo=str(photo) if photo else None)
         )  # fmt: skip
-        rows = [(Button(label, encode("a", "to", scope)),) for scope, label in SCOPES.items()]
+        rows = [(Button(label, ChooseAudience(scope).encode()),) for scope, label in SCOPES.items()]
         if photo:
-            rows.append((Button(_("🗑 Remove the photo"), encode("a", "nophoto")),))
+            rows.append((Button(_("🗑 Remove the photo"), RemovePhoto().encode()),))
         turn.say(_("Who should receive it? To change the text, type it again."),
                  buttons=tuple(rows))  # fmt: skip
 
@@ -114,83 +157,65 @@ class AnnounceDesk:
         else:
             turn.say(*before, _("Please use the buttons above, or /cancel."))
 
-    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
+    async def button(self, turn: Turn, press: AnnouncePress) -> None:
         """Scope, confirmation and stop buttons."""
-        roots = await self._admin_units(turn)
-        if not roots:
+        if isinstance(press, StopAnnouncement):
+            await self._stop(turn, press.broadcast)
+            return
+        if not await self._is_admin(turn):
             turn.outcome.notice = _("This command is for union admins.")
             return
         data = turn.conversation.data
-        action = parts[1] if len(parts) > 1 else ""
-        if action == "stop" and len(parts) == 3:
-            await self._stop(turn, number_at(parts, 2))
-            return
         if turn.conversation.state is not DialogState.ANNOUNCING or "text" not in data:
             raise Forged
-        if action == "to" and len(parts) == 3 and parts[2] in SCOPES:
-            recipients = await self._recipients(turn, roots, parts[2])
-            data["to"] = parts[2]
-            turn.say(
-                _("It will go to {count} members. Send it?", count=len(recipients)),
-                buttons=((Button(_("📣 Send"), encode("a", "send")),
-                          Button(_("Cancel"), encode("a", "cancel"))),),
-            )  # fmt: skip
-        elif action == "nophoto" and len(parts) == 2 and data.get("photo"):
-            del data["photo"]
-            data.pop("to", None)
-            self._preview(turn)
-        elif action == "send" and len(parts) == 2 and data.get("to") in SCOPES:
-            recipients = await self._recipients(turn, roots, str(data["to"]))
-            await self._send(turn, recipients)
-        elif action == "cancel" and len(parts) == 2:
-            turn.pause()
-            turn.menu(_("Cancelled; nothing was sent."))
-        else:
-            raise Forged
+        match press:
+            case ChooseAudience(scope=scope):
+                audience = await announcement_audience(turn.uow, turn.member, scope, turn.today)
+                data["to"] = scope
+                turn.say(
+                    _("It will go to {count} members. Send it?", count=audience.count),
+                    buttons=((Button(_("📣 Send"), SendAnnouncement().encode()),
+                              Button(_("Cancel"), CancelAnnouncement().encode())),),
+                )  # fmt: skip
+            case RemovePhoto() if data.get("photo"):
+                del data["photo"]
+                data.pop("to", None)
+                self._preview(turn)
+            case SendAnnouncement() if (chosen := as_scope(data.get("to"))) is not None:
+                await self._send(turn, chosen)
+            case CancelAnnouncement():
+                turn.pause()
+                turn.menu(_("Cancelled; nothing was sent."))
+            case _:
+                raise Forged
 
-    async def _send(self, turn: Turn, recipients: list[int]) -> None:
+    async def _send(self, turn: Turn, scope: Scope) -> None:
         """Queue the confirmed announcement in this same transaction."""
         data = turn.conversation.data
         photo = data.get("photo")
-        broadcast_id = await turn.uow.outbox.create(
-            "announce", str(data["text"]), recipients, turn.member.id, turn.now,
-            BroadcastExtras(photo=str(photo) if photo else None),
+        sent = await announce(
+            turn.uow, turn.member, str(data["text"]), str(photo) if photo else None, scope,
+            turn.now, turn.today, caption_limit=self._caption_limit,
         )  # fmt: skip
-        assert broadcast_id is not None  # only keyed broadcasts can be refused
         turn.pause()
-        if not (await turn.uow.outbox.tally(broadcast_id))[OutgoingState.QUEUED]:
-            # Nobody reachable: done at once, with nothing to stop and no report to come.
-            await turn.uow.outbox.close(broadcast_id)
+        if sent.closed:
             turn.menu(_("None of them can receive messages from the bot now; nothing was sent."))
             return
         turn.outcome.replies.append(Reply(
             (_("📣 Sending to {count} members. I will tell you how it goes.",
-               count=len(recipients)),),
-            buttons=((Button(_("⛔ Stop sending"), encode("a", "stop", broadcast_id)),),),
-            progress=broadcast_id,
+               count=sent.count),),
+            buttons=((Button(_("⛔ Stop sending"),
+                             StopAnnouncement(sent.broadcast_id).encode()),),),
+            progress=sent.broadcast_id,
         ))  # fmt: skip
 
-    async def _recipients(self, turn: Turn, roots: list[int], scope: str) -> list[int]:
-        units = roots
-        if scope == "lag":
-            phase = await phase_on(turn.uow, turn.today)
-            if phase is None:
-                return []
-            pace = Decimal(str(phase_pace(phase, turn.today)))
-            lagging = [f.unit.id for f in await turn.uow.nudges.with_targets(phase.id)
-                       if f.percent is not None and f.percent < pace]  # fmt: skip
-            below = set(await turn.uow.nudges.everyone_below(roots))
-            members = [m for m in await turn.uow.nudges.everyone_below(lagging) if m in below]
-            return sorted(set(members) - {turn.member.id})
-        return sorted(set(await turn.uow.nudges.everyone_below(units)) - {turn.member.id})
-
     async def _stop(self, turn: Turn, broadcast_id: int) -> None:
-        if await turn.uow.outbox.sender_of(broadcast_id) != turn.member.id:
-            turn.outcome.notice = _("Only whoever sent the announcement may stop it.")
+        try:
+            stopped = await stop_announcement(turn.uow, turn.member, broadcast_id)
+        except NotAllowed as error:
+            turn.outcome.notice = error.text
             return
-        stopped = await turn.uow.outbox.cancel(broadcast_id)
-        tally = await turn.uow.outbox.tally(broadcast_id)
         # The pressed message is the progress message: nothing is left to stop from it.
         turn.outcome.pressed = Reply((_("📣 Announcement to {count} members: stopped.",
-                                        count=sum(tally.values())),))  # fmt: skip
-        turn.say(_("Stopped: {count} messages will not be sent.", count=stopped))
+                                        count=stopped.total),))  # fmt: skip
+        turn.say(_("Stopped: {count} messages will not be sent.", count=stopped.cancelled))

@@ -12,16 +12,18 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from domain.model import Member, RoleKind, Unit
-from domain.ports import UnitOfWork
+from domain.codes import ButtonCode, button_code
+from domain.errors import NotFound
+from domain.model import LinkedChat, Member, RoleKind, Unit
+from domain.ports import ChatLinks, RoleRepository, UnitOfWork, UnitRepository
 from domain.roles import covers, units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Moment, Text, Verbatim, _
-from domain.turn import Forged, Turn
-from domain.ui import Button, encode, number_at
+from domain.turn import Turn
+from domain.ui import Button
 from domain.unit_import import is_valid_code
 
 CODE_LIFETIME = dt.timedelta(hours=24)
@@ -38,6 +40,46 @@ class ChatRef:
     chat_id: str
     title: str
     is_channel: bool
+
+
+@button_code("g", "off")
+@dataclass(frozen=True, slots=True)
+class Unlink(ButtonCode):
+    """g:off:7 — unlink the chat of this link."""
+
+    link: int
+
+
+class ChatStore(Protocol):
+    """What unlinking a chat reads and writes: the admin's roles and the chats' links."""
+
+    units: UnitRepository
+    roles: RoleRepository
+    chats: ChatLinks
+
+
+@dataclass(frozen=True, slots=True)
+class Unlinked:
+    """A chat that will get no more commendations."""
+
+    chat: LinkedChat
+
+    @property
+    def name(self) -> str:
+        """The chat's title, or its id when it has none."""
+        return self.chat.title or self.chat.chat_id or ""
+
+
+async def unlink_chat(store: ChatStore, actor: Member, link_id: int) -> Unlinked:
+    """End a link of a chat to one of the units the actor is an admin of; a link of
+    another unit is as good as absent to them."""
+    held = await units_held(store, actor.id, RoleKind.ADMIN)
+    linked = await store.chats.of_units(held) if held else {}
+    chat = next((c for chats in linked.values() for c in chats if c.id == link_id), None)
+    if chat is None or chat.chat_id is None:
+        raise NotFound(_("This chat is not linked any more."))
+    await store.chats.unlink(chat.chat_id)
+    return Unlinked(chat)
 
 
 def new_code() -> str:
@@ -107,23 +149,18 @@ class ChatDesk:
             *(_("• {chat} → {unit}", chat=Verbatim(chat.title or chat.chat_id or ""),
                 unit=Verbatim(units[chat.unit_id].name)) for chat in chats),
             buttons=tuple((Button(_("✂️ Unlink {chat}", chat=Verbatim((c.title or "")[:30])),
-                                  encode("g", "off", c.id)),) for c in chats),
+                                  Unlink(c.id).encode()),) for c in chats),
         )  # fmt: skip
 
-    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
+    async def button(self, turn: Turn, press: Unlink) -> None:
         """Unlink a chat from the private list."""
-        if len(parts) != 3 or parts[1] != "off":
-            raise Forged
-        chat_id = number_at(parts, 2)
-        held = await self._admin_units(turn.uow, turn.member)
-        linked = await turn.uow.chats.of_units(held) if held else {}
-        chat = next((c for chats in linked.values() for c in chats if c.id == chat_id), None)
-        if chat is None or chat.chat_id is None:
-            turn.outcome.notice = _("This chat is not linked any more.")
+        try:
+            unlinked = await unlink_chat(turn.uow, turn.member, press.link)
+        except NotFound as gone:
+            turn.outcome.notice = gone.text
             return
-        await turn.uow.chats.unlink(chat.chat_id)
         turn.say(_("✂️ Unlinked: {chat} will get no more commendations.",
-                   chat=Verbatim(chat.title or chat.chat_id)))  # fmt: skip
+                   chat=Verbatim(unlinked.name)))  # fmt: skip
 
     async def in_chat(
         self, uow: UnitOfWork, now: dt.datetime, chat: ChatRef, member: Member | None,

@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from domain.codes import ButtonCode, button_code
 from domain.delivery import BroadcastExtras
 from domain.model import Approval, Figures, Phase, RoleKind, Unit, format_number
 from domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -24,8 +26,8 @@ from domain.progress import phase_on
 from domain.roles import covers, units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Amount, Day, Percent, Text, Verbatim, _, n_, verbatim
-from domain.turn import Forged, Turn
-from domain.ui import UNREACHABLE, Button, Capabilities, Card, Reply, encode, number_at
+from domain.turn import Turn
+from domain.ui import UNREACHABLE, Button, Capabilities, Card, Reply
 from domain.unit_import import is_valid_code
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,6 @@ REACHED_SHOWN = 8
 # A commendation missed by more than this (the bot was down) is skipped, not sent late.
 CATCH_UP = dt.timedelta(days=1)
 
-Render = Callable[[Sequence[Text], str], str]
 Draw = Callable[[Card, str], Awaitable[bytes]]
 
 
@@ -266,7 +267,7 @@ async def scopes(
     for approval in await uow.weekly.approvals(end, now, under):
         if approval.phase_id == phase.id:
             since.update(path(approval.unit_id))
-    for figures in await uow.nudges.with_targets(phase.id):
+    for figures in await uow.progress.with_targets(phase.id):
         scope = found.get(figures.unit.id)
         if scope is None or not figures.target:
             continue
@@ -304,9 +305,7 @@ class Commendations:
         *,
         clock: Callable[[], dt.datetime],
         schedule: Schedule,
-        render: Render,
         draw: Draw,
-        default_language: str,
         channels: Mapping[str, Capabilities],
     ) -> None:
         self._uow = units_of_work
@@ -314,9 +313,7 @@ class Commendations:
         self._channels = channels
         self._clock = clock
         self._schedule = schedule
-        self._render = render
         self._draw = draw
-        self._default_language = default_language
 
     async def run(self) -> int:
         """Queue this week's commendations if they are due and not made yet; return how
@@ -382,18 +379,20 @@ class Commendations:
             if await uow.outbox.keyed(plan.key):
                 return 0
             for item in plan.items:
-                message, unit_id = item.commendation.message(), item.commendation.unit.id
-                for language, member_ids in item.members.items():
-                    await uow.outbox.create("weekly", self._render(message, language),
-                                            member_ids, None, now, BroadcastExtras())  # fmt: skip
+                # Kept as the core says it: each reader gets it in their language when sent.
+                message, unit_id = Reply(item.commendation.message()), item.commendation.unit.id
+                readers = [member_id for ids in item.members.values() for member_id in ids]
+                if readers:
+                    await uow.outbox.create("weekly", message, readers, None, now,
+                                            BroadcastExtras())  # fmt: skip
                     queued += 1
                 if item.chats:
-                    text = self._render(message, self._default_language)
-                    await uow.outbox.create("weekly", text, [], None, now,
+                    await uow.outbox.create("weekly", message, [], None, now,
                                             BroadcastExtras(chats=item.chats))  # fmt: skip
                     queued += 1
+                caption = Reply(item.commendation.caption())
                 for language, admin_ids in item.admins.items():
-                    caption = self._render(item.commendation.caption(), language)
+                    # The picture is drawn in the admins' language of now, once for them all.
                     image = BroadcastExtras(image=images[unit_id, language])
                     await uow.outbox.create("card", caption, admin_ids, None, now, image)
                     queued += 1
@@ -402,6 +401,15 @@ class Commendations:
         log.info("weekly commendations queued: %s broadcasts for %s units", queued,
                  len(plan.items))  # fmt: skip
         return queued
+
+
+@button_code("k")
+@dataclass(frozen=True, slots=True)
+class CardWeek(ButtonCode):
+    """k:12:now — the unit's card of last week, or of this week so far."""
+
+    unit: int
+    week: Literal["last", "now"]
 
 
 class CardDesk:
@@ -437,15 +445,13 @@ class CardDesk:
         assert unit is not None
         await self._show(turn, unit, this_week=False)
 
-    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
+    async def button(self, turn: Turn, press: CardWeek) -> None:
         """Switch between last week and this week so far."""
-        if len(parts) != 3 or parts[2] not in ("last", "now"):
-            raise Forged
-        unit = await turn.uow.units.get(number_at(parts, 1))
+        unit = await turn.uow.units.get(press.unit)
         if unit is None or not await covers(turn.uow, await self._units(turn), unit):
             turn.outcome.notice = _("This is not among your units.")
             return
-        await self._show(turn, unit, this_week=parts[2] == "now")
+        await self._show(turn, unit, this_week=press.week == "now")
 
     async def _show(self, turn: Turn, unit: Unit, this_week: bool) -> None:
         now = turn.now
@@ -458,8 +464,11 @@ class CardDesk:
         found = await scopes(turn.uow, start, end, now, phase, path, under=unit.id)
         commended = await commendation(turn.uow, unit, found.get(unit.id, Scope()), phase,
                                        start.date(), local_end.date())  # fmt: skip
-        other = (_("📅 Last week"), "last") if this_week else (_("📅 This week so far"), "now")
+        other = (
+            Button(_("📅 Last week"), CardWeek(unit.id, "last").encode())
+            if this_week
+            else Button(_("📅 This week so far"), CardWeek(unit.id, "now").encode())
+        )
         turn.outcome.replies.append(Reply(
-            commended.caption(), card=commended.card(),
-            buttons=((Button(other[0], encode("k", unit.id, other[1])),),),
+            commended.caption(), card=commended.card(), buttons=((other,),),
         ))  # fmt: skip

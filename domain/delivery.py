@@ -1,28 +1,31 @@
-"""The delivery queue: a broadcast and one row per recipient, sent at Telegram's pace.
+"""The delivery queue: a broadcast and one row per recipient, sent at each channel's pace.
+
+Every notification goes this way. A broadcast keeps what the core said (``domain.message``),
+and each row its recipient's channel: that channel's sender renders it in the recipient's
+language of the moment, for its own limits, once per language of the broadcast.
 
 A row is marked "sending" in its own committed transaction before the message goes
 out and "sent" right after. A crash between the two leaves the row "sending"; on the
 next start such rows are sent again. So at the instant of a crash, at most one message
-per sending slot can arrive twice, and none is ever missed.
+per sending slot can arrive twice (a text cut in pieces, all its pieces), and none is
+ever missed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from domain.message import encode_reply
 from domain.model import ReviewCard
-from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.text import _
-from domain.ui import UNREACHABLE, Capabilities, Delivery, Reply
+from domain.ui import UNREACHABLE, Capabilities, CardUpdate, Delivery, Reply
 
 MAX_ATTEMPTS = 3
-
-
-# Inline buttons as rows of (label in the recipient's language, code).
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 class OutgoingState(StrEnum):
@@ -38,37 +41,49 @@ class OutgoingState(StrEnum):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to send to one chat: a member's, or a unit's group (``member_id`` None)."""
+    """A message to send to one chat: a member's, or a unit's group (``member_id`` None).
+
+    What it says is its broadcast's (``DeliveryService.content``), rendered as it goes out
+    in ``language``, the recipient's at that moment, by ``channel``'s sender.
+    """
 
     id: int
     broadcast_id: int
     member_id: int | None
     chat_id: str
-    text: str
     attempts: int
+    channel: str
+    # None for a group or channel chat: it reads the bot's default language.
+    language: str | None = None
     # A photo goes with the text as its caption: by file id, or a picture to upload.
     photo: str | None = None
     has_image: bool = False
-    buttons: Buttons = ()
     # The review card (initiative id, version) this message shows.
     card: tuple[int, int] | None = None
     # A notification of someone's action: sent before bulk, like a reply.
     urgent: bool = False
+    # A message shown earlier in the chat (a review card), to replace rather than add to.
+    edit: int | None = None
 
 
 @dataclass(frozen=True)
 class BroadcastExtras:
-    """What a broadcast may carry beyond text and members."""
+    """What a broadcast may carry beyond its message and members."""
 
     # A channel file id of a photo, or a picture (PNG) to upload once.
     photo: str | None = None
     image: bytes | None = None
     # Group and channel chats to post to as well.
     chats: Sequence[str] = ()
+    # The channel of those chats that no unit has linked (a linked chat is on the channel
+    # of whoever linked it).
+    chat_channel: str | None = None
     # A broadcast with a key is created once: a second attempt creates nothing.
     key: str | None = None
-    buttons: Buttons = ()
     card: tuple[int, int] | None = None
+    # Review cards shown earlier, as (chat id, message id): each is edited in place, for
+    # the member it was shown to, instead of a message going to ``member_ids``.
+    edits: Sequence[tuple[str, int]] = ()
     # Sent before any bulk message: a notification of someone's action.
     urgent: bool = False
 
@@ -88,61 +103,79 @@ class Report:
 async def queue(
     uow: UnitOfWork,
     deliveries: Sequence[Delivery],
-    renderer: Renderer,
     now: dt.datetime,
     urgent: bool,
     channels: Mapping[str, Capabilities],
-) -> list[Delivery]:
-    """Queue, in the caller's transaction, the messages the queue can carry (text and
-    buttons, within one message of a channel that queues); return the others, to be sent
-    directly (in pieces, with their files).
+    card_updates: Sequence[CardUpdate] = (),
+) -> int:
+    """Queue notifications and new faces of review cards in the caller's transaction, as
+    the core said them: each is rendered for its reader when it goes out. Return how many
+    were queued.
 
-    Members who get the same message share one broadcast.
+    Members who get the same message share one broadcast. A member on a channel that has
+    no queue here (none running, or entered by a helper: no chat at all) gets nothing.
     """
-    rest: list[Delivery] = []
-    same: dict[tuple[str, Buttons, tuple[int, int] | None], list[int]] = {}
+    same: dict[tuple[str, tuple[int, int] | None, str | None], tuple[Reply, list[int]]] = {}
     for delivery in deliveries:
-        reply, member = delivery.reply, delivery.member
-        text = renderer.lines(reply.text, member.language)
-        channel = channels.get(member.channel, UNREACHABLE)
-        if (not channel.queued or reply.media or reply.chart or reply.photo
-                or reply.card or reply.qr or reply.keyboard or reply.remove_keyboard
-                or len(text) > channel.text_limit):  # fmt: skip
-            rest.append(delivery)
+        if not channels.get(delivery.member.channel, UNREACHABLE).queued:
             continue
-        buttons = tuple(tuple((renderer.render(b.label, member.language), b.code) for b in row)
-                        for row in reply.buttons)  # fmt: skip
-        same.setdefault((text, buttons, delivery.card), []).append(member.id)
-    for (text, buttons, card), member_ids in same.items():
-        extra = BroadcastExtras(buttons=buttons, card=card, urgent=urgent)
-        await uow.outbox.create("notice" if urgent else "nudge", text, member_ids, None, now,
-                                extra)  # fmt: skip
-    return rest
+        reply = delivery.reply
+        said = json.dumps(encode_reply(reply), ensure_ascii=False, sort_keys=True)
+        same.setdefault((said, delivery.card, reply.photo), (reply, []))[1].append(
+            delivery.member.id
+        )
+    kind = "notice" if urgent else "nudge"
+    queued = 0
+    for (_said, card, photo), (reply, member_ids) in same.items():
+        extra = BroadcastExtras(photo=photo, card=card, urgent=urgent)
+        await uow.outbox.create(kind, replace(reply, photo=None), member_ids, None, now, extra)
+        queued += len(member_ids)
+    # One broadcast per card: a member may have been shown the same card twice.
+    for update in card_updates:
+        extra = BroadcastExtras(edits=((update.chat_id, update.message_id),), urgent=True)
+        await uow.outbox.create("edit", update.reply, [], None, now, extra)
+        queued += 1
+    return queued
 
 
 class DeliveryService:
     """Queues broadcasts and records how each message fared."""
 
-    def __init__(self, units_of_work: UnitOfWorkFactory, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self,
+        units_of_work: UnitOfWorkFactory,
+        clock: Callable[[], dt.datetime],
+        chat_channel: str | None = None,
+    ) -> None:
         self._uow = units_of_work
         self._clock = clock
+        # Where group and channel chats that no unit linked are (see BroadcastExtras).
+        self._chat_channel = chat_channel
 
     async def broadcast(
         self,
         kind: str,
-        text: str,
+        message: Reply | str,
         member_ids: Sequence[int],
         sender_id: int | None,
         extra: BroadcastExtras = NO_EXTRAS,
     ) -> int | None:
-        """Queue a message to these members (those who can be reached); return its id,
-        or None when a broadcast with the same key was made before."""
+        """Queue a message (a text as typed, or what the core says) to these members (those
+        who can be reached); return its id, or None when a broadcast with the same key was
+        made before."""
+        if extra.chats and extra.chat_channel is None:
+            extra = replace(extra, chat_channel=self._chat_channel)
         async with self._uow() as uow:
             broadcast_id = await uow.outbox.create(
-                kind, text, member_ids, sender_id, self._clock(), extra
+                kind, message, member_ids, sender_id, self._clock(), extra
             )
             await uow.commit()
         return broadcast_id
+
+    async def content(self, broadcast_id: int) -> Reply | None:
+        """What a broadcast says, to render for each reader; None if it is gone."""
+        async with self._uow() as uow:
+            return await uow.outbox.content(broadcast_id)
 
     async def picture(self, outgoing: Outgoing) -> tuple[str | None, bytes | None]:
         """The photo to send with a message: a file id, else the picture to upload."""
@@ -162,10 +195,10 @@ class DeliveryService:
             await uow.commit()
         return count
 
-    async def claim(self, limit: int) -> list[Outgoing]:
-        """Take the next messages to send, marked as being sent."""
+    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
+        """Take the next messages of one channel to send, marked as being sent."""
         async with self._uow() as uow:
-            batch = await uow.outbox.claim(limit)
+            batch = await uow.outbox.claim(channel, limit)
             await uow.commit()
         return batch
 
@@ -193,7 +226,7 @@ class DeliveryService:
             await uow.commit()
 
     async def later(self, outgoing: Outgoing) -> None:
-        """Telegram asked to wait: back in the queue, the attempt not counted."""
+        """The channel asked to wait: back in the queue, the attempt not counted."""
         async with self._uow() as uow:
             await uow.outbox.requeue(outgoing.id, count_attempt=False)
             await uow.commit()
@@ -205,7 +238,11 @@ class DeliveryService:
                 await uow.outbox.requeue(outgoing.id, count_attempt=True, error=error[:200])
                 await uow.commit()
             return
-        await self._finish(outgoing, OutgoingState.FAILED, error)
+        await self._finish(outgoing, OutgoingState.FAILED, error[:200])
+
+    async def refused(self, outgoing: Outgoing, error: str) -> None:
+        """The channel refused for good (an edit of a message deleted since): not retried."""
+        await self._finish(outgoing, OutgoingState.FAILED, error[:200])
 
     async def _finish(self, outgoing: Outgoing, state: OutgoingState, error: str | None) -> None:
         async with self._uow() as uow:

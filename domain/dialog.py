@@ -7,7 +7,10 @@ show; the service saves the draft after every answer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
+from domain.codes import ButtonCode, button_code
 from domain.model import (
     Attachment,
     Coauthor,
@@ -22,7 +25,7 @@ from domain.parsing import (
     TITLE_LIMIT,
 )
 from domain.text import Day, Money, Percent, Text, Verbatim, _, clip, n_
-from domain.ui import Button, Reply, encode
+from domain.ui import Button, Reply
 
 MAX_ATTACHMENTS = 10
 SUMMARY_EXCERPT = 300
@@ -111,12 +114,41 @@ BENEFIT_RANGES: dict[str, tuple[int, Text]] = {
 }
 
 
-def button(draft: Initiative, action: str, label: Text, value: str | None = None) -> Button:
+# What a button of a draft's question does; each belongs to some steps (drafting.py).
+DraftAct = Literal["pick", "keep", "done", "clear", "back", "full", "edit", "submit", "save",
+                      "discard", "discard_yes", "discard_no"]  # fmt: skip
+
+
+@button_code("d")
+@dataclass(frozen=True, slots=True)
+class DraftPress(ButtonCode):
+    """d:pick:12:kind:technical — a press on a draft's question: what it does, the draft, the
+    step the question asked (an older question's buttons are refused), and the choice."""
+
+    # Not "action": codes of a prefix with several kinds name theirs so.
+    act: DraftAct
+    draft: int
+    step: str
+    value: str | None = None
+
+
+@button_code("n", "resume")
+@dataclass(frozen=True, slots=True)
+class ResumeDraft(ButtonCode):
+    """n:resume:12 — continue this draft, or edit this returned initiative."""
+
+    draft: int
+
+
+@button_code("n", "fresh")
+@dataclass(frozen=True, slots=True)
+class FreshDraft(ButtonCode):
+    """n:fresh — start a new initiative rather than continue a draft."""
+
+
+def button(draft: Initiative, act: DraftAct, label: Text, value: str | None = None) -> Button:
     """A button bound to this draft and its current step, so old ones are recognised."""
-    parts: list[str | int] = ["d", action, draft.id, draft.step.value]
-    if value is not None:
-        parts.append(value)
-    return Button(label, encode(*parts))
+    return Button(label, DraftPress(act, draft.id, draft.step.value, value).encode())
 
 
 def _back_row(draft: Initiative) -> tuple[Button, ...]:
@@ -458,5 +490,11 @@ def missing_answer(draft: Initiative) -> Step | None:
 
 
 def shorten(text: str, limit: int = BUTTON_LABEL_MAX) -> str:
-    """Text cut to ``limit`` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Text cut to ``limit`` characters with an ellipsis, at a word's end when one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= (limit * 2) // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-–") + "…"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain import answers, dialog, typed
+from domain import answers, codes, dialog, typed
+from domain.dialog import DraftPress
 from domain.errors import InputError
 from domain.model import Initiative, Step
 from domain.text import Text, Verbatim, _
 from domain.typed import Intent
-from domain.ui import Button, decode
+from domain.ui import Button
 
 # Renders a button's label in every interface language.
 Spell = Callable[[Text], tuple[str, ...]]
@@ -24,8 +25,9 @@ _NO = frozenset({("pick", "no"), ("discard_no", None)})
 
 
 def _action(code: str) -> tuple[str, str | None]:
-    parts = decode(code) or ("", "")
-    return parts[1], parts[4] if len(parts) > 4 else None
+    """What a button of the draft's question does, and the choice it carries."""
+    press = codes.parse(code)
+    return (press.act, press.value) if isinstance(press, DraftPress) else ("", None)
 
 
 def _find(buttons: list[Button], *actions: str) -> str | None:

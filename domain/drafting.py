@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from domain import answers, dialog, dialog_input
+from domain.dialog import DraftAct, DraftPress, FreshDraft, ResumeDraft
 from domain.errors import InputError
 from domain.model import (
     EDITABLE,
@@ -19,29 +21,23 @@ from domain.model import (
     Step,
 )
 from domain.parsing import TEXT_LIMIT
-from domain.progress import count_change, phase_on
-from domain.review import ReviewDesk, reason_text
+from domain.review_card import reason_text
 from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes, StateRoute
+from domain.submission import MissingAnswer, Submission, discard
 from domain.text import Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
 from domain.typed import Intent
-from domain.ui import (
-    UNSUPPORTED_LABELS,
-    Button,
-    Delivery,
-    FileShared,
-    Reply,
-    encode,
-    number_at,
-)
+from domain.ui import UNSUPPORTED_LABELS, Button, FileShared, Reply
 
 log = logging.getLogger(__name__)
 
 MAX_OPEN_DRAFTS = 20
 DRAFT_CHOICES = 5
 RECORDINGS = frozenset({AttachmentKind.VOICE, AttachmentKind.VIDEO_NOTE})
+# The draft buttons that carry a choice; no other carries one.
+VALUED: frozenset[DraftAct] = frozenset({"pick", "edit"})
 # What a press on a button of the draft's question does: (turn, draft, the button's value).
-DraftAction = Callable[[Turn, Initiative, str | None], Awaitable[None]]
+ActionHandler = Callable[[Turn, Initiative, str | None], Awaitable[None]]
 
 
 class Drafting:
@@ -49,15 +45,15 @@ class Drafting:
 
     def __init__(
         self,
-        desk: ReviewDesk,
         *,
+        timezone: ZoneInfo,
         prompt: Prompt,
         spell: Callable[[Text], tuple[str, ...]],
         press: Callable[[Turn, str], Awaitable[None]],
         cancel: Callable[[Turn], Awaitable[None]],
         begin: Callable[[Turn], Awaitable[None]],
     ) -> None:
-        self._desk = desk
+        self._submission = Submission(timezone)
         # The service's: ask again what is expected; a label in every language; press a
         # button by its code; /cancel; and a new initiative (a helper says whose first).
         self._prompt = prompt
@@ -143,10 +139,10 @@ class Drafting:
         buttons = [
             (Button(_("▶️ {number}: {title}", number=d.number,
                       title=Verbatim(dialog.shorten(d.title or "…", 40))),
-                    encode("n", "resume", d.id)),)
+                    ResumeDraft(d.id).encode()),)
             for d in drafts
         ]  # fmt: skip
-        buttons.append((Button(_("🆕 Start a new one"), encode("n", "fresh")),))
+        buttons.append((Button(_("🆕 Start a new one"), FreshDraft().encode()),))
         turn.say(
             n_("You have {count} unfinished draft. Continue it or start a new one?",
                "You have {count} unfinished drafts. Continue one or start a new one?", count),
@@ -186,13 +182,11 @@ class Drafting:
         turn.conversation.draft_id = draft.id
         turn.conversation.data = {}
 
-    async def _draft_menu_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if parts[1] == "fresh":
+    async def _draft_menu_button(self, turn: Turn, press: ResumeDraft | FreshDraft) -> None:
+        if isinstance(press, FreshDraft):
             await self._begin(turn)
             return
-        if parts[1] != "resume" or len(parts) != 3:
-            raise Forged
-        draft = await owned(turn, number_at(parts, 2))
+        draft = await owned(turn, press.draft)
         if draft is None:
             return
         if draft.status not in EDITABLE:
@@ -213,32 +207,28 @@ class Drafting:
             return
         turn.show(dialog.question(draft), _("Continuing draft {number}.", number=draft.number))
 
-    async def _draft_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if len(parts) not in (4, 5):
-            raise Forged
-        action, step = parts[1], parts[3]
-        value = parts[4] if len(parts) == 5 else None
-        draft = await owned(turn, number_at(parts, 2))
+    async def _draft_button(self, turn: Turn, press: DraftPress) -> None:
+        draft = await owned(turn, press.draft)
         if draft is None:
             return
         if draft.status not in EDITABLE:
             turn.outcome.notice = _("This initiative has already been submitted or discarded.")
             await self._prompt(turn)
             return
-        if draft.step.value != step:
+        if draft.step.value != press.step:
             turn.outcome.notice = _("That button is from an earlier message.")
             if turn.conversation.draft_id == draft.id:
                 self._activate(turn, draft)
             await self._prompt(turn)
             return
         self._activate(turn, draft)
-        await self._draft_action(turn, draft, action, value)
+        await self._draft_action(turn, draft, press.act, press.value)
 
     async def _draft_action(
-        self, turn: Turn, draft: Initiative, action: str, value: str | None
+        self, turn: Turn, draft: Initiative, act: DraftAct, value: str | None
     ) -> None:
         """One press on a button of the draft's question; each action belongs to a step."""
-        actions: dict[str, tuple[Step | None, DraftAction]] = {
+        actions: dict[DraftAct, tuple[Step | None, ActionHandler]] = {
             "pick": (None, self._pick),
             "keep": (None, self._keep),
             "done": (None, self._done),
@@ -252,10 +242,10 @@ class Drafting:
             "discard_yes": (Step.DISCARD, self._discard),
             "discard_no": (Step.DISCARD, self._keep_draft),
         }
-        step, act = actions.get(action, (None, None))
-        if act is None or (step is not None and draft.step is not step):
+        step, run = actions[act]
+        if (step is not None and draft.step is not step) or (act in VALUED) != (value is not None):
             raise Forged
-        await act(turn, draft, value)
+        await run(turn, draft, value)
 
     async def _pick(self, turn: Turn, draft: Initiative, value: str | None) -> None:
         if value is None:
@@ -315,11 +305,7 @@ class Drafting:
         turn.show(dialog.question(draft))
 
     async def _discard(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
-        await count_change(turn.uow, draft, draft.status, InitiativeStatus.DISCARDED)
-        draft.status = InitiativeStatus.DISCARDED
-        await self._save_draft(turn, draft)
-        role = "author" if turn.member.id == draft.author_id else RoleKind.HELPER.value
-        await turn.uow.initiatives.record(draft, turn.member.id, "discarded", turn.now, role=role)
+        await discard(turn.uow, turn.member, draft.id, turn.now)
         turn.pause()
         turn.conversation.draft_id = None
         turn.menu(_("Draft {number} was discarded.", number=draft.number))
@@ -330,47 +316,20 @@ class Drafting:
         turn.show(dialog.question(draft))
 
     async def _submit(self, turn: Turn, draft: Initiative, _value: str | None = None) -> None:
-        missing = dialog.missing_answer(draft)
-        if missing is not None:
-            draft.step = missing
+        try:
+            sent = await self._submission.submit(turn.uow, turn.member, draft.id, turn.now)
+        except MissingAnswer as missing:
+            draft.step = missing.step
             draft.editing = True
             await self._save_draft(turn, draft)
-            turn.show(dialog.question(draft), _("One answer is still missing:"))
+            turn.show(dialog.question(draft), missing.text)
             return
-        member = turn.member
-        resubmitted = draft.status is InitiativeStatus.RETURNED
-        on_behalf = draft.author_id != draft.entered_by_id
-        if not resubmitted and not on_behalf and member.unit_id is not None:
-            # A returned initiative goes back to the same review; a new one to the
-            # author's union as it is now.
-            draft.unit_id = member.unit_id
-        before = draft.status
-        if draft.phase_id is None:
-            phase = await phase_on(turn.uow, turn.today)
-            draft.phase_id = phase.id if phase else None
-        draft.status = InitiativeStatus.PENDING
-        draft.version += 1
-        draft.submitted_at = turn.now
-        await count_change(turn.uow, draft, before, draft.status)
-        await self._save_draft(turn, draft)
-        action = "resubmitted" if resubmitted else "submitted"
-        role = RoleKind.HELPER.value if on_behalf and member.id != draft.author_id else "author"
-        await turn.uow.initiatives.record(draft, member.id, action, turn.now, role=role)
-        await self._desk.route(turn, draft)
-        if on_behalf and member.id != draft.author_id:
-            author = (await turn.uow.members.by_ids([draft.author_id])).get(draft.author_id)
-            if author is not None:
-                turn.outcome.deliveries.append(Delivery(author, Reply((
-                    _("{helper} of the initiative support team has submitted initiative "
-                      "{number} “{title}” for you. You will be told here when it is reviewed.",
-                      helper=Verbatim(member.full_name or member.display_name),
-                      number=draft.number, title=Verbatim(draft.title or "")),))))  # fmt: skip
+        sent.notices.into(turn.outcome)
         turn.pause()
         turn.conversation.draft_id = None
-        unit = await turn.uow.units.get(draft.unit_id)
         turn.menu(
             _("📤 Initiative {number} has been sent for review to {unit}.",
-              number=draft.number, unit=Verbatim(unit.name if unit else "")),
+              number=sent.initiative.number, unit=Verbatim(sent.unit.name if sent.unit else "")),
             _("Thank you! You will be told here when it has been reviewed."),
         )  # fmt: skip
 

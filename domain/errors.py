@@ -11,3 +11,16 @@ class InputError(Exception):
     def __init__(self, text: Text) -> None:
         super().__init__(text.msgid)
         self.text = text
+
+
+class NotAllowed(InputError):
+    """The actor may not do this (not in the unit's scope, not the author…)."""
+
+
+class NotFound(InputError):
+    """What the actor named does not exist, or they may not know that it does."""
+
+
+class Outdated(InputError):
+    """What the actor acted on has changed meanwhile: decided by someone else, replaced by
+    a newer version, stopped."""

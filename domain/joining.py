@@ -4,9 +4,11 @@ if one wishes, a phone number."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from domain import dialog, typed
+from domain.codes import ButtonCode, button_code
 from domain.errors import InputError
 from domain.model import DialogState, Unit
 from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
@@ -14,13 +16,50 @@ from domain.routes import ButtonRoute, Prompt, Routes, StateRoute
 from domain.text import Text, Verbatim, _
 from domain.turn import Turn
 from domain.typed import Intent
-from domain.ui import Button, ContactShared, KeyButton, Reply, encode, number_at
+from domain.ui import Button, ContactShared, KeyButton, Reply
 
 SEARCH_RESULTS = 8
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 JOIN_YES = _("✅ Yes, join")
 JOIN_OTHER = _("🔍 Find another union")
+
+
+@button_code("j", "search")
+@dataclass(frozen=True, slots=True)
+class SearchUnits(ButtonCode):
+    """j:search — look for another union."""
+
+
+@button_code("j", "keep")
+@dataclass(frozen=True, slots=True)
+class KeepUnit(ButtonCode):
+    """j:keep — stay in the union one is in."""
+
+
+@button_code("j", "pick")
+@dataclass(frozen=True, slots=True)
+class PickUnit(ButtonCode):
+    """j:pick:12 — a union among those found."""
+
+    unit: int
+
+
+@button_code("j", "ok")
+@dataclass(frozen=True, slots=True)
+class JoinUnit(ButtonCode):
+    """j:ok:12 — yes, join the union offered."""
+
+    unit: int
+
+
+@button_code("j", "name")
+@dataclass(frozen=True, slots=True)
+class UseShownName(ButtonCode):
+    """j:name — one's full name is the name the channel shows."""
+
+
+JoinPress = SearchUnits | KeepUnit | PickUnit | JoinUnit | UseShownName
 
 
 class Joining:
@@ -64,7 +103,7 @@ class Joining:
     def _search_prompt(self, turn: Turn) -> Reply:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if turn.member.has_joined:
-            buttons = ((Button(_("Keep my current union"), encode("j", "keep")),),)
+            buttons = ((Button(_("Keep my current union"), KeepUnit().encode()),),)
         return Reply(
             (_("Type part of the name of your grassroots union or your company, "
                "for example “May 10”."),),
@@ -99,7 +138,7 @@ class Joining:
                            shown=len(units), total=total))  # fmt: skip
         buttons = tuple(
             (Button(Text("{name}", {"name": Verbatim(dialog.shorten(unit.name))}),
-                    encode("j", "pick", unit.id)),)
+                    PickUnit(unit.id).encode()),)
             for unit in units
         )  # fmt: skip
         turn.conversation.data = {"found": [unit.id for unit in units]}
@@ -118,8 +157,8 @@ class Joining:
             _("Your grassroots union: {path}", path=await self.path(turn, unit)),
             _("Is this your union?"),
             buttons=(
-                (Button(JOIN_YES, encode("j", "ok", unit.id)),),
-                (Button(JOIN_OTHER, encode("j", "search")),),
+                (Button(JOIN_YES, JoinUnit(unit.id).encode()),),
+                (Button(JOIN_OTHER, SearchUnits().encode()),),
             ),
         )
 
@@ -127,7 +166,7 @@ class Joining:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if valid_name(turn.member.display_name):
             label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.member.display_name)))
-            buttons = ((Button(label, encode("j", "name")),),)
+            buttons = ((Button(label, UseShownName().encode()),),)
         return Reply((_("What is your full name?"),), buttons)
 
     def _phone_prompt(self) -> Reply:
@@ -141,31 +180,29 @@ class Joining:
             keyboard=keyboard,
         )  # fmt: skip
 
-    async def _join_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        action = parts[1]
+    async def _join_button(self, turn: Turn, press: JoinPress) -> None:
         conversation = turn.conversation
-        if action == "search":
-            await self.ask_unit(turn)
-        elif action == "keep" and turn.member.has_joined:
-            turn.pause()
-            turn.menu(_("You stay in your current union."))
-        elif action == "pick" and len(parts) == 3:
-            unit = await turn.uow.units.get(number_at(parts, 2))
-            if unit is None or not unit.is_grassroots:
-                raise InputError(_("That union is no longer available. Please search again."))
-            await self.offer_unit(turn, unit)
-        elif (
-            action == "ok"
-            and len(parts) == 3
-            and number_at(parts, 2) == conversation.data.get("unit")
-            and conversation.state is DialogState.JOIN_CONFIRM
-        ):
-            await self._join(turn, number_at(parts, 2))
-        elif action == "name" and conversation.state is DialogState.JOIN_NAME:
-            await self._set_name(turn, turn.member.display_name)
-        else:
-            turn.outcome.notice = _("That button is from an earlier message.")
-            await self._prompt(turn)
+        match press:
+            case SearchUnits():
+                await self.ask_unit(turn)
+            case KeepUnit() if turn.member.has_joined:
+                turn.pause()
+                turn.menu(_("You stay in your current union."))
+            case PickUnit(unit=unit_id):
+                unit = await turn.uow.units.get(unit_id)
+                if unit is None or not unit.is_grassroots:
+                    raise InputError(_("That union is no longer available. Please search again."))
+                await self.offer_unit(turn, unit)
+            case JoinUnit(unit=unit_id) if (
+                unit_id == conversation.data.get("unit")
+                and conversation.state is DialogState.JOIN_CONFIRM
+            ):
+                await self._join(turn, unit_id)
+            case UseShownName() if conversation.state is DialogState.JOIN_NAME:
+                await self._set_name(turn, turn.member.display_name)
+            case _:
+                turn.outcome.notice = _("That button is from an earlier message.")
+                await self._prompt(turn)
 
     async def _join(self, turn: Turn, unit_id: int) -> None:
         unit = await turn.uow.units.get(unit_id)

@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain import dialog
+from domain.codes import ButtonCode, button_code
+from domain.dialog import ResumeDraft
 from domain.drafting import owned
-from domain.model import InitiativeStatus
+from domain.model import Initiative, InitiativeStatus, Member
+from domain.paging import Page, fetch_page, navigation
+from domain.ports import InitiativeRepository
 from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Day, Verbatim, _
-from domain.turn import Forged, Turn
-from domain.ui import Button, encode, number_at
+from domain.turn import Turn
+from domain.ui import Button
 
 PAGE_SIZE = 5
+
+
+@button_code("m", "page")
+@dataclass(frozen=True, slots=True)
+class MyPage(ButtonCode):
+    """m:page:2 — a page of one's initiatives, from 0."""
+
+    page: int
+
+
+@button_code("m", "open")
+@dataclass(frozen=True, slots=True)
+class OpenMine(ButtonCode):
+    """m:open:41:2 — one's initiative in full, and the page of the list it was opened from."""
+
+    initiative: int
+    page: int
+
+
+class MineStore(Protocol):
+    """What listing one's initiatives reads."""
+
+    initiatives: InitiativeRepository
+
+
+async def my_initiatives(
+    store: MineStore, actor: Member, page: int, page_size: int = PAGE_SIZE
+) -> Page[Initiative]:
+    """A page of the initiatives the actor wrote or entered for someone, newest first."""
+    if page_size < 1:
+        raise ValueError(f"a page holds at least one initiative, not {page_size}")
+    return await fetch_page(
+        lambda offset, limit: store.initiatives.by_author(actor.id, offset, limit),
+        max(page, 0),
+        page_size,
+    )
 
 
 class Mine:
@@ -30,49 +71,32 @@ class Mine:
         )
 
     async def _my(self, turn: Turn, page: int) -> None:
-        items, total = await turn.uow.initiatives.by_author(
-            turn.member.id, page * PAGE_SIZE, PAGE_SIZE
-        )
-        if not total:
+        shown = await my_initiatives(turn.uow, turn.member, page)
+        if not shown.total:
             turn.menu(_("You have no initiatives yet. Tap “📝 Submit an initiative” to send "
                         "your first idea."))  # fmt: skip
             return
-        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-        if page >= pages:
-            # A button from when there were more: show the last page there is now.
-            page = pages - 1
-            items, total = await turn.uow.initiatives.by_author(
-                turn.member.id, page * PAGE_SIZE, PAGE_SIZE
-            )
         lines = [_("📋 Your initiatives ({total}), page {page}/{pages}:",
-                   total=total, page=page + 1, pages=pages)]  # fmt: skip
-        for item in items:
+                   total=shown.total, page=shown.page + 1, pages=shown.pages)]  # fmt: skip
+        for item in shown.items:
             when = (item.submitted_at or item.created_at).astimezone(self._tz).date()
             title = Verbatim(dialog.shorten(item.title or "…", 50))
             lines.append(_("{number} · {title} · {date} · {status}",
                            number=item.number, title=title,
                            date=Day(when), status=dialog.STATUS_LABELS[item.status]))  # fmt: skip
-        rows: list[tuple[Button, ...]] = [
-            (Button(_("📄 Open {number}", number=item.number), encode("m", "open", item.id, page)),)
-            for item in items
-        ]
-        navigation = []
-        if page > 0:
-            navigation.append(Button(_("◀️ Newer"), encode("m", "page", page - 1)))
-        if page + 1 < pages:
-            navigation.append(Button(_("Older ▶️"), encode("m", "page", page + 1)))
-        if navigation:
-            rows.append(tuple(navigation))
-        turn.say(*lines, buttons=tuple(rows))
+        rows = tuple(
+            (Button(_("📄 Open {number}", number=item.number),
+                    OpenMine(item.id, shown.page).encode()),)
+            for item in shown.items
+        )  # fmt: skip
+        pages = navigation(shown, _("◀️ Newer"), _("Older ▶️"), MyPage)
+        turn.say(*lines, buttons=rows + pages)
 
-    async def _my_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if parts[1] == "page" and len(parts) == 3:
-            await self._my(turn, number_at(parts, 2))
+    async def _my_button(self, turn: Turn, press: MyPage | OpenMine) -> None:
+        if isinstance(press, MyPage):
+            await self._my(turn, press.page)
             return
-        if parts[1] != "open" or len(parts) != 4:
-            raise Forged
-        page = number_at(parts, 3)
-        initiative = await owned(turn, number_at(parts, 2))
+        initiative = await owned(turn, press.initiative)
         if initiative is None:
             return
         lines = dialog.card_lines(initiative, full=True)
@@ -84,8 +108,8 @@ class Mine:
                            version=initiative.version))  # fmt: skip
         rows: list[tuple[Button, ...]] = []
         if initiative.status is InitiativeStatus.DRAFT:
-            rows.append((Button(_("▶️ Continue this draft"), encode("n", "resume", initiative.id)),))
+            rows.append((Button(_("▶️ Continue this draft"), ResumeDraft(initiative.id).encode()),))
         elif initiative.status is InitiativeStatus.RETURNED:
-            rows.append((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),))
-        rows.append((Button(_("⬅️ Back to the list"), encode("m", "page", page)),))
+            rows.append((Button(_("✏️ Edit and resubmit"), ResumeDraft(initiative.id).encode()),))
+        rows.append((Button(_("⬅️ Back to the list"), MyPage(press.page).encode()),))
         turn.say(*lines, buttons=tuple(rows))

@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.dialog import ResumeDraft
 from domain.model import Figures, Initiative, Member, Phase, RoleKind
 from domain.ports import UnitOfWork
-from domain.progress import phase_on
-from domain.stats import phase_pace, ranked
+from domain.progress import phase_on, phase_pace, ranked
 from domain.text import Percent, Text, Verbatim, _
-from domain.ui import Button, Delivery, Reply, encode
+from domain.ui import Button, Delivery, Reply
 
 DRAFT_FIRST = dt.timedelta(hours=24)
 DRAFT_SECOND = dt.timedelta(days=3)
@@ -81,10 +81,10 @@ class NudgeDesk:
                 _("You started initiative {number} “{title}” but have not sent it yet. "
                   "Every answer is saved: continue where you stopped?",
                   number=draft.number, title=title))  # fmt: skip
-        return Reply((text,), ((Button(_("▶️ Continue"), encode("n", "resume", draft.id)),),))
+        return Reply((text,), ((Button(_("▶️ Continue"), ResumeDraft(draft.id).encode()),),))
 
     async def _milestones(self, run: _Run, phase: Phase) -> None:
-        figures = await run.uow.nudges.with_targets(phase.id)
+        figures = await run.uow.progress.with_targets(phase.id)
         for unit_figures in figures:
             for percent in UNIT_MILESTONES:
                 target = unit_figures.target or 0
@@ -131,7 +131,7 @@ class NudgeDesk:
         pace = Decimal(str(phase_pace(phase, run.day)))
         week = run.day.isocalendar()
         weeks_left = max(1, math.ceil(phase.days_left(run.day) / 7))
-        for unit_figures in await run.uow.nudges.with_targets(phase.id):
+        for unit_figures in await run.uow.progress.with_targets(phase.id):
             percent = unit_figures.percent
             if percent is None or percent >= pace:
                 continue

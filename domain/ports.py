@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
@@ -29,6 +30,7 @@ from domain.unit_import import UnitRecord
 
 if TYPE_CHECKING:
     from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
+    from domain.ui import Reply
 
 
 class UnitRepository(Protocol):
@@ -78,6 +80,9 @@ class MemberRepository(Protocol):
     async def in_units(self, unit_ids: Sequence[int], limit: int) -> list[Member]:
         """Members of these units, by name."""
 
+    async def ids_below(self, unit_ids: Sequence[int]) -> list[int]:
+        """Ids of every member in the subtrees of these units."""
+
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
 
@@ -93,6 +98,15 @@ class ConversationRepository(Protocol):
 
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A page of what awaits review, the total, and how many wait in each unit, most first."""
+
+    items: tuple[Initiative, ...]
+    total: int
+    per_unit: tuple[tuple[Unit, int], ...]
 
 
 class InitiativeRepository(Protocol):
@@ -131,11 +145,8 @@ class InitiativeRepository(Protocol):
     async def history(self, initiative_id: int) -> list[HistoryEntry]:
         """The initiative's record, oldest first."""
 
-    async def pending_in(
-        self, roots: Sequence[int], offset: int, limit: int
-    ) -> tuple[list[Initiative], int, list[tuple[Unit, int]]]:
-        """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
-        total, and how many wait in each unit, most first."""
+    async def pending_in(self, roots: Sequence[int], offset: int, limit: int) -> Waiting:
+        """Pending initiatives in the subtrees of ``roots``, oldest first."""
 
     async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
         """Send a decided version back for changes; False when it is not decided."""
@@ -150,6 +161,15 @@ class InitiativeRepository(Protocol):
 
     async def count(self, status: InitiativeStatus | None = None) -> int:
         """How many initiatives there are, optionally of one status."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRole:
+    """A role in force, with the member who holds it and the unit it is for."""
+
+    role: Role
+    member: Member
+    unit: Unit
 
 
 class RoleRepository(Protocol):
@@ -171,13 +191,13 @@ class RoleRepository(Protocol):
     async def holders(self, unit_ids: Sequence[int], kind: RoleKind) -> dict[int, list[Member]]:
         """Members holding a role in force for each of these units."""
 
-    async def listing(self) -> list[tuple[Role, Member, Unit]]:
+    async def listing(self) -> list[HeldRole]:
         """Every role in force, with its member and unit."""
 
     async def get(self, role_id: int) -> Role | None:
         """A role by id, in force or not."""
 
-    async def in_subtrees(self, roots: Sequence[int]) -> list[tuple[Role, Member, Unit]]:
+    async def in_subtrees(self, roots: Sequence[int]) -> list[HeldRole]:
         """Roles in force for the units in the subtrees of ``roots``."""
 
 
@@ -225,6 +245,27 @@ class ReminderLog(Protocol):
         """Record a reminder of this kind for the day; False when one was sent already."""
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class UnitCounts:
+    """A unit's figures for a phase, as plain numbers, to check one count against another."""
+
+    unit_id: int
+    phase_id: int
+    approved: int
+    pending: int
+    returned: int
+    people: int
+    benefit_vnd: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmulationGroup:
+    """An emulation group (cụm, khối thi đua) and the figures of its units."""
+
+    name: str
+    figures: tuple[Figures, ...]
+
+
 class ProgressRepository(Protocol):
     """Phases, targets and the running figures of every unit's subtree."""
 
@@ -256,9 +297,7 @@ class ProgressRepository(Protocol):
     async def set_groups(self, groups: dict[str, tuple[str, list[int]]]) -> None:
         """Create or replace emulation groups: code → (name, unit ids)."""
 
-    async def groups_of(
-        self, unit_ids: Sequence[int], phase_id: int
-    ) -> list[tuple[str, list[Figures]]]:
+    async def groups_of(self, unit_ids: Sequence[int], phase_id: int) -> list[EmulationGroup]:
         """Each emulation group holding one of these units, with its units' figures."""
 
     async def rebuild_closure(self) -> None:
@@ -267,12 +306,15 @@ class ProgressRepository(Protocol):
     async def rebuild_counts(self) -> None:
         """Recompute every unit's figures from the initiatives themselves."""
 
-    async def direct_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
-        """(unit, phase, approved, pending, returned, people, benefit) counted from the
-        initiatives without the running figures, for checking them."""
+    async def direct_counts(self) -> list[UnitCounts]:
+        """Every unit's figures counted from the initiatives without the running figures,
+        for checking them; units with nothing to count are left out."""
 
-    async def stored_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
-        """The same tuples from the running figures."""
+    async def stored_counts(self) -> list[UnitCounts]:
+        """The same from the running figures."""
+
+    async def with_targets(self, phase_id: int) -> list[Figures]:
+        """The figures of every unit that has a target for the phase."""
 
 
 class NudgeLog(Protocol):
@@ -303,12 +345,6 @@ class NudgeLog(Protocol):
     async def members_below(self, unit_id: int | None, limit: int) -> list[Member]:
         """Members of the unit's subtree (everyone for None) who accept nudges."""
 
-    async def everyone_below(self, unit_ids: Sequence[int]) -> list[int]:
-        """Ids of every member in the subtrees of these units."""
-
-    async def with_targets(self, phase_id: int) -> list[Figures]:
-        """The figures of every unit that has a target for the phase."""
-
 
 class Outbox(Protocol):
     """The delivery queue."""
@@ -316,17 +352,21 @@ class Outbox(Protocol):
     async def create(
         self,
         kind: str,
-        text: str,
+        message: Reply | str,
         member_ids: Sequence[int],
         sender_id: int | None,
         now: dt.datetime,
         extra: BroadcastExtras,
     ) -> int | None:
-        """Queue a message to the reachable members among these (and to ``extra.chats``);
+        """Queue a message (a text as typed, or what the core says, kept untranslated) to
+        the reachable members among these (and to ``extra.chats``, or as ``extra.edits``);
         return the broadcast id, or None when one with ``extra.key`` exists already."""
 
-    async def claim(self, limit: int) -> list[Outgoing]:
-        """Mark up to ``limit`` queued messages as being sent and return them."""
+    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages of a channel as being sent; return them."""
+
+    async def content(self, broadcast_id: int) -> Reply | None:
+        """What a broadcast says; None if there is no such broadcast."""
 
     async def finish(
         self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None

@@ -3,15 +3,35 @@ named in commendations."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
+from domain.codes import ButtonCode, button_code
 from domain.model import DialogState
 from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes
 from domain.text import Text, Verbatim, _
-from domain.turn import Forged, Turn
-from domain.ui import Button, encode
+from domain.turn import Turn
+from domain.ui import Button
 
-LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+Language = Literal["vi", "en"]
+LANGUAGES: dict[Language, str] = {"vi": "Tiếng Việt", "en": "English"}
+
+
+@button_code("l")
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage(ButtonCode):
+    """l:vi — speak to me in this language."""
+
+    language: Language
+
+
+@button_code("o")
+@dataclass(frozen=True, slots=True)
+class Toggle(ButtonCode):
+    """o:nudges:off — a setting turned on or off."""
+
+    setting: Literal["nudges", "named"]
+    state: Literal["on", "off"]
 
 
 class Preferences:
@@ -44,7 +64,7 @@ class Preferences:
 
     async def _languages(self, turn: Turn, _argument: str = "") -> None:
         buttons = tuple(
-            (Button(Text("{name}", {"name": Verbatim(label)}), encode("l", code)),)
+            (Button(Text("{name}", {"name": Verbatim(label)}), ChooseLanguage(code).encode()),)
             for code, label in LANGUAGES.items()
         )
         turn.say(_("Choose your language:"), buttons=buttons)
@@ -52,26 +72,24 @@ class Preferences:
     async def _settings_command(self, turn: Turn, _argument: str = "") -> None:
         self._show(turn)
 
-    async def _settings_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if len(parts) != 3 or parts[1] not in ("nudges", "named") or parts[2] not in ("on", "off"):
-            raise Forged
-        setattr(turn.member, parts[1], parts[2] == "on")
+    async def _settings_button(self, turn: Turn, press: Toggle) -> None:
+        setattr(turn.member, press.setting, press.state == "on")
         self._show(turn)
 
-    async def _language_button(self, turn: Turn, parts: Sequence[str]) -> None:
-        if len(parts) != 2 or parts[1] not in LANGUAGES:
-            raise Forged
-        turn.member.language = parts[1]
-        turn.outcome.language = parts[1]
+    async def _language_button(self, turn: Turn, press: ChooseLanguage) -> None:
+        turn.member.language = press.language
+        turn.outcome.language = press.language
         await self._prompt(turn, _("Language changed to English."))
 
     def _show(self, turn: Turn) -> None:
         """/settings: reminders and announcements on or off; named in commendations or not."""
         on, named = turn.member.nudges, turn.member.named
-        toggle = (Button(_("🔕 Turn reminders off"), encode("o", "nudges", "off")) if on
-                  else Button(_("🔔 Turn reminders on"), encode("o", "nudges", "on")))  # fmt: skip
-        naming = (Button(_("🙈 Do not name me"), encode("o", "named", "off")) if named
-                  else Button(_("🏅 Name me again"), encode("o", "named", "on")))  # fmt: skip
+        toggle = Button(_("🔕 Turn reminders off"), Toggle("nudges", "off").encode())
+        if not on:
+            toggle = Button(_("🔔 Turn reminders on"), Toggle("nudges", "on").encode())
+        naming = Button(_("🙈 Do not name me"), Toggle("named", "off").encode())
+        if not named:
+            naming = Button(_("🏅 Name me again"), Toggle("named", "on").encode())
         turn.say(
             _("⚙️ Settings"),
             _("Reminders and announcements: {state}", state=_("on") if on else _("off")),

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
 
 from domain.errors import InputError
-from domain.model import CountChange, Initiative, InitiativeStatus, Phase
+from domain.model import CountChange, Figures, Initiative, InitiativeStatus, Phase
 from domain.parsing import normalize_search
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import ProgressRepository, UnitOfWorkFactory
 from domain.text import Verbatim, _
 from domain.unit_import import ImportProblem, UnitImportError, decode_units_csv
 
@@ -37,7 +40,7 @@ def persons(initiative: Initiative) -> list[str]:
 
 
 async def count_change(
-    uow: UnitOfWork,
+    uow: PhaseSource,
     initiative: Initiative,
     before: InitiativeStatus | None,
     after: InitiativeStatus,
@@ -66,12 +69,47 @@ async def count_change(
         await uow.progress.change(initiative.unit_id, initiative.phase_id, change)
 
 
-async def phase_on(uow: UnitOfWork, day: dt.date) -> Phase | None:
+class PhaseSource(Protocol):
+    """Where the phases are kept."""
+
+    progress: ProgressRepository
+
+
+async def phase_on(uow: PhaseSource, day: dt.date) -> Phase | None:
     """The phase a day falls in."""
     for phase in await uow.progress.phases():
         if phase.starts_on <= day <= phase.ends_on:
             return phase
     return None
+
+
+async def current_phase(
+    uow: PhaseSource, today: dt.date, phase_id: int | None = None
+) -> Phase | None:
+    """The phase asked for; else today's; else the latest that started; else the first."""
+    phases = await uow.progress.phases()
+    if phase_id is not None:
+        return next((p for p in phases if p.id == phase_id), None)
+    current = next((p for p in phases if p.starts_on <= today <= p.ends_on), None)
+    if current is not None:
+        return current
+    started = [p for p in phases if p.starts_on <= today]
+    return started[-1] if started else (phases[0] if phases else None)
+
+
+def phase_pace(phase: Phase, today: dt.date) -> float:
+    """Where a unit on a straight line to its target should be today, in percent."""
+    total = (phase.ends_on - phase.starts_on).days + 1
+    elapsed = (min(max(today, phase.starts_on), phase.ends_on) - phase.starts_on).days + 1
+    return round(100 * elapsed / total, 1)
+
+
+def ranked(figures: Sequence[Figures]) -> list[Figures]:
+    """Best first: percent of target, then approved count; units without a target last."""
+    return sorted(
+        figures,
+        key=lambda f: (f.percent is None, -(f.percent or Decimal(0)), -f.approved, f.unit.name),
+    )
 
 
 async def add_phase(

@@ -3,19 +3,24 @@ finds the member, or names one who does not use the bot."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-from domain.errors import InputError
+from domain.codes import ButtonCode, button_code
+from domain.errors import InputError, NotAllowed
 from domain.joining import SEARCH_RESULTS, valid_name
-from domain.model import DialogState, Member, RoleKind
-from domain.parsing import NAME_MAX, clean_text, normalize_search, search_terms
+from domain.model import DialogState, Member, RoleKind, Unit
+from domain.parsing import NAME_MAX, NAME_MIN, clean_text, normalize_search, search_terms
+from domain.ports import MemberRepository, RoleRepository, UnitRepository
 from domain.roles import covers, units_held
 from domain.routes import ButtonRoute, Routes, StateRoute
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, encode, number_at
+from domain.ui import Button
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,110 @@ PROXY_SCAN = 5000
 # Members entered by a helper who do not use the bot have no chat.
 PROXY_CHANNEL = "proxy"
 PROXY_PROMPT = _("Type the member's full name, or part of it to search.")
+FOR_HELPERS = _("This is for the initiative support team.")
+
+
+@button_code("h", "self")
+@dataclass(frozen=True, slots=True)
+class ForMyself(ButtonCode):
+    """h:self — the helper's own initiative."""
+
+
+@button_code("h", "other")
+@dataclass(frozen=True, slots=True)
+class ForAMember(ButtonCode):
+    """h:other — an initiative of a member, to be found by name."""
+
+
+@button_code("h", "pick")
+@dataclass(frozen=True, slots=True)
+class PickMember(ButtonCode):
+    """h:pick:31 — the member found whose initiative it is."""
+
+    member: int
+
+
+@button_code("h", "new")
+@dataclass(frozen=True, slots=True)
+class NewMember(ButtonCode):
+    """h:new — a member who does not use the bot, by the name just typed."""
+
+
+ProxyPress = ForMyself | ForAMember | PickMember | NewMember
+
+
+class ProxyStore(Protocol):
+    """What entering for a member reads and writes: the helper's units and their members."""
+
+    units: UnitRepository
+    roles: RoleRepository
+    members: MemberRepository
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSearch:
+    """Members of the helper's units called by the name typed."""
+
+    # The name as typed, cleaned: what a member who does not use the bot would be called.
+    name: str
+    found: tuple[Member, ...]
+    # Whether a member who does not use the bot may be entered under this name.
+    may_add: bool
+
+
+async def find_members(store: ProxyStore, actor: Member, typed: str) -> MemberSearch:
+    """Members of the actor's units (and the units just below) whose name holds every word
+    typed; someone who is no helper finds no one."""
+    name = " ".join(clean_text(typed, limit=NAME_MAX).split())
+    terms = search_terms(name)
+    if not terms:
+        raise InputError(_("Please type the member's name."))
+    units = await _helped(store, actor)
+    unit_ids = {u.id for u in units}
+    for unit in units:
+        unit_ids |= {child.id for child in await store.units.children(unit.id, 500)}
+    found = [
+        m for m in await store.members.in_units(sorted(unit_ids), PROXY_SCAN)
+        if all(term in normalize_search(m.full_name or "") for term in terms)
+    ][:SEARCH_RESULTS]  # fmt: skip
+    may_add = valid_name(name) and any(u.is_grassroots for u in units)
+    return MemberSearch(name, tuple(found), may_add)
+
+
+async def proxy_author(store: ProxyStore, actor: Member, member_id: int) -> Member:
+    """The member for whom the actor, a helper of their unit or one above, enters an
+    initiative."""
+    held = await units_held(store, actor.id, RoleKind.HELPER)
+    if not held:
+        raise NotAllowed(FOR_HELPERS)
+    author = (await store.members.by_ids([member_id])).get(member_id)
+    unit = await store.units.get(author.unit_id) if author and author.unit_id else None
+    if author is None or unit is None or not await covers(store, held, unit):
+        log.warning("helper %s may not enter for member %s", actor, member_id)
+        raise NotAllowed(_("This member is not in your units."))
+    return author
+
+
+async def add_proxy_member(store: ProxyStore, actor: Member, name: str, now: dt.datetime) -> Member:
+    """A member who does not use the bot, known by name only, in the actor's grassroots
+    union."""
+    unit = next((u for u in await _helped(store, actor) if u.is_grassroots), None)
+    if unit is None:
+        raise NotAllowed(FOR_HELPERS)
+    if not valid_name(name):
+        raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
+                           minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
+    return await store.members.add(
+        Member(id=0, channel=PROXY_CHANNEL, external_id=uuid.uuid4().hex,
+               display_name=name, language=actor.language, full_name=name, unit_id=unit.id),
+        now,
+    )  # fmt: skip
+
+
+async def _helped(store: ProxyStore, actor: Member) -> list[Unit]:
+    """The units for which the actor is a helper."""
+    held = await units_held(store, actor.id, RoleKind.HELPER)
+    return [u for unit_id in held if (u := await store.units.get(unit_id))]
 
 
 class Proxy:
@@ -46,81 +155,60 @@ class Proxy:
         if not await helper_units(turn):
             await self._start_draft(turn, None)
             return
-        buttons = [(Button(_("🤝 For a union member"), encode("h", "other")),)]
+        buttons = [(Button(_("🤝 For a union member"), ForAMember().encode()),)]
         if turn.member.has_joined:
-            buttons.insert(0, (Button(_("🙋 My own"), encode("h", "self")),))
+            buttons.insert(0, (Button(_("🙋 My own"), ForMyself().encode()),))
         turn.say(_("Whose initiative is it?"), buttons=tuple(buttons))
 
-    async def _proxy_button(self, turn: Turn, parts: Sequence[str]) -> None:
+    async def _proxy_button(self, turn: Turn, press: ProxyPress) -> None:
         """A helper chooses the member for whom they enter an initiative."""
-        held = await helper_units(turn)
-        if not held:
-            turn.outcome.notice = _("This is for the initiative support team.")
+        if isinstance(press, PickMember):
+            await self._enter_for(turn, press.member)
             return
-        action = parts[1]
-        if action == "self" and len(parts) == 2 and turn.member.has_joined:
-            await self._start_draft(turn, None)
-        elif action == "other" and len(parts) == 2:
-            turn.conversation.state = DialogState.PROXY_MEMBER
-            turn.conversation.data = {}
-            turn.say(PROXY_PROMPT)
-        elif action == "pick" and len(parts) == 3:
-            author_id = number_at(parts, 2)
-            author = (await turn.uow.members.by_ids([author_id])).get(author_id)
-            if author is None or not await self._in_helper_scope(turn, author, held):
-                log.warning("helper %s may not enter for member %s", turn.member, parts[2])
-                turn.outcome.notice = _("This member is not in your units.")
-                return
-            await self._start_draft(turn, author)
-        elif action == "new" and len(parts) == 2 and turn.conversation.data.get("name"):
-            await self._new_proxy_member(turn, held, str(turn.conversation.data["name"]))
-        else:
-            raise Forged
+        if not await helper_units(turn):
+            turn.outcome.notice = FOR_HELPERS
+            return
+        name = turn.conversation.data.get("name")
+        match press:
+            case ForMyself() if turn.member.has_joined:
+                await self._start_draft(turn, None)
+            case ForAMember():
+                turn.conversation.state = DialogState.PROXY_MEMBER
+                turn.conversation.data = {}
+                turn.say(PROXY_PROMPT)
+            case NewMember() if name:
+                try:
+                    author = await add_proxy_member(turn.uow, turn.member, str(name), turn.now)
+                except InputError:
+                    # The button is made only for a name and a union that allow it.
+                    raise Forged from None
+                await self._start_draft(turn, author)
+            case _:
+                raise Forged
 
-    async def _in_helper_scope(self, turn: Turn, member: Member, held: list[int]) -> bool:
-        unit = await turn.uow.units.get(member.unit_id) if member.unit_id else None
-        return unit is not None and await covers(turn.uow, held, unit)
+    async def _enter_for(self, turn: Turn, member_id: int) -> None:
+        """Open a draft for the member found, if they are in the helper's units."""
+        try:
+            author = await proxy_author(turn.uow, turn.member, member_id)
+        except NotAllowed as refused:
+            turn.outcome.notice = refused.text
+            return
+        await self._start_draft(turn, author)
 
     async def _proxy_search(self, turn: Turn, text: str) -> None:
-        name = " ".join(clean_text(text, limit=NAME_MAX).split())
-        terms = search_terms(name)
-        if not terms:
-            raise InputError(_("Please type the member's name."))
-        held = await helper_units(turn)
-        units = [u for unit_id in held if (u := await turn.uow.units.get(unit_id))]
-        unit_ids = {u.id for u in units}
-        for unit in units:
-            unit_ids |= {child.id for child in await turn.uow.units.children(unit.id, 500)}
-        found = [
-            m for m in await turn.uow.members.in_units(sorted(unit_ids), PROXY_SCAN)
-            if all(term in normalize_search(m.full_name or "") for term in terms)
-        ][:SEARCH_RESULTS]  # fmt: skip
-        turn.conversation.data = {"name": name}
+        search = await find_members(turn.uow, turn.member, text)
+        turn.conversation.data = {"name": search.name}
         rows = [(Button(Text("{name}", {"name": Verbatim(m.full_name or "")}),
-                        encode("h", "pick", m.id)),) for m in found]  # fmt: skip
-        if valid_name(name) and any(u.is_grassroots for u in units):
-            rows.append((Button(_("➕ {name} does not use the bot yet", name=Verbatim(name)),
-                                encode("h", "new")),))  # fmt: skip
+                        PickMember(m.id).encode()),) for m in search.found]  # fmt: skip
+        if search.may_add:
+            rows.append((Button(_("➕ {name} does not use the bot yet", name=Verbatim(search.name)),
+                                NewMember().encode()),))  # fmt: skip
         lines = (
             [_("Choose the member:")]
-            if found
-            else [_("No member of your units is called “{name}”.", name=Verbatim(name))]
+            if search.found
+            else [_("No member of your units is called “{name}”.", name=Verbatim(search.name))]
         )
         turn.say(*lines, buttons=tuple(rows))
-
-    async def _new_proxy_member(self, turn: Turn, held: list[int], name: str) -> None:
-        """A member who does not use the bot: known by name only, in the helper's union."""
-        units = [u for unit_id in held if (u := await turn.uow.units.get(unit_id))]
-        unit = next((u for u in units if u.is_grassroots), None)
-        if unit is None or not valid_name(name):
-            raise Forged
-        author = await turn.uow.members.add(
-            Member(id=0, channel=PROXY_CHANNEL, external_id=uuid.uuid4().hex,
-                   display_name=name, language=turn.member.language, full_name=name,
-                   unit_id=unit.id),
-            turn.now,
-        )  # fmt: skip
-        await self._start_draft(turn, author)
 
     async def _proxy_again(self, turn: Turn, *before: Text) -> None:
         turn.say(*before, PROXY_PROMPT)

@@ -1,19 +1,19 @@
-"""Review: cards to the unit's admins, one decision per version, and the record."""
+"""Review in the chat: the review card's buttons and the decision dialog, /pending,
+/reopen, /history, and the daily digest of what waits. The work itself is done by the
+use cases of domain/review_cases.py, which other channels call too."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
-from domain import dialog
-from domain.errors import InputError
+from domain import dialog, review_cases
+from domain.errors import InputError, NotAllowed, NotFound
 from domain.model import (
-    DECISION_STATUS,
     Decision,
     DialogState,
-    HistoryEntry,
     Initiative,
     InitiativeStatus,
     Member,
@@ -22,32 +22,41 @@ from domain.model import (
 )
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
-from domain.progress import count_change
 from domain.review_card import (
+    DECISION_PRESSES,
     PRESET_REASONS,
+    CancelDecision,
+    ChooseReason,
+    ConfirmDecision,
+    DecisionPress,
+    OnVersion,
+    OpenPending,
+    PendingPress,
+    ReadFull,
+    ReviewPress,
+    ShowPending,
     decided_line,
-    name_of,
+    preset_note,
+    preset_of,
     reason_text,
-    remember_version,
     review_card,
 )
-from domain.roles import covers, units_held
+from domain.review_cases import REASON_LIMIT, PendingPage, Preset, Reason, ReviewOutdated
 from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.text import Day, Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
-from domain.ui import Button, CardUpdate, Delivery, Reply, encode, number_at
+from domain.ui import Button, Delivery, Reply
 
 log = logging.getLogger(__name__)
 
 # Also what other modules take from here.
 __all__ = ["ACTION_LABELS", "DECISION_CODES", "PRESET_REASONS", "ReviewDesk", "reason_text"]
 
-REASON_LIMIT = 1000
 PAGE_SIZE = 5
 DIGEST_ITEMS = 10
 UNIT_COUNTS = 8
 
-DECISION_CODES = {"ok": Decision.APPROVE, "ret": Decision.RETURN, "rej": Decision.REJECT}
+DECISION_CODES = {str(press.action): press.decision for press in DECISION_PRESSES}
 DECISION_VERBS: dict[Decision, Text] = {
     Decision.APPROVE: _("approve"),
     Decision.RETURN: _("return for changes"),
@@ -66,73 +75,10 @@ ACTION_LABELS: dict[str, Text] = {
 
 
 class ReviewDesk:
-    """Routes submitted initiatives to reviewers and records their decisions."""
+    """The review dialog around the use cases, and the reminders of what waits."""
 
     def __init__(self, timezone: ZoneInfo) -> None:
         self._tz = timezone
-
-    # -- who may do what -------------------------------------------------------
-
-    async def reviewers_for(self, uow: UnitOfWork, unit_id: int) -> list[Member]:
-        """The admins of the unit, or of the nearest unit above that has any."""
-        unit = await uow.units.get(unit_id)
-        if unit is None:
-            return []
-        path = await uow.units.path(unit)
-        holders = await uow.roles.holders([u.id for u in path], RoleKind.ADMIN)
-        for step in path:
-            if holders[step.id]:
-                return holders[step.id]
-        return []
-
-    async def reviews(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
-        """Whether the member is an admin of the initiative's unit or of a unit above it."""
-        held = await units_held(uow, member.id, RoleKind.ADMIN)
-        if not held:
-            return False
-        unit = await uow.units.get(initiative.unit_id)
-        return unit is not None and await covers(uow, held, unit)
-
-    async def may_read(self, uow: UnitOfWork, member: Member, initiative: Initiative) -> bool:
-        """Whether the member may see the whole initiative, confidential parts included."""
-        if member.id in (initiative.author_id, initiative.entered_by_id):
-            return True
-        return await self.reviews(uow, member, initiative)
-
-    # -- cards -----------------------------------------------------------------
-
-    async def card(
-        self, uow: UnitOfWork, initiative: Initiative, decided: HistoryEntry | None = None
-    ) -> Reply:
-        """The review card: what an admin needs to decide, with the decision buttons."""
-        return await review_card(uow, initiative, decided)
-
-    def decided_line(self, entry: HistoryEntry) -> Text:
-        """Who decided, and when."""
-        return decided_line(entry)
-
-    async def route(self, turn: Turn, initiative: Initiative) -> int:
-        """A version was just submitted: keep what it says (for the next version's card),
-        and send the review card to everyone who must decide; return how many."""
-        await remember_version(turn.uow, initiative, turn.now)
-        reviewers = await self.reviewers_for(turn.uow, initiative.unit_id)
-        if not reviewers:
-            log.error("initiative %s of unit %s has no admin on its path",
-                      initiative.id, initiative.unit_id)  # fmt: skip
-            return 0
-        card = await self.card(turn.uow, initiative)
-        for reviewer in reviewers:
-            turn.outcome.deliveries.append(
-                Delivery(reviewer, card, card=(initiative.id, initiative.version))
-            )
-        return len(reviewers)
-
-    async def _last_decision(self, uow: UnitOfWork, initiative_id: int) -> HistoryEntry | None:
-        decisions = [e for e in await uow.initiatives.history(initiative_id)
-                     if e.action in DECISION_CODES.values()]  # fmt: skip
-        return decisions[-1] if decisions else None
-
-    # -- buttons and text --------------------------------------------------------
 
     def routes(self) -> Routes:
         """/pending, /reopen, /history; the review buttons; a typed reason."""
@@ -146,46 +92,60 @@ class ReviewDesk:
             states={DialogState.REVIEWING: StateRoute(self.text, self.prompt)},
         )
 
-    async def button(self, turn: Turn, parts: Sequence[str]) -> None:
-        """A press on a review card or on a decision prompt."""
-        action = parts[1]
-        initiative = await turn.uow.initiatives.get(number_at(parts, 2))
-        if initiative is None:
-            raise Forged
-        if action == "full" and len(parts) == 3:
-            await self._full(turn, initiative)
-            return
-        version = number_at(parts, 3)
-        if not await self.reviews(turn.uow, turn.member, initiative):
-            log.warning("member %s may not review initiative %s", turn.member, initiative.id)
-            turn.outcome.notice = _("You may not review this initiative.")
-            return
-        if initiative.status is not InitiativeStatus.PENDING or initiative.version != version:
-            await self._stale(turn, initiative)
-            return
-        if action in DECISION_CODES and len(parts) == 4:
-            self._ask(turn, initiative, DECISION_CODES[action])
-        elif action == "why" and len(parts) == 5 and parts[4] in PRESET_REASONS:
-            self._expect(turn, initiative)
-            turn.conversation.data["note"] = f"preset:{parts[4]}"
-            self._confirm(turn, initiative)
-        elif action == "yes" and len(parts) == 4:
-            self._expect(turn, initiative)
-            await self._decide(turn, initiative)
-        elif action == "no" and len(parts) == 4:
-            turn.pause()
-            turn.menu(_("Cancelled. {number} still awaits review.", number=initiative.number))
-        else:
-            raise Forged
+    # -- buttons and text --------------------------------------------------------
 
-    def _expect(self, turn: Turn, initiative: Initiative) -> None:
-        """The press must continue the decision this admin started on this version."""
+    async def button(self, turn: Turn, press: ReviewPress) -> None:
+        """A press on a review card or on a decision prompt."""
+        await self._refusing(turn, self._press(turn, press))
+
+    async def _refusing(self, turn: Turn, work: Awaitable[None]) -> None:
+        """Answer a press the use case refused: not ours to make, not allowed, or late."""
+        try:
+            await work
+        except NotFound:
+            raise Forged from None
+        except NotAllowed as refusal:
+            log.warning("member %s was refused: %s", turn.member, refusal.text.msgid)
+            turn.outcome.notice = refusal.text
+        except ReviewOutdated as stale:
+            await self._stale(turn, stale)
+
+    async def _press(self, turn: Turn, press: ReviewPress) -> None:
+        uow, member = turn.uow, turn.member
+        if isinstance(press, ReadFull):
+            self._full(turn, await review_cases.read_full(uow, member, press.initiative))
+            return
+        if isinstance(press, ConfirmDecision) and self._in_progress(turn, press):
+            await self._decide(turn, press)
+            return
+        initiative = await review_cases.awaiting_decision(
+            uow, member, press.initiative, press.version
+        )
+        match press:
+            case DecisionPress(decision=decision):
+                self._ask(turn, initiative, decision)
+            case ChooseReason(reason=reason):
+                self._expect(turn, press)
+                turn.conversation.data["note"] = preset_note(reason)
+                self._confirm(turn, initiative)
+            case CancelDecision():
+                turn.pause()
+                turn.menu(_("Cancelled. {number} still awaits review.", number=initiative.number))
+            case _:
+                # A confirmation with no decision in progress.
+                raise Forged
+
+    def _in_progress(self, turn: Turn, press: OnVersion | ChooseReason) -> bool:
+        """Whether the press continues the decision this admin started on this version."""
         data = turn.conversation.data
-        if (
-            turn.conversation.state is not DialogState.REVIEWING
-            or data.get("i") != initiative.id
-            or data.get("v") != initiative.version
-        ):
+        return (
+            turn.conversation.state is DialogState.REVIEWING
+            and data.get("i") == press.initiative
+            and data.get("v") == press.version
+        )
+
+    def _expect(self, turn: Turn, press: OnVersion | ChooseReason) -> None:
+        if not self._in_progress(turn, press):
             raise Forged
 
     async def text(self, turn: Turn, text: str) -> None:
@@ -220,9 +180,9 @@ class ReviewDesk:
             self._confirm(turn, initiative, *before)
             return
         i, v = initiative.id, initiative.version
-        rows = [(Button(label, encode("r", "why", i, v, code)),)
+        rows = [(Button(label, ChooseReason(i, v, code).encode()),)
                 for code, label in PRESET_REASONS.items()]  # fmt: skip
-        rows.append((Button(_("Cancel"), encode("r", "no", i, v)),))
+        rows.append((Button(_("Cancel"), CancelDecision(i, v).encode()),))
         turn.say(
             *before,
             _("Why {verb} {number}? Choose a reason or type your own.",
@@ -243,121 +203,32 @@ class ReviewDesk:
         i, v = initiative.id, initiative.version
         turn.say(
             *lines,
-            buttons=((Button(_("✅ Confirm"), encode("r", "yes", i, v)),
-                      Button(_("Cancel"), encode("r", "no", i, v))),),
+            buttons=((Button(_("✅ Confirm"), ConfirmDecision(i, v).encode()),
+                      Button(_("Cancel"), CancelDecision(i, v).encode())),),
         )  # fmt: skip
 
-    async def _decide(self, turn: Turn, initiative: Initiative) -> None:
+    async def _decide(self, turn: Turn, press: ConfirmDecision) -> None:
         data = turn.conversation.data
-        decision = Decision(data["d"])
-        note = data.get("note")
-        if decision is not Decision.APPROVE and not note:
-            raise InputError(_("Please choose or type a reason first."))
-        uow = turn.uow
+        decided = await review_cases.decide(
+            turn.uow, turn.member, press.initiative, press.version, Decision(data["d"]),
+            _reason(data.get("note")), turn.now,
+        )  # fmt: skip
         turn.pause()
-        if not await uow.initiatives.decide(
-            initiative.id, initiative.version, DECISION_STATUS[decision], turn.now
-        ):
-            # Another reviewer decided while this one confirmed: show what they decided.
-            fresh = await uow.initiatives.get(initiative.id)
-            await self._stale(turn, fresh or initiative)
-            return
-        await count_change(uow, initiative, initiative.status, DECISION_STATUS[decision])
-        initiative.status = DECISION_STATUS[decision]
-        await uow.initiatives.record(initiative, turn.member.id, decision.value, turn.now,
-                                     note=note, role=RoleKind.ADMIN.value)  # fmt: skip
-        entry = HistoryEntry(decision.value, initiative.version, turn.now, turn.member.id,
-                             name_of(turn.member).value, RoleKind.ADMIN.value, note)  # fmt: skip
-        await self._update_cards(turn, initiative, entry)
-        await self._tell_author(turn, initiative, decision, note)
-        turn.menu(self.decided_line(entry), _("The author has been told."))
+        decided.notices.into(turn.outcome)
+        turn.menu(decided_line(decided.entry), _("The author has been told."))
 
-    async def _update_cards(self, turn: Turn, initiative: Initiative, entry: HistoryEntry) -> None:
-        cards = [c for c in await turn.uow.cards.of_initiative(initiative.id)
-                 if c.version == initiative.version]  # fmt: skip
-        if not cards:
-            return
-        readers = await turn.uow.members.by_ids([c.member_id for c in cards])
-        reply = await self.card(turn.uow, initiative, entry)
-        for card in cards:
-            reader = readers.get(card.member_id)
-            language = reader.language if reader else turn.member.language
-            turn.outcome.card_updates.append(
-                CardUpdate(card.chat_id, card.message_id, language, reply)
-            )
-
-    async def _tell_author(
-        self, turn: Turn, initiative: Initiative, decision: Decision, note: str | None
-    ) -> None:
-        author = (await turn.uow.members.by_ids([initiative.author_id])).get(initiative.author_id)
-        if author is None:
-            return
-        reason = reason_text(note)
-        lines: list[Text]
-        buttons: tuple[tuple[Button, ...], ...] = ()
-        if decision is Decision.APPROVE:
-            lines = [
-                _(
-                    "🎉 Your initiative {number} “{title}” has been approved. Thank you!",
-                    number=initiative.number,
-                    title=Verbatim(initiative.title or ""),
-                )
-            ]
-            if reason is not None:
-                lines.append(_("Comment: {reason}", reason=reason))
-        elif decision is Decision.RETURN:
-            lines = [
-                _(
-                    "✏️ Changes are requested to your initiative {number} “{title}” before it "
-                    "can be approved.",
-                    number=initiative.number,
-                    title=Verbatim(initiative.title or ""),
-                ),
-                _("Reason: {reason}", reason=reason or _("—")),
-                _("Edit it and send it again; nothing you wrote is lost."),
-            ]
-            buttons = ((Button(_("✏️ Edit and resubmit"), encode("n", "resume", initiative.id)),),)
-        else:
-            lines = [
-                _(
-                    "❌ Your initiative {number} “{title}” has been rejected.",
-                    number=initiative.number,
-                    title=Verbatim(initiative.title or ""),
-                ),
-                _("Reason: {reason}", reason=reason or _("—")),
-            ]
-        turn.outcome.deliveries.append(Delivery(author, Reply(tuple(lines), buttons)))  # fmt: skip
-        if initiative.entered_by_id != initiative.author_id:
-            # The helper who entered it hears of it too, and may edit a returned one.
-            helper = (await turn.uow.members.by_ids([initiative.entered_by_id])).get(
-                initiative.entered_by_id
-            )
-            if helper is not None:
-                entered = _("(You entered {number} for {name}.)", number=initiative.number,
-                            name=Verbatim(author.full_name or author.display_name))  # fmt: skip
-                turn.outcome.deliveries.append(Delivery(helper, Reply((*lines, entered), buttons)))
-
-    async def _stale(self, turn: Turn, initiative: Initiative) -> None:
+    async def _stale(self, turn: Turn, stale: ReviewOutdated) -> None:
         """A press on a card that was decided or replaced: say so, change nothing else."""
-        data = turn.conversation.data
+        initiative, data = stale.initiative, turn.conversation.data
         if turn.conversation.state is DialogState.REVIEWING and data.get("i") == initiative.id:
             # Only a decision in progress on this very initiative ends here.
             turn.pause()
-        last = await self._last_decision(turn.uow, initiative.id)
-        if initiative.status is InitiativeStatus.PENDING:
-            turn.outcome.notice = _("This card is for an earlier version; a newer one was sent.")
-            turn.outcome.pressed = await self.card(turn.uow, initiative)
-        elif last is not None and last.version == initiative.version:
-            turn.outcome.notice = _("Already decided: {decided}", decided=self.decided_line(last))
-            turn.outcome.pressed = await self.card(turn.uow, initiative, last)
-        else:
-            turn.outcome.notice = _("This initiative is no longer awaiting review.")
+        turn.outcome.notice = stale.text
+        if initiative.status is InitiativeStatus.PENDING or stale.decided is not None:
+            # Show the card as it is now: the newer version's, or the decision made.
+            turn.outcome.pressed = await review_card(turn.uow, initiative, stale.decided)
 
-    async def _full(self, turn: Turn, initiative: Initiative) -> None:
-        if not await self.may_read(turn.uow, turn.member, initiative):
-            log.warning("member %s may not read initiative %s", turn.member, initiative.id)
-            turn.outcome.notice = _("You may not read this initiative.")
-            return
+    def _full(self, turn: Turn, initiative: Initiative) -> None:
         lines = dialog.card_lines(initiative, full=True)
         if initiative.submitted_at:
             lines.append(_("Submitted: {date} (version {version})",
@@ -365,74 +236,36 @@ class ReviewDesk:
                            version=initiative.version))  # fmt: skip
         turn.outcome.replies.append(Reply(tuple(lines), media=tuple(initiative.attachments)))
 
+    # -- /pending ------------------------------------------------------------------
+
     async def pending(self, turn: Turn, page: int) -> None:
         """/pending: what waits in the admin's scope, oldest first."""
-        roots = await units_held(turn.uow, turn.member.id, RoleKind.ADMIN)
-        if not roots:
-            turn.say(_("This command is for union admins."))
+        try:
+            listing = await review_cases.pending(turn.uow, turn.member, page, PAGE_SIZE)
+        except NotAllowed as refusal:
+            turn.say(refusal.text)
             return
-        items, total, per_unit = await turn.uow.initiatives.pending_in(
-            roots, page * PAGE_SIZE, PAGE_SIZE
-        )
-        if not total:
+        if not listing.total:
             turn.say(_("Nothing awaits review in your units. 👍"))
             return
-        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-        if page >= pages:
-            # A button from when more was waiting: show the last page there is now.
-            page = pages - 1
-            items, total, per_unit = await turn.uow.initiatives.pending_in(
-                roots, page * PAGE_SIZE, PAGE_SIZE
-            )
-        lines: list[Text] = [
-            _("⏳ Awaiting review in your units: {total}, page {page}/{pages}",
-              total=total, page=page + 1, pages=pages),
-            _("By unit: {counts}", counts=Verbatim(" · ".join(
-                f"{unit.name}: {count}" for unit, count in per_unit[:UNIT_COUNTS]))),
-        ]  # fmt: skip
-        if len(per_unit) > UNIT_COUNTS:
-            lines.append(_("… and {count} more units.", count=len(per_unit) - UNIT_COUNTS))
-        names = {u.id: u.name for u, _count in per_unit}
-        for item in items:
-            since = item.submitted_at or item.created_at
-            lines.append(_("{number} · {title} · {unit} · waiting {days} days",
-                           number=item.number, title=Verbatim(dialog.shorten(item.title or "", 40)),
-                           unit=Verbatim(names.get(item.unit_id, "")),
-                           days=(turn.now - since).days))  # fmt: skip
-        rows: list[tuple[Button, ...]] = [
-            (Button(_("📄 Open {number}", number=item.number), encode("p", "open", item.id)),)
-            for item in items
-        ]
-        navigation = []
-        if page > 0:
-            navigation.append(Button(_("◀️ Older"), encode("p", "page", page - 1)))
-        if page + 1 < pages:
-            navigation.append(Button(_("Newer ▶️"), encode("p", "page", page + 1)))
-        if navigation:
-            rows.append(tuple(navigation))
-        turn.say(*lines, buttons=tuple(rows))
+        turn.say(*_listing_lines(listing, turn.now), buttons=_listing_buttons(listing))
 
-    async def pending_button(self, turn: Turn, parts: Sequence[str]) -> None:
+    async def pending_button(self, turn: Turn, press: PendingPress) -> None:
         """Pages of /pending, and opening one entry's card."""
-        if len(parts) != 3:
-            raise Forged
-        if parts[1] == "page":
-            await self.pending(turn, number_at(parts, 2))
+        if isinstance(press, ShowPending):
+            await self.pending(turn, press.page)
             return
-        initiative = await turn.uow.initiatives.get(number_at(parts, 2))
-        if parts[1] != "open" or initiative is None:
-            raise Forged
-        if not await self.reviews(turn.uow, turn.member, initiative):
-            turn.outcome.notice = _("You may not review this initiative.")
-            return
-        if initiative.status is not InitiativeStatus.PENDING:
-            await self._stale(turn, initiative)
-            return
+        await self._refusing(turn, self._open(turn, press.initiative))
+
+    async def _open(self, turn: Turn, initiative_id: int) -> None:
+        initiative = await review_cases.awaiting_decision(turn.uow, turn.member, initiative_id)
         # Sent as a card, so that it too shows the decision when someone makes it.
-        card = await self.card(turn.uow, initiative)
+        card = await review_card(turn.uow, initiative)
         turn.outcome.deliveries.append(
             Delivery(turn.member, card, card=(initiative.id, initiative.version))
         )
+
+    # -- reminders -------------------------------------------------------------------
 
     async def _reviewer_chain(self, uow: UnitOfWork, unit_id: int) -> list[list[Member]]:
         """Admins of each unit on the path that has any, nearest first."""
@@ -480,32 +313,23 @@ class ReviewDesk:
             lines.append(_("{line} ⬆️ raised to you", line=line) if raised else line)
         if len(items) > DIGEST_ITEMS:
             lines.append(_("… and {count} more.", count=len(items) - DIGEST_ITEMS))
-        buttons = ((Button(_("⏳ Open the list"), encode("p", "page", 0)),),)
+        buttons = ((Button(_("⏳ Open the list"), ShowPending(0).encode()),),)
         return Reply(tuple(lines), buttons)
+
+    # -- /reopen and /history ----------------------------------------------------------
 
     async def reopen(self, turn: Turn, argument: str) -> None:
         """/reopen SK-000123 reason: an admin in scope takes back a decision (the evaluation
         council found a duplicate, say); the initiative goes back to its author."""
         number, _sep, reason = argument.strip().partition(" ")
-        initiative_id = parse_number(number) if number else None
-        initiative = await turn.uow.initiatives.get(initiative_id) if initiative_id else None
-        if initiative is None or not await self.reviews(turn.uow, turn.member, initiative):
+        try:
+            reopened = await review_cases.reopen(turn.uow, turn.member, number, reason, turn.now)
+        except (NotFound, NotAllowed):
             raise InputError(_("Type /reopen, the number and the reason, for example "
-                               "/reopen SK-000123 Trùng sáng kiến đã có."))  # fmt: skip
-        note = clean_text(reason, limit=REASON_LIMIT) if reason.strip() else ""
-        if not note:
-            raise InputError(_("Please give the reason after the number."))
-        before = initiative.status
-        if not await turn.uow.initiatives.reopen(initiative.id, initiative.version, turn.now):
-            raise InputError(_("{number} has not been decided, so there is nothing to take back.",
-                               number=initiative.number))  # fmt: skip
-        await count_change(turn.uow, initiative, before, InitiativeStatus.RETURNED)
-        initiative.status = InitiativeStatus.RETURNED
-        await turn.uow.initiatives.record(initiative, turn.member.id, "reopen", turn.now,
-                                          note=note, role=RoleKind.ADMIN.value)  # fmt: skip
-        await self._tell_author(turn, initiative, Decision.RETURN, note)
+                               "/reopen SK-000123 Trùng sáng kiến đã có.")) from None  # fmt: skip
+        reopened.notices.into(turn.outcome)
         turn.say(_("{number} goes back to its author for changes; the author has been told.",
-                   number=initiative.number))  # fmt: skip
+                   number=reopened.initiative.number))  # fmt: skip
 
     async def history(self, turn: Turn, argument: str) -> None:
         """/history SK-000123: the trail of an initiative, for its author and reviewers."""
@@ -513,13 +337,15 @@ class ReviewDesk:
         if initiative_id is None:
             raise InputError(_("Type the number after the command, for example "
                                "/history SK-000123."))  # fmt: skip
-        initiative = await turn.uow.initiatives.get(initiative_id)
-        if initiative is None or not await self.may_read(turn.uow, turn.member, initiative):
-            raise InputError(_("I cannot find an initiative {number} that you may see.",
-                               number=Verbatim(argument.strip()[:20])))  # fmt: skip
+        try:
+            trail = await review_cases.history(turn.uow, turn.member, initiative_id)
+        except NotFound:
+            # Named as it was typed.
+            raise review_cases.unseen(argument.strip()) from None
+        initiative = trail.initiative
         lines: list[Text] = [_("🗂 History of {number}: {title}", number=initiative.number,
                                title=Verbatim(initiative.title or ""))]  # fmt: skip
-        for entry in await turn.uow.initiatives.history(initiative.id):
+        for entry in trail.entries:
             lines.append(_("{moment} · {action} (version {version}) · {name}",
                            moment=Moment(entry.at), action=ACTION_LABELS.get(
                                entry.action, Text("{text}", {"text": Verbatim(entry.action)})),
@@ -527,3 +353,46 @@ class ReviewDesk:
             if reason := reason_text(entry.note):
                 lines.append(_("   Reason: {reason}", reason=reason))
         turn.outcome.replies.append(Reply(tuple(lines)))
+
+
+def _reason(note: str | None) -> Reason | None:
+    """The reason of the decision in progress, as the dialog keeps it."""
+    if not note:
+        return None
+    preset = preset_of(note)
+    return Preset(preset) if preset is not None else note
+
+
+def _listing_lines(listing: PendingPage, now: dt.datetime) -> list[Text]:
+    per_unit = listing.per_unit
+    lines: list[Text] = [
+        _("⏳ Awaiting review in your units: {total}, page {page}/{pages}",
+          total=listing.total, page=listing.page + 1, pages=listing.pages),
+        _("By unit: {counts}", counts=Verbatim(" · ".join(
+            f"{unit.name}: {count}" for unit, count in per_unit[:UNIT_COUNTS]))),
+    ]  # fmt: skip
+    if len(per_unit) > UNIT_COUNTS:
+        lines.append(_("… and {count} more units.", count=len(per_unit) - UNIT_COUNTS))
+    names = {u.id: u.name for u, _count in per_unit}
+    for item in listing.items:
+        since = item.submitted_at or item.created_at
+        lines.append(_("{number} · {title} · {unit} · waiting {days} days",
+                       number=item.number, title=Verbatim(dialog.shorten(item.title or "", 40)),
+                       unit=Verbatim(names.get(item.unit_id, "")),
+                       days=(now - since).days))  # fmt: skip
+    return lines
+
+
+def _listing_buttons(listing: PendingPage) -> tuple[tuple[Button, ...], ...]:
+    rows: list[tuple[Button, ...]] = [
+        (Button(_("📄 Open {number}", number=item.number), OpenPending(item.id).encode()),)
+        for item in listing.items
+    ]
+    page, navigation = listing.page, []
+    if page > 0:
+        navigation.append(Button(_("◀️ Older"), ShowPending(page - 1).encode()))
+    if page + 1 < listing.pages:
+        navigation.append(Button(_("Newer ▶️"), ShowPending(page + 1).encode()))
+    if navigation:
+        rows.append(tuple(navigation))
+    return tuple(rows)

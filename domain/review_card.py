@@ -11,19 +11,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol
 
 from domain import dialog
+from domain.codes import ButtonCode, button_code
 from domain.model import Decision, HistoryEntry, Initiative, Member, Step
-from domain.ports import UnitOfWork
+from domain.ports import (
+    InitiativeRepository,
+    MemberRepository,
+    SubmissionSnapshots,
+    UnitRepository,
+)
 from domain.text import Moment, Text, Verbatim, _, clip
-from domain.ui import Button, Reply, encode
+from domain.ui import Button, Reply
 
 # Long answers on the card: the first line, cut at a word, so the card fits a phone's
 # screen; “📄 Read in full” has the rest.
 SUMMARY_EXCERPT = 80
 TITLE_EXCERPT = 100
 
-PRESET_REASONS: dict[str, Text] = {
+PresetReason = Literal["unclear", "nodata", "duplicate", "scope"]
+PRESET_REASONS: dict[PresetReason, Text] = {
     "unclear": _("The solution is not clear"),
     "nodata": _("Figures on the effect are missing"),
     "duplicate": _("Duplicates an existing initiative"),
@@ -40,12 +49,124 @@ SENT_BACK = frozenset({Decision.RETURN.value, "reopen"})
 COMPARED: tuple[Step, ...] = dialog.ORDER
 
 
+class CardStore(Protocol):
+    """What drawing a card reads."""
+
+    units: UnitRepository
+    members: MemberRepository
+    initiatives: InitiativeRepository
+    snapshots: SubmissionSnapshots
+
+
+# -- the codes of the review buttons ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OnVersion(ButtonCode):
+    """A press about one version of an initiative."""
+
+    initiative: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPress(OnVersion):
+    """A decision button on the card; it asks to confirm, and for a reason first."""
+
+    decision: ClassVar[Decision]
+
+
+@button_code("r", "ok")
+@dataclass(frozen=True, slots=True)
+class Approve(DecisionPress):
+    """r:ok:12:1 — approve version 1 of initiative 12."""
+
+    decision: ClassVar[Decision] = Decision.APPROVE
+
+
+@button_code("r", "ret")
+@dataclass(frozen=True, slots=True)
+class Return(DecisionPress):
+    """r:ret:12:1 — send version 1 back for changes."""
+
+    decision: ClassVar[Decision] = Decision.RETURN
+
+
+@button_code("r", "rej")
+@dataclass(frozen=True, slots=True)
+class Reject(DecisionPress):
+    """r:rej:12:1 — reject version 1."""
+
+    decision: ClassVar[Decision] = Decision.REJECT
+
+
+@button_code("r", "full")
+@dataclass(frozen=True, slots=True)
+class ReadFull(ButtonCode):
+    """r:full:12 — the whole initiative, confidential parts included."""
+
+    initiative: int
+
+
+@button_code("r", "why")
+@dataclass(frozen=True, slots=True)
+class ChooseReason(ButtonCode):
+    """r:why:12:1:nodata — a preset reason for the decision in progress."""
+
+    initiative: int
+    version: int
+    reason: PresetReason
+
+
+@button_code("r", "yes")
+@dataclass(frozen=True, slots=True)
+class ConfirmDecision(OnVersion):
+    """r:yes:12:1 — make the decision in progress."""
+
+
+@button_code("r", "no")
+@dataclass(frozen=True, slots=True)
+class CancelDecision(OnVersion):
+    """r:no:12:1 — drop the decision in progress."""
+
+
+@button_code("p", "page")
+@dataclass(frozen=True, slots=True)
+class ShowPending(ButtonCode):
+    """p:page:2 — a page of /pending, from 0."""
+
+    page: int
+
+
+@button_code("p", "open")
+@dataclass(frozen=True, slots=True)
+class OpenPending(ButtonCode):
+    """p:open:12 — the card of one entry of /pending."""
+
+    initiative: int
+
+
+ReviewPress = DecisionPress | ReadFull | ChooseReason | ConfirmDecision | CancelDecision
+PendingPress = ShowPending | OpenPending
+DECISION_PRESSES: tuple[type[DecisionPress], ...] = (Approve, Return, Reject)
+
+
+def preset_note(reason: PresetReason) -> str:
+    """How a preset reason is stored: by its code, shown in each reader's language."""
+    return f"preset:{reason}"
+
+
+def preset_of(note: str | None) -> PresetReason | None:
+    """The preset a stored reason names, if it names one."""
+    return next((code for code in PRESET_REASONS if note == preset_note(code)), None)
+
+
 def reason_text(note: str | None) -> Text | None:
     """A stored reason: a preset shown in the reader's language, or the admin's words."""
     if not note:
         return None
-    if note.startswith("preset:") and note[7:] in PRESET_REASONS:
-        return PRESET_REASONS[note[7:]]
+    if (preset := preset_of(note)) is not None:
+        return PRESET_REASONS[preset]
     return Text("{text}", {"text": Verbatim(note)})
 
 
@@ -101,12 +222,12 @@ def changed_fields(before: dict[str, str], after: dict[str, str]) -> list[Step]:
     ]
 
 
-async def remember_version(uow: UnitOfWork, initiative: Initiative, at: dt.datetime) -> None:
+async def remember_version(uow: CardStore, initiative: Initiative, at: dt.datetime) -> None:
     """Keep what the version just submitted says, for the next version's card."""
     await uow.snapshots.add(initiative.id, initiative.version, field_digests(initiative), at)
 
 
-async def since_last_version(uow: UnitOfWork, initiative: Initiative) -> list[Text]:
+async def since_last_version(uow: CardStore, initiative: Initiative) -> list[Text]:
     """For a resubmitted version: why the last one came back, and what changed since."""
     if initiative.version < 2:
         return []
@@ -130,7 +251,7 @@ async def since_last_version(uow: UnitOfWork, initiative: Initiative) -> list[Te
     return lines
 
 
-async def _people(uow: UnitOfWork, initiative: Initiative) -> list[Text]:
+async def _people(uow: CardStore, initiative: Initiative) -> list[Text]:
     """The author, and the support team member who entered it for them."""
     people = await uow.members.by_ids([initiative.author_id, initiative.entered_by_id])
     author = people.get(initiative.author_id)
@@ -165,15 +286,15 @@ def _content(initiative: Initiative, unit_name: str) -> list[Text]:
 def _buttons(initiative: Initiative) -> tuple[tuple[Button, ...], ...]:
     i, v = initiative.id, initiative.version
     return (
-        (Button(_("✅ Approve"), encode("r", "ok", i, v)),
-         Button(_("✏️ Ask for changes"), encode("r", "ret", i, v))),
-        (Button(_("❌ Reject"), encode("r", "rej", i, v)),
-         Button(_("📄 Read in full"), encode("r", "full", i))),
+        (Button(_("✅ Approve"), Approve(i, v).encode()),
+         Button(_("✏️ Ask for changes"), Return(i, v).encode())),
+        (Button(_("❌ Reject"), Reject(i, v).encode()),
+         Button(_("📄 Read in full"), ReadFull(i).encode())),
     )  # fmt: skip
 
 
 async def review_card(
-    uow: UnitOfWork, initiative: Initiative, decided: HistoryEntry | None = None
+    uow: CardStore, initiative: Initiative, decided: HistoryEntry | None = None
 ) -> Reply:
     """The card: the version's essentials, with the decision buttons or the decision."""
     unit = await uow.units.get(initiative.unit_id)

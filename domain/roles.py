@@ -1,22 +1,30 @@
-"""Use cases on roles: the operator's bootstrap of the first admins."""
+"""Who holds which role where, and the operator's bootstrap of the first admins."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Protocol
 
 from domain.errors import InputError
 from domain.model import Member, Role, RoleKind, Unit
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import HeldRole, RoleRepository, UnitOfWork, UnitOfWorkFactory, UnitRepository
 from domain.text import Verbatim, _
 
 
-async def units_held(uow: UnitOfWork, member_id: int, kind: RoleKind) -> list[int]:
+class RoleScope(Protocol):
+    """What telling a role's reach takes: the unit tree and the roles."""
+
+    units: UnitRepository
+    roles: RoleRepository
+
+
+async def units_held(uow: RoleScope, member_id: int, kind: RoleKind) -> list[int]:
     """The units for which the member holds this role now."""
     return [r.unit_id for r in await uow.roles.of_member(member_id) if r.kind is kind]
 
 
-async def covers(uow: UnitOfWork, unit_ids: Collection[int], unit: Unit) -> bool:
+async def covers(uow: RoleScope, unit_ids: Collection[int], unit: Unit) -> bool:
     """Whether the unit is one of these units or lies below one of them."""
     held = set(unit_ids)
     return bool(held) and any(u.id in held for u in await uow.units.path(unit))
@@ -74,7 +82,7 @@ async def revoke_role(
     return revoked
 
 
-async def list_roles(units_of_work: UnitOfWorkFactory) -> list[tuple[Role, Member, Unit]]:
+async def list_roles(units_of_work: UnitOfWorkFactory) -> list[HeldRole]:
     """Every role in force."""
     async with units_of_work() as uow:
         return await uow.roles.listing()

@@ -4,9 +4,9 @@ state a typed answer belongs to. Each feature is wired in one entry of each tabl
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from domain.model import DialogState
 from domain.text import Text
@@ -31,7 +31,8 @@ class CommandRoute:
 class ButtonRoute:
     """The buttons whose codes start with one prefix, e.g. "r" for review."""
 
-    run: Callable[[Turn, Sequence[str]], Awaitable[None]]
+    # Gets the press as the typed code it parsed to (a kind of domain.codes.ButtonCode).
+    run: Callable[[Turn, Any], Awaitable[None]]
     # Works before the member has joined a unit.
     open: bool = True
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from domain import typed
+from domain import codes, typed
 from domain.announce import AnnounceDesk
 from domain.chats import ChatDesk, ChatRef
 from domain.commend import CardDesk, Schedule
@@ -26,7 +26,6 @@ from domain.model import (
     DialogState,
     InitiativeStatus,
     Member,
-    ReviewCard,
 )
 from domain.nudges import NudgeDesk, NudgePolicy
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
@@ -44,14 +43,12 @@ from domain.ui import (
     Capabilities,
     Command,
     ContactShared,
-    Delivery,
     FileShared,
     Inbound,
     Outcome,
     Sender,
     TextMessage,
     Unsupported,
-    decode,
 )
 from domain.unit_import import is_valid_code
 
@@ -89,15 +86,14 @@ class ConversationService:
         )
         self._cards = CardDesk(schedule or Schedule(0, dt.time(8), timezone))
         self._chats = ChatDesk()
-        # With a renderer, notifications go through the delivery queue in the same
-        # transaction as what they tell of; without one, the channel sends them.
+        # Spells button labels in every language, to recognise one typed instead of tapped.
         self._renderer = renderer
         self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
         self._invites = InviteDesk(invite_link, invite_lifetime)
         # The features, each wired once; the order does not matter, a clash is an error.
         self._joining = Joining(self._prompt, self._spell)
         self._drafting = Drafting(
-            self._desk, prompt=self._prompt, spell=self._spell, press=self._button,
+            timezone=timezone, prompt=self._prompt, spell=self._spell, press=self._button,
             cancel=self._cancel, begin=lambda turn: self._proxy.begin(turn),
         )  # fmt: skip
         self._proxy = Proxy(self._drafting.start_draft)
@@ -158,13 +154,11 @@ class ConversationService:
             if conversation != conversation_before:
                 await uow.conversations.save(conversation, now)
             outcome = turn.outcome
-            if self._renderer is not None and outcome.deliveries:
-                rest = await queue(
-                    uow, outcome.deliveries, self._renderer, now, urgent=True,
-                    channels=self._channels,
-                )  # fmt: skip
-                outcome.queued = len(outcome.deliveries) - len(rest)
-                outcome.deliveries = rest
+            # Notifications go through the delivery queue in the same transaction as what
+            # they tell of; the member who acted is answered directly.
+            outcome.queued = await queue(uow, outcome.deliveries, now, urgent=True,
+                                         channels=self._channels,
+                                         card_updates=outcome.card_updates)  # fmt: skip
             await uow.commit()
         turn.outcome.language = member.language
         return turn.outcome
@@ -194,38 +188,26 @@ class ConversationService:
             await uow.chats.unlink(chat_id)
             await uow.commit()
 
-    async def remember_card(self, card: ReviewCard) -> None:
-        """Record where a review card was shown, so its decision can be shown there too."""
-        async with self._uow() as uow:
-            await uow.cards.add(card, self._clock())
-            await uow.commit()
-
-    async def review_reminders(self, after: dt.timedelta) -> list[Delivery]:
+    async def review_reminders(self, after: dt.timedelta) -> int:
         """The day's reminders to reviewers, queued with the record that they were sent,
-        so a second run the same day (a restart) sends nothing; returns what the queue
-        cannot carry, to send directly."""
+        so a second run the same day (a restart) sends nothing; returns how many."""
         now = self._clock()
         async with self._uow() as uow:
             deliveries = await self._desk.reminders(
                 uow, now, now.astimezone(self._tz).date(), after
             )
-            if self._renderer is not None:
-                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False,
-                                         channels=self._channels)  # fmt: skip
+            queued = await queue(uow, deliveries, now, urgent=False, channels=self._channels)
             await uow.commit()
-        return deliveries
+        return queued
 
-    async def nudges_due(self) -> list[Delivery]:
-        """The nudges due now, queued with their record; returns what the queue cannot
-        carry, to send directly."""
+    async def nudges_due(self) -> int:
+        """The nudges due now, queued with their record; returns how many."""
         now = self._clock()
         async with self._uow() as uow:
             deliveries = await self._nudges.due(uow, now, now.astimezone(self._tz))
-            if self._renderer is not None:
-                deliveries = await queue(uow, deliveries, self._renderer, now, urgent=False,
-                                         channels=self._channels)  # fmt: skip
+            queued = await queue(uow, deliveries, now, urgent=False, channels=self._channels)
             await uow.commit()
-        return deliveries
+        return queued
 
     async def pending_reviews(self) -> int:
         """Initiatives waiting for a decision, everywhere."""
@@ -419,16 +401,14 @@ class ConversationService:
     # -- buttons -------------------------------------------------------------
 
     async def _button(self, turn: Turn, code: str) -> None:
-        parts = decode(code)
         try:
-            if parts is None or len(parts) < 2:
-                raise Forged
-            route = self._buttons.get(parts[0])
+            press = codes.parse(code)
+            route = self._buttons.get(press.prefix)
             if not await self._may_enter(turn, route is not None and route.open):
                 return
             if route is None:
                 raise Forged
-            await route.run(turn, parts)
+            await route.run(turn, press)
         except Forged:
             log.warning("refused malformed button %r from member %s", code[:80], turn.member)
             turn.outcome.notice = _("This button is not valid any more.")

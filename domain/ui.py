@@ -6,58 +6,14 @@ renders buttons as inline keyboards; a channel without buttons can number them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from domain.model import Attachment, Member
 from domain.text import Text, _
 
-# Telegram allows at most 64 bytes of callback data per button.
-MAX_CODE_BYTES = 64
-_SEPARATOR = ":"
-# The largest number a code may carry: SQL's INTEGER. Versions and pages are INTEGER; ids
-# are BIGINT in PostgreSQL, yet 2^31 of anything is far past this bot's scale. Anything
-# forged stays inside the database's integers, a page times its size included.
-MAX_CODE_NUMBER = 2_147_483_647
-
 
 class Forged(Exception):
     """A button code we could not have made for this member."""
-
-
-def encode(*parts: str | int) -> str:
-    """Join parts into a button code ``feature:action:id...`` of at most 64 bytes."""
-    texts = [str(part) for part in parts]
-    if any(_SEPARATOR in text or not text for text in texts):
-        raise ValueError(f"bad code part in {texts!r}")
-    code = _SEPARATOR.join(texts)
-    if len(code.encode()) > MAX_CODE_BYTES:
-        raise ValueError(f"code over {MAX_CODE_BYTES} bytes: {code!r}")
-    return code
-
-
-def decode(code: str | None) -> tuple[str, ...] | None:
-    """Split a button code; None for anything we could not have made, a number out of
-    range included."""
-    if not code or len(code.encode()) > MAX_CODE_BYTES or not code.isascii():
-        return None
-    parts = tuple(code.split(_SEPARATOR))
-    if not all(parts) or any(part.isdigit() and not _in_range(part) for part in parts):
-        return None
-    return parts
-
-
-def _in_range(digits: str) -> bool:
-    return len(digits) <= len(str(MAX_CODE_NUMBER)) and int(digits) <= MAX_CODE_NUMBER
-
-
-def number_at(parts: Sequence[str], index: int) -> int:
-    """The id, version or page at ``index`` of a decoded code; Forged when it is missing,
-    not a whole number, or out of range."""
-    part = parts[index] if 0 <= index < len(parts) else ""
-    if not (part.isascii() and part.isdigit() and _in_range(part)):
-        raise Forged
-    return int(part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +25,8 @@ class Capabilities:
     # Characters in one message, and under a picture (counted in UTF-16 units).
     text_limit: int
     caption_limit: int
-    # Its messages may wait in the delivery queue and go out at the channel's pace.
+    # A sender takes its messages from the delivery queue, at the channel's pace; members
+    # of a channel without one get no notifications.
     queued: bool
 
 
@@ -155,10 +112,11 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A message for someone other than the sender, in their language.
+    """A message for someone other than the sender, rendered in their language when the
+    delivery queue sends it.
 
-    ``card`` names the (initiative id, version) of a review card, so the channel
-    reports back where it was shown and every copy can be updated later.
+    ``card`` names the (initiative id, version) of a review card, so the sender records
+    where it was shown and every copy can be updated later.
     """
 
     member: Member
@@ -168,10 +126,12 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class CardUpdate:
-    """Replace a review card shown earlier, in place."""
+    """Replace a review card shown earlier, in place: queued like a notification, and
+    rendered in the language its reader has when it goes out."""
 
     chat_id: str
     message_id: int
+    # The reader's language at the decision; the sender renders in theirs when it edits.
     language: str
     reply: Reply
 
@@ -181,9 +141,12 @@ class Outcome:
     """The replies to one inbound event, in the member's language."""
 
     language: str
+    # Shown to the member who acted, at once: replies, not notifications.
     replies: list[Reply] = field(default_factory=list)
     notice: Text | None = None
     duplicate: bool = False
+    # Notifications to others and new faces of review cards: they go into the delivery
+    # queue in the event's own transaction, and reach their readers from there.
     deliveries: list[Delivery] = field(default_factory=list)
     card_updates: list[CardUpdate] = field(default_factory=list)
     # A new face for the message whose button was pressed (a stale review card).

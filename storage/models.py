@@ -397,6 +397,10 @@ class BroadcastRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # What it says as the core said it (domain.message: versioned JSON of message ids,
+    # arguments and buttons), rendered for each recipient as it goes out.
+    message: Mapped[Any | None] = mapped_column(JSON)
+    # Rows queued before ``message`` existed: the text already rendered ("" since).
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -406,7 +410,8 @@ class BroadcastRow(Base):
     image: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Makes a scheduled broadcast (a week's commendation) happen once, whatever reruns.
     key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    # Inline buttons as JSON [[[label, code], ...], ...], labels in the recipient's language.
+    # Rows queued before ``message``: inline buttons as JSON [[[label, code], ...], ...],
+    # labels already in the recipient's language.
     buttons: Mapped[Any | None] = mapped_column(JSON)
     # A review card: where it is shown is recorded, so a decision can update it.
     card_initiative_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -423,7 +428,7 @@ class OutgoingRow(Base):
     __tablename__ = "outgoing"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "member_id"),
-        Index("ix_outgoing_state_urgent", "state", "urgent", "id"),
+        Index("ix_outgoing_state_channel_urgent", "state", "channel", "urgent", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -431,6 +436,10 @@ class OutgoingRow(Base):
     # None for a unit's group or channel.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     chat_id: Mapped[str] = mapped_column(String(64))
+    # The recipient's channel: its sender alone takes the row.
+    channel: Mapped[str] = mapped_column(String(16))
+    # A message shown earlier in the chat (a review card) that this one replaces in place.
+    edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     # Notifications of one person's action (a review card, a decision) go before bulk.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

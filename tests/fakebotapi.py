@@ -1,198 +1,30 @@
-"""A fake Telegram Bot API at the HTTP request boundary, and members who talk to it.
+"""Members who talk to the fake Telegram Bot API, and the harness that drives a real bot.
 
-The real ``Application`` serialises its calls into ``RequestData`` and parses our
-JSON answers, so handler wiring and (de)serialisation are exercised for real.
+The fake itself lives with the channel, in ``handlers.telegram.fake``; it is re-exported
+here under the names the tests have always used.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from telegram import Update
-from telegram.request import BaseRequest, RequestData
 
-BOT_USER = {
-    "id": 7000000001,
-    "is_bot": True,
-    "first_name": "Sáng kiến",
-    "username": "sangkien_test_bot",
-    "can_join_groups": False,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
-TOKEN = "7000000001:AAH-test-token-000000000000000000000"
+from handlers.telegram.fake import (
+    BOT_USER,
+    TOKEN,
+    Call,
+    FakeBotApi,
+    button_update,
+    message_update,
+    next_update_id,
+    text_content,
+)
 
-
-@dataclass
-class Call:
-    """One Bot API method call the bot made."""
-
-    method: str
-    params: dict[str, Any]
-    at: float = field(default_factory=time.perf_counter)
-    files: dict[str, bytes] = field(default_factory=dict)
-    # The id of the message it made, for a send.
-    message_id: int | None = None
-
-    @property
-    def text(self) -> str:
-        """The text of a sent message or the notice of an answered button.
-
-        Babel puts a no-break space inside amounts ("1.200.000\u00a0₫"); it reads as a space.
-        """
-        text = self.params.get("text") or self.params.get("caption") or ""
-        return str(text).replace("\u00a0", " ")
-
-    @property
-    def buttons(self) -> list[tuple[str, str]]:
-        """Inline buttons as (label, callback data)."""
-        markup = self.params.get("reply_markup") or {}
-        if isinstance(markup, str):
-            markup = json.loads(markup)
-        return [(b["text"], b.get("callback_data", "")) for row in
-                markup.get("inline_keyboard", []) for b in row]  # fmt: skip
-
-    @property
-    def keyboard(self) -> list[str]:
-        """Reply-keyboard labels."""
-        markup = self.params.get("reply_markup") or {}
-        if isinstance(markup, str):
-            markup = json.loads(markup)
-        return [b["text"] if isinstance(b, dict) else b
-                for row in markup.get("keyboard", []) for b in row]  # fmt: skip
-
-
-class FakeBotApi(BaseRequest):
-    """Answers every Bot API method the bot uses, and records the calls."""
-
-    def __init__(self, per_second: int | None = None) -> None:
-        self.calls: list[Call] = []
-        self._message_ids = itertools.count(1000)
-        self.by_chat: dict[int, list[Call]] = defaultdict(list)
-        # Telegram's limits, enforced when asked: messages a second for the bot, and chats
-        # that blocked it.
-        self.per_second = per_second
-        self.blocked: set[int] = set()
-        self.too_many = 0
-        self._recent: list[float] = []
-        # The next this many messages are refused with "retry after 1", as in a flood.
-        self.refuse_next = 0
-
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    @property
-    def read_timeout(self) -> float:
-        """A nominal timeout."""
-        return 5.0
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        """Record the call and answer as Telegram would."""
-        name = url.rsplit("/", 1)[-1]
-        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
-        refusal = self._refuse(name, params)
-        if refusal is not None:
-            return refusal
-        call = Call(name, params)
-        if request_data is not None and request_data.contains_files:
-            call.files = {
-                key: _content(value[1])
-                for key, value in (request_data.multipart_data or {}).items()
-            }
-        self.calls.append(call)
-        if "chat_id" in params:
-            self.by_chat[int(params["chat_id"])].append(call)
-        result = self._result(name, params)
-        if isinstance(result, dict):
-            call.message_id = result.get("message_id")
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def _refuse(self, name: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
-        if name not in ("sendMessage", "sendPhoto"):
-            return None
-        if int(params.get("chat_id", 0)) in self.blocked:
-            body = {"ok": False, "error_code": 403,
-                    "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
-            return 403, json.dumps(body).encode()
-        if self.refuse_next:
-            self.refuse_next -= 1
-            return self._too_many()
-        if self.per_second is not None:
-            now = time.monotonic()
-            self._recent = [t for t in self._recent if t > now - 1.0]
-            if len(self._recent) >= self.per_second:
-                return self._too_many()
-            self._recent.append(now)
-        return None
-
-    def _too_many(self) -> tuple[int, bytes]:
-        self.too_many += 1
-        body = {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
-                "description": "Too Many Requests: retry after 1"}  # fmt: skip
-        return 429, json.dumps(body).encode()
-
-    def _result(self, name: str, params: dict[str, Any]) -> Any:
-        if name == "getMe":
-            return BOT_USER
-        if name == "getUpdates":
-            return []
-        if name in ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendVideoNote"):
-            message_id = next(self._message_ids)
-            message = {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "from": BOT_USER,
-                "text": params.get("text", ""),
-            }
-            if name == "sendPhoto":
-                photo = params.get("photo")
-                # An upload gets a new file id; a file id is sent as it is.
-                file_id = photo if isinstance(photo, str) and "attach://" not in photo else (
-                    f"uploaded-{message_id}")  # fmt: skip
-                message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{message_id}",
-                                     "width": 800, "height": 600}]  # fmt: skip
-            return message
-        return True
-
-    def sent_to(self, chat_id: int) -> list[Call]:
-        """Messages sent to a chat, oldest first."""
-        return [c for c in self.by_chat[chat_id] if c.method == "sendMessage"]
-
-    def photos_to(self, chat_id: int) -> list[Call]:
-        """Photos sent to a chat, oldest first."""
-        return [c for c in self.by_chat[chat_id] if c.method == "sendPhoto"]
-
-
-def _content(upload: bytes | IO[bytes]) -> bytes:
-    """An upload's bytes: the library may hand over an open file instead."""
-    return upload if isinstance(upload, bytes) else upload.read()
-
-
-_update_ids = itertools.count(1)
-
-
-def next_update_id() -> int:
-    """A fresh update id, as Telegram numbers them."""
-    return next(_update_ids)
+__all__ = ["BOT_USER", "TOKEN", "Call", "FakeBotApi", "Harness", "Member", "next_update_id"]
 
 
 class Member:
@@ -219,44 +51,15 @@ class Member:
 
     def message_update(self, **content: Any) -> dict[str, Any]:
         """An update carrying a message with ``content``."""
-        return {
-            "update_id": next_update_id(),
-            "message": {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": self.chat,
-                "from": self.user,
-                **content,
-            },
-        }
+        return message_update(next(self._message_ids), self.user, self.chat, content)
 
     def text_update(self, text: str) -> dict[str, Any]:
         """An update with typed text; a leading slash makes it a command."""
-        content: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}
-            ]
-        return self.message_update(**content)
+        return self.message_update(**text_content(text))
 
     def button_update(self, data: str) -> dict[str, Any]:
         """An update for a tap on an inline button carrying ``data``."""
-        return {
-            "update_id": next_update_id(),
-            "callback_query": {
-                "id": str(next_update_id()),
-                "from": self.user,
-                "chat_instance": f"ci{self.id}",
-                "data": data,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": self.chat,
-                    "from": BOT_USER,
-                    "text": "…",
-                },
-            },
-        }
+        return button_update(self.user, self.chat, data)
 
     # -- acting --------------------------------------------------------------
 

@@ -33,7 +33,7 @@ MULTI = (Step.PROBLEM, Step.SOLUTION, Step.COAUTHORS, Step.ATTACHMENTS)
 
 
 def kinds_of_press() -> list[str]:
-    """Every code the bot makes (grep ``encode(`` in domain/), its numbers as "#"."""
+    """Every kind of code the bot makes (domain.codes), its numbers as "#"."""
     drafts = [
         *(f"d:pick:#:{step}:{value}" for step, values in PICKS.items() for value in values),
         *(f"d:{action}:#:{step}" for action in ("done", "clear", "keep") for step in MULTI),

@@ -1,5 +1,6 @@
 """The core asks what a channel can do, never its name: the delivery queue carries a
-notification only to channels that queue, within their message limit."""
+notification to the members of every channel that has a queue, whatever its length (the
+channel's sender cuts it to its limit)."""
 
 from __future__ import annotations
 
@@ -38,13 +39,14 @@ class Outbox:
     async def create(
         self,
         kind: str,
-        text: str,
+        message: Reply | str,
         member_ids: Sequence[int],
         sender_id: int | None,
         now: dt.datetime,
         extra: BroadcastExtras,
     ) -> int:
-        self.created.append((text, list(member_ids)))
+        assert isinstance(message, Reply), "kept as the core said it, untranslated"
+        self.created.append((Plain().lines(message.text, "vi"), list(member_ids)))
         return len(self.created)  # fmt: skip
 
 
@@ -58,7 +60,7 @@ def member(member_id: int, channel: str) -> Member:
                   display_name="Lan", language="vi")  # fmt: skip
 
 
-async def test_queued_only_where_the_channel_queues_and_the_text_fits() -> None:
+async def test_queued_where_the_channel_queues_whatever_the_length() -> None:
     work = Work()
     short, long = _("Short notice"), _("A notice far longer than forty characters, surely")
     deliveries = [
@@ -66,8 +68,9 @@ async def test_queued_only_where_the_channel_queues_and_the_text_fits() -> None:
         Delivery(member(2, "chat"), Reply((long,))),
         Delivery(member(3, "sms"), Reply((short,))),
         Delivery(member(4, "unknown"), Reply((short,))),
+        Delivery(member(5, "chat"), Reply((short,))),
     ]
-    rest = await queue(cast(UnitOfWork, cast(Any, work)), deliveries, Plain(), NOW,
-                       urgent=True, channels={"chat": QUEUES, "sms": DIRECT})  # fmt: skip
-    assert work.outbox.created == [("Short notice", [1])]
-    assert [d.member.id for d in rest] == [2, 3, 4], "the rest is sent directly, or not at all"
+    queued = await queue(cast(UnitOfWork, cast(Any, work)), deliveries, NOW, urgent=True,
+                         channels={"chat": QUEUES, "sms": DIRECT})  # fmt: skip
+    assert work.outbox.created == [("Short notice", [1, 5]), (long.msgid, [2])]
+    assert queued == 3, "a channel without a queue, or none known, gets nothing"

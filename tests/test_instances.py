@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import Row, func, select
 
-from benchmarks.dialog import DIALOG, Person
-from benchmarks.fakeapi import FastFakeBotApi
+from benchmarks.harness import DIALOG, Person
 from bot.app import build_application
 from bot.serve import serve
 from bot.settings import Settings
 from bot.web import SECRET_HEADER
 from domain.delivery import DeliveryService, OutgoingState
+from handlers.telegram.fake import FastFakeBotApi
 from storage.db import create_engine
 from storage.models import InitiativeRow
 from tests.conftest import seed_units

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.dialog import shorten
 from domain.errors import InputError
 from domain.parsing import (
     EARLIEST_DAY,
@@ -503,3 +504,17 @@ def test_clean_text_rejects_too_long() -> None:
 def test_clean_text_counts_crlf_as_one_character() -> None:
     typed = "x" * (TITLE_LIMIT - 2) + "\r\n" + "y"
     assert clean_text(typed, limit=TITLE_LIMIT) == "x" * (TITLE_LIMIT - 2) + "\ny"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Gá cắt chỉ thừa", "Gá cắt chỉ thừa"),
+        ("Gá cắt chỉ thừa tự động cho máy may", "Gá cắt chỉ thừa tự…"),
+        ("Giảm thời gian, tiết kiệm điện", "Giảm thời gian…"),
+        ("x" * 30, "x" * 19 + "…"),
+        ("Ab " + "x" * 30, "Ab " + "x" * 16 + "…"),
+    ],
+)
+def test_a_long_title_is_cut_at_a_word_end(text: str, shown: str) -> None:
+    assert shorten(text, 20) == shown

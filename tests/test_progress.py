@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import astuple
 from pathlib import Path
 
 from domain.progress import add_phase
@@ -33,7 +34,8 @@ class Database:
 
     async def counts(self) -> tuple[Counts, Counts]:
         async with self.units_of_work() as uow:
-            return await uow.progress.stored_counts(), await uow.progress.direct_counts()
+            stored, direct = await uow.progress.stored_counts(), await uow.progress.direct_counts()
+        return [astuple(c) for c in stored], [astuple(c) for c in direct]
 
 
 async def test_figures_match_a_direct_count(

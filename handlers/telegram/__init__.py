@@ -17,7 +17,6 @@ from handlers.telegram.inbound import (
 from handlers.telegram.render import (
     CAPABILITIES,
     CHANNEL,
-    deliver,
     markup,
     picture_of,
     progress_shown,
@@ -35,7 +34,6 @@ __all__ = [
     "BotContext",
     "BotData",
     "chat_member_changed",
-    "deliver",
     "group_command",
     "keyboard_labels",
     "markup",

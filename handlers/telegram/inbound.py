@@ -29,7 +29,7 @@ from domain.ui import (
     Unsupported,
 )
 from handlers.telegram.context import BotContext
-from handlers.telegram.render import CHANNEL, deliver, send_outcome, show_card
+from handlers.telegram.render import CHANNEL, send_outcome, show_card
 from locales import Translator
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,9 @@ async def respond(update: Update, context: BotContext) -> None:
     if query is not None and outcome.pressed is not None and query.message is not None:
         await show_card(context, chat.id, query.message.message_id, outcome.pressed,
                         outcome.language)  # fmt: skip
+    # Notifications to others and new faces of their review cards went into the delivery
+    # queue with the event; the sender shows them.
     await send_outcome(context, chat.id, outcome.replies, outcome.language)
-    for delivery in outcome.deliveries:
-        await deliver(context, delivery)
-    for card in outcome.card_updates:
-        await show_card(context, card.chat_id, card.message_id, card.reply, card.language)
 
 
 async def group_command(update: Update, context: BotContext) -> None:

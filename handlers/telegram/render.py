@@ -1,10 +1,12 @@
-"""A core reply becomes Telegram messages: keyboards, long texts cut, pictures, files."""
+"""A core reply becomes Telegram messages: keyboards, long texts cut, pictures, files; a
+queued notification is rendered here too, once per language, when the sender sends it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
@@ -16,15 +18,14 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from charts import render_card, render_png
 from charts.qr import qr_png
-from domain.model import Attachment, AttachmentKind, ReviewCard
+from domain.model import Attachment, AttachmentKind
 from domain.ui import (
     Capabilities,
-    Delivery,
     Reply,
     caption_length,
 )
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 # What Telegram can show: inline buttons, 4.096 characters a message, 1.024 under a photo;
-# its messages go through the delivery queue, at its pace.
+# its sender takes its members' notifications from the delivery queue, at its pace.
 CAPABILITIES = Capabilities(
     buttons=True,
     text_limit=MessageLimit.MAX_TEXT_LENGTH,
@@ -65,6 +66,25 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if current or not pieces:
         pieces.append(current or "…")
     return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A queued message as Telegram shows it in one language: its text, that text cut to
+    Telegram's size, and the inline buttons that go under the last piece."""
+
+    text: str
+    pieces: tuple[str, ...]
+    keyboard: InlineKeyboardMarkup | None
+
+
+def notification(reply: Reply, translator: Translator, language: str) -> Notification:
+    """A queued message rendered for Telegram in a reader's language; the same object
+    serves every reader of that language."""
+    text = translator.lines(reply.text, language)
+    keyboard = markup(reply, translator, language)
+    inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
+    return Notification(text, tuple(split_text(text, CAPABILITIES.text_limit)), inline)
 
 
 def markup(
@@ -165,28 +185,6 @@ async def remove_buttons(bot: ExtBot[Any], chat_id: str, message_id: int) -> Non
     except TelegramError as error:
         # Telegram refuses an edit that changes nothing, or of a message deleted since.
         log.info("buttons of %s/%s not removed: %s", chat_id, message_id, error)
-
-
-async def deliver(context: BotContext, delivery: Delivery) -> None:
-    """Send a message to another member; one who blocked the bot does not stop the rest."""
-    member = delivery.member
-    if member.channel != CHANNEL:
-        return
-    try:
-        message = await send_reply(
-            context, int(member.external_id), delivery.reply, member.language
-        )
-    except Forbidden:
-        log.info("member %s has blocked the bot; message not delivered", member.id)
-        return
-    except TelegramError as error:
-        log.warning("could not deliver to member %s: %s", member.id, error)
-        return
-    if delivery.card is not None:
-        initiative_id, version = delivery.card
-        await context.service.remember_card(
-            ReviewCard(initiative_id, version, member.id, member.external_id, message.message_id)
-        )
 
 
 async def show_card(

@@ -1,4 +1,5 @@
-"""The sender: takes queued messages and sends them at Telegram's pace.
+"""The sender: takes Telegram's queued messages, renders each in its reader's language of
+the moment, and sends them at Telegram's pace.
 
 About 30 messages a second for the whole bot, one a second to one chat and 20 a
 minute to one group are Telegram's limits. The sender takes its messages from the
@@ -13,16 +14,24 @@ import asyncio
 import bisect
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
+from domain.ui import caption_length
 from handlers.telegram.budget import BROADCAST, SendBudget, wait_asked
-from handlers.telegram.render import remove_buttons
+from handlers.telegram.render import (
+    CAPABILITIES,
+    CHANNEL,
+    Notification,
+    notification,
+    remove_buttons,
+)
 from locales import Translator
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,9 @@ IDLE = 0.5
 RETRY_PAUSE = 1.0
 # How often a slot looks again while an earlier message to the same chat goes first.
 TURN_TICK = 0.001
+# Queued messages rendered, by (broadcast, language): a broadcast to 100.000 members is
+# translated once per language, not once per member.
+RENDERED = 256
 
 
 # Messages in flight at once: Telegram answers in tens to hundreds of milliseconds, and
@@ -59,8 +71,14 @@ class Sender:
         slots: int = SLOTS,
         metrics: Metrics | None = None,
         may_send: Callable[[], bool] = lambda: True,
+        default_language: str = "vi",
     ) -> None:
         self._bot = bot
+        # What a group or channel chat reads; a member reads their own language.
+        self._default_language = default_language
+        self._rendered: OrderedDict[tuple[int, str], asyncio.Future[Notification | None]] = (
+            OrderedDict()
+        )
         self._slots = slots
         self._metrics = metrics or Metrics()
         # Whether this process still holds the job lease (bot.duty): checked before each
@@ -138,7 +156,7 @@ class Sender:
             return
         # Cleared before looking: a wake() after this finds the new rows committed.
         self._wake.clear()
-        batch = await self._deliveries.claim(BATCH)
+        batch = await self._deliveries.claim(CHANNEL, BATCH)
         if not batch:
             try:
                 await asyncio.wait_for(self._wake.wait(), IDLE)
@@ -160,7 +178,7 @@ class Sender:
         if due:  # reset before waiting, so that another slot does not report it too
             self._since_report[broadcast_id] = 0
         report = await self._deliveries.report(broadcast_id, final_only=not due)
-        if report is None or report.delivery.member.channel != "telegram":
+        if report is None or report.delivery.member.channel != CHANNEL:
             return
         member = report.delivery.member
         text = self._translator.lines(report.delivery.reply.text, member.language)
@@ -207,31 +225,81 @@ class Sender:
         """Something urgent was queued: look now rather than at the next poll."""
         self._wake.set()
 
-    async def _post(self, item: Outgoing) -> Message:
+    async def _notification(self, item: Outgoing) -> Notification | None:
+        """The item's broadcast in its reader's language of now: rendered once for all its
+        readers of that language, whichever slot asks first."""
+        key = (item.broadcast_id, item.language or self._default_language)
+        if key not in self._rendered:
+            self._rendered[key] = asyncio.ensure_future(self._render(*key))
+            if len(self._rendered) > RENDERED:
+                self._rendered.popitem(last=False)
+        self._rendered.move_to_end(key)
+        rendering = self._rendered[key]
+        try:
+            return rendering.result() if rendering.done() else await asyncio.shield(rendering)
+        except Exception:
+            # The database failed for a moment: the next message of it tries again.
+            if self._rendered.get(key) is rendering:
+                del self._rendered[key]
+            raise
+
+    async def _render(self, broadcast_id: int, language: str) -> Notification | None:
+        try:
+            said = await self._deliveries.content(broadcast_id)
+            return notification(said, self._translator, language) if said is not None else None
+        except (KeyError, IndexError, ValueError):
+            # A stored message that cannot be read or filled in would fail every time.
+            log.exception("broadcast %s cannot be rendered in %s", broadcast_id, language)
+            return None
+
+    async def _post(self, item: Outgoing, shown: Notification) -> Message | None:
         chat = int(item.chat_id)
-        if not item.photo and not item.has_image:
-            keyboard = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=code) for label, code in row]
-                 for row in item.buttons]
-            ) if item.buttons else None  # fmt: skip
-            return await self._bot.send_message(
-                chat, item.text, reply_markup=keyboard, rate_limit_args=BROADCAST
+        if item.edit is not None:
+            # One message is edited: a card longer than Telegram's limit keeps its first piece.
+            await self._bot.edit_message_text(
+                shown.pieces[0], chat_id=chat, message_id=item.edit, reply_markup=shown.keyboard
             )
+            return None
+        if item.photo or item.has_image:
+            if caption_length(shown.text) <= CAPABILITIES.caption_limit:
+                return await self._photo(item, shown.text or None, shown.keyboard)
+            # Too long for a caption: the picture, then the whole text.
+            await self._photo(item, None, None)
+            await self._budget.take()
+        message: Message | None = None
+        for index, piece in enumerate(shown.pieces):
+            if index:
+                await self._budget.take()
+            last = index == len(shown.pieces) - 1
+            message = await self._bot.send_message(
+                chat, piece, reply_markup=shown.keyboard if last else None,
+                rate_limit_args=BROADCAST,
+            )  # fmt: skip
+        return message
+
+    async def _photo(
+        self, item: Outgoing, caption: str | None, keyboard: InlineKeyboardMarkup | None
+    ) -> Message:
         photo, image = await self._deliveries.picture(item)
         picture = photo or image
         if picture is None:
             raise TelegramError("the broadcast's picture is missing")
         message = await self._bot.send_photo(
-            chat, picture, caption=item.text or None, rate_limit_args=BROADCAST
-        )
+            int(item.chat_id), picture, caption=caption, reply_markup=keyboard,
+            rate_limit_args=BROADCAST,
+        )  # fmt: skip
         if photo is None and message.photo:
             await self._deliveries.uploaded(item, message.photo[-1].file_id)
         return message
 
     async def _send(self, item: Outgoing) -> None:
+        shown = await self._notification(item)
+        if shown is None:
+            await self._deliveries.refused(item, "its broadcast is gone or unreadable")
+            return
         await self._pace(item)
         try:
-            message = await self._post(item)
+            message = await self._post(item, shown)
         except RetryAfter as error:
             seconds = wait_asked(error)
             log.warning("Telegram asked to wait %s s", seconds)
@@ -244,9 +312,18 @@ class Sender:
             await self._deliveries.blocked(item)
             return
         except TelegramError as error:
-            log.warning("message %s to chat %s failed: %s", item.id, item.chat_id, error)
-            await self._deliveries.failed(item, str(error))
+            await self._failed(item, error)
             return
-        await self._deliveries.sent(item, message.message_id)
+        await self._deliveries.sent(item, message.message_id if message is not None else None)
         self.sent += 1
         self._metrics.sent.labels("queued").inc()
+
+    async def _failed(self, item: Outgoing, error: TelegramError) -> None:
+        if item.edit is not None and isinstance(error, BadRequest):
+            # Telegram refuses an edit that changes nothing, or of a message deleted since:
+            # trying again cannot help.
+            log.info("card %s/%s not updated: %s", item.chat_id, item.edit, error)
+            await self._deliveries.refused(item, str(error))
+            return
+        log.warning("message %s to chat %s failed: %s", item.id, item.chat_id, error)
+        await self._deliveries.failed(item, str(error))

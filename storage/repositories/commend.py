@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 
 from domain.model import Approval, InitiativeStatus, LinkedChat, Unit
+from domain.proxy import PROXY_CHANNEL
 from storage.executor import Executor
 from storage.repositories._base import (
     _unit,
@@ -75,7 +76,7 @@ class SqlWeeklySource:
         rows = await self._db.execute(
             select(members.c.id, members.c.unit_id, members.c.language).where(
                 members.c.unit_id.is_not(None), members.c.nudges.is_(True),
-                members.c.reachable.is_(True), members.c.channel == "telegram",
+                members.c.reachable.is_(True), members.c.channel != PROXY_CHANNEL,
             )
         )  # fmt: skip
         return [(int(r.id), int(r.unit_id), str(r.language)) for r in rows]

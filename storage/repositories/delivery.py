@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import Row, func, insert, literal, select, update
 
 from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
+from domain.message import decode_reply, encode_reply, rendered
+from domain.proxy import PROXY_CHANNEL
+from domain.text import verbatim
+from domain.ui import Reply
 from storage.executor import Executor
-from storage.repositories._base import _new_id, broadcasts, members, outgoing
+from storage.repositories._base import (
+    _new_id,
+    broadcasts,
+    cards,
+    linked_chats,
+    members,
+    outgoing,
+)
+
+_ROW = ["broadcast_id", "member_id", "chat_id", "state", "attempts", "urgent", "channel"]
 
 
 class SqlOutbox:
@@ -21,60 +35,93 @@ class SqlOutbox:
     async def create(
         self,
         kind: str,
-        text: str,
+        message: Reply | str,
         member_ids: Sequence[int],
         sender_id: int | None,
         now: dt.datetime,
         extra: BroadcastExtras,
     ) -> int | None:
-        """Queue a message to the reachable members among these (and to ``extra.chats``);
+        """Queue a message (a text as typed, or what the core says, kept untranslated) to
+        the reachable members among these (and to ``extra.chats``, or as ``extra.edits``);
         return the broadcast id, or None when one with ``extra.key`` exists already."""
         if extra.key is not None and await self.keyed(extra.key):
             return None
+        said = Reply((verbatim(message),)) if isinstance(message, str) else message
         result = await self._db.execute(
             insert(broadcasts),
-            {"kind": kind, "created_by_id": sender_id, "text": text, "status": "running",
-             "created_at": now, "photo": extra.photo, "image": extra.image, "key": extra.key,
-             "buttons": [[list(b) for b in row] for row in extra.buttons] or None,
+            {"kind": kind, "created_by_id": sender_id, "message": encode_reply(said),
+             "text": "", "status": "running", "created_at": now, "photo": extra.photo,
+             "image": extra.image, "key": extra.key,
              "card_initiative_id": extra.card[0] if extra.card else None,
              "card_version": extra.card[1] if extra.card else None},
         )  # fmt: skip
         broadcast_id = _new_id(result)
+        await self._to_members(broadcast_id, member_ids, extra.urgent)
+        await self._to_chats(broadcast_id, extra)
+        for chat_id, message_id in extra.edits:
+            await self._edit(broadcast_id, chat_id, message_id, extra.urgent)
+        return broadcast_id
+
+    async def _to_members(self, broadcast_id: int, member_ids: Sequence[int], urgent: bool) -> None:
+        """A row for each member who can be reached, on their channel; someone a helper
+        entered has no chat at all."""
         ids = sorted(set(member_ids))
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
             reachable = select(
                 literal(broadcast_id), members.c.id, members.c.external_id,
-                literal(OutgoingState.QUEUED.value), literal(0), literal(extra.urgent),
+                literal(OutgoingState.QUEUED.value), literal(0), literal(urgent),
+                members.c.channel,
             ).where(
                 members.c.id.in_(chunk), members.c.reachable.is_(True),
-                members.c.channel == "telegram",
+                members.c.channel != PROXY_CHANNEL,
             )  # fmt: skip
-            await self._db.execute(
-                insert(outgoing).from_select(
-                    ["broadcast_id", "member_id", "chat_id", "state", "attempts", "urgent"],
-                    reachable,
-                )
-            )
-        if extra.chats:
-            await self._db.execute(
-                insert(outgoing),
-                [{"broadcast_id": broadcast_id, "member_id": None, "chat_id": chat,
-                  "state": OutgoingState.QUEUED.value, "attempts": 0, "urgent": extra.urgent}
-                 for chat in sorted(set(extra.chats))],
-            )  # fmt: skip
-        return broadcast_id
+            await self._db.execute(insert(outgoing).from_select(_ROW, reachable))
 
-    async def claim(self, limit: int) -> list[Outgoing]:
-        """Mark up to ``limit`` queued messages as being sent and return them: the urgent
-        ones (notifications) first, then bulk in the order queued."""
+    async def _to_chats(self, broadcast_id: int, extra: BroadcastExtras) -> None:
+        """A row for each group or channel chat, on the channel of whoever linked it (or the
+        one given); a chat on no known channel is left out."""
+        if not extra.chats:
+            return
+        chats = sorted(set(extra.chats))
+        linked = await self._db.execute(
+            select(linked_chats.c.chat_id, members.c.channel)
+            .join(members, members.c.id == linked_chats.c.linked_by_id)
+            .where(linked_chats.c.chat_id.in_(chats))
+        )
+        channels = {str(row.chat_id): str(row.channel) for row in linked}
+        rows = [{"broadcast_id": broadcast_id, "member_id": None, "chat_id": chat,
+                 "state": OutgoingState.QUEUED.value, "attempts": 0, "urgent": extra.urgent,
+                 "channel": channels.get(chat, extra.chat_channel)}
+                for chat in chats if channels.get(chat, extra.chat_channel)]  # fmt: skip
+        if rows:
+            await self._db.execute(insert(outgoing), rows)
+
+    async def _edit(self, broadcast_id: int, chat_id: str, message_id: int, urgent: bool) -> None:
+        """A row that replaces a review card shown earlier, for the member it was shown to."""
+        shown = (
+            select(
+                literal(broadcast_id), cards.c.member_id, literal(chat_id),
+                literal(OutgoingState.QUEUED.value), literal(0), literal(urgent),
+                members.c.channel, literal(message_id),
+            )
+            .join(members, members.c.id == cards.c.member_id)
+            .where(cards.c.chat_id == chat_id, cards.c.message_id == message_id,
+                   members.c.reachable.is_(True))
+            .limit(1)
+        )  # fmt: skip
+        await self._db.execute(insert(outgoing).from_select([*_ROW, "edit_message_id"], shown))
+
+    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages of a channel as being sent and return them:
+        the urgent ones (notifications) first, then bulk in the order queued."""
         ids: list[int] = []
         for urgent in (True, False):
             ids += (
                 await self._db.execute(
                     select(outgoing.c.id)
                     .where(outgoing.c.state == OutgoingState.QUEUED.value,
-                           outgoing.c.urgent == urgent)
+                           outgoing.c.channel == channel, outgoing.c.urgent == urgent)
                     .order_by(outgoing.c.id)
                     .limit(limit - len(ids))
                     .with_for_update(skip_locked=True)
@@ -90,21 +137,27 @@ class SqlOutbox:
             .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
         )
         rows = await self._db.execute(
-            select(outgoing, broadcasts.c.text, broadcasts.c.photo, broadcasts.c.buttons,
-                   broadcasts.c.card_initiative_id, broadcasts.c.card_version,
+            select(outgoing, broadcasts.c.photo, broadcasts.c.card_initiative_id,
+                   broadcasts.c.card_version, members.c.language,
                    broadcasts.c.image.is_not(None).label("has_image"))
             .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
+            .outerjoin(members, members.c.id == outgoing.c.member_id)
             .where(outgoing.c.id.in_(ids))
             .order_by(outgoing.c.id)
         )  # fmt: skip
-        return [
-            Outgoing(r.id, r.broadcast_id, r.member_id, r.chat_id, r.text, r.attempts,
-                     r.photo, bool(r.has_image),
-                     tuple(tuple((str(b[0]), str(b[1])) for b in row) for row in r.buttons or ()),
-                     (int(r.card_initiative_id), int(r.card_version))
-                     if r.card_initiative_id is not None else None, bool(r.urgent))
-            for r in rows
-        ]  # fmt: skip
+        return [_outgoing(row) for row in rows]
+
+    async def content(self, broadcast_id: int) -> Reply | None:
+        """What a broadcast says; None if there is no such broadcast."""
+        query = select(broadcasts.c.message, broadcasts.c.text, broadcasts.c.buttons).where(
+            broadcasts.c.id == broadcast_id
+        )
+        row = (await self._db.execute(query)).first()
+        if row is None:
+            return None
+        if row.message is None:  # queued before messages were kept untranslated
+            return rendered(row.text, row.buttons)
+        return decode_reply(row.message)
 
     async def keyed(self, key: str) -> bool:
         """Whether a broadcast with this key was made."""
@@ -242,3 +295,13 @@ class SqlOutbox:
             .values(reachable=reachable)
         )
         return bool(result.rowcount)
+
+
+def _outgoing(row: Row[Any]) -> Outgoing:
+    card = ((int(row.card_initiative_id), int(row.card_version))
+            if row.card_initiative_id is not None else None)  # fmt: skip
+    return Outgoing(
+        row.id, row.broadcast_id, row.member_id, row.chat_id, row.attempts, row.channel,
+        row.language, row.photo, bool(row.has_image), card, bool(row.urgent),
+        row.edit_message_id,
+    )  # fmt: skip

@@ -18,8 +18,8 @@ from domain.model import (
     InitiativeStatus,
     SolutionKind,
     Step,
-    Unit,
 )
+from domain.ports import Waiting
 from storage.executor import Executor
 from storage.repositories._base import (
     _new_id,
@@ -279,11 +279,8 @@ class SqlInitiativeRepository:
             for row in rows
         ]
 
-    async def pending_in(
-        self, roots: Sequence[int], offset: int, limit: int
-    ) -> tuple[list[Initiative], int, list[tuple[Unit, int]]]:
-        """Pending initiatives in the subtrees of ``roots``, oldest first: a page, the
-        total, and how many wait in each unit, most first."""
+    async def pending_in(self, roots: Sequence[int], offset: int, limit: int) -> Waiting:
+        """Pending initiatives in the subtrees of ``roots``, oldest first."""
         tree = select(units.c.id).where(units.c.id.in_(set(roots))).cte("tree", recursive=True)
         tree = tree.union_all(select(units.c.id).where(units.c.parent_id == tree.c.id))
         condition = and_(
@@ -308,7 +305,7 @@ class SqlInitiativeRepository:
             .limit(limit)
         )
         page = await self._with_children(rows.all())
-        return page, total, [(_unit(row), row.waiting) for row in per_unit]
+        return Waiting(tuple(page), total, tuple((_unit(row), row.waiting) for row in per_unit))
 
     async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
         """Send a decided version back for changes; False when it is not decided."""

@@ -11,7 +11,14 @@ from sqlalchemy import text as sql_text
 
 from domain.model import Conversation, DialogState, Member
 from storage.executor import Executor
-from storage.repositories._base import _by_dialect, _member, _new_id, conversations, members
+from storage.repositories._base import (
+    _by_dialect,
+    _member,
+    _new_id,
+    ancestors,
+    conversations,
+    members,
+)
 
 # The statements of a dialog step are built once: building and hashing a statement cost
 # more CPU than running it. Values travel as parameters; an UPDATE executed with a
@@ -145,6 +152,12 @@ class SqlMemberRepository:
             .limit(limit)
         )
         return [_member(row) for row in rows]
+
+    async def ids_below(self, unit_ids: Sequence[int]) -> list[int]:
+        """Ids of every member in the subtrees of these units."""
+        below = select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(unit_ids)))
+        rows = await self._db.execute(select(members.c.id).where(members.c.unit_id.in_(below)))
+        return [int(row.id) for row in rows]
 
 
 class SqlConversationRepository:

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
-from domain.model import Figures, Initiative, InitiativeStatus, Member
+from domain.model import Initiative, InitiativeStatus, Member
 from storage.executor import Executor
 from storage.repositories._base import (
     _by_dialect,
     _member,
-    _unit,
     _with_flags,
     ancestors,
-    counts,
     initiatives,
     members,
     milestones,
     nudges,
-    targets,
-    units,
 )
 from storage.repositories.initiatives import SqlInitiativeRepository
 from storage.repositories.members import Prefetched, SqlMemberRepository
-from storage.repositories.progress import _COUNTERS, SqlProgressRepository
 
 _NUDGE = _by_dialect(lambda insert_: insert_(nudges).on_conflict_do_nothing())
 _MILESTONE = _by_dialect(lambda insert_: insert_(milestones).on_conflict_do_nothing())
@@ -96,19 +90,3 @@ class SqlNudgeLog:
             query = query.where(members.c.unit_id.in_(below))
         rows = await self._db.execute(query.order_by(members.c.id).limit(limit))
         return [_member(row) for row in rows]
-
-    async def everyone_below(self, unit_ids: Sequence[int]) -> list[int]:
-        """Ids of every member in the subtrees of these units."""
-        below = select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(unit_ids)))
-        rows = await self._db.execute(select(members.c.id).where(members.c.unit_id.in_(below)))
-        return [int(row.id) for row in rows]
-
-    async def with_targets(self, phase_id: int) -> list[Figures]:
-        """The figures of every unit that has a target for the phase."""
-        rows = await self._db.execute(
-            select(units, *(counts.c[name] for name in _COUNTERS), targets.c.target.label("goal"))
-            .join(targets, and_(targets.c.unit_id == units.c.id, targets.c.phase_id == phase_id))
-            .outerjoin(counts, and_(counts.c.unit_id == units.c.id, counts.c.phase_id == phase_id))
-        )
-        progress = SqlProgressRepository(self._db)
-        return [progress._figures(_unit(row), row, int(row.goal)) for row in rows]

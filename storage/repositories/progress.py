@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, literal
 
 from domain.model import CountChange, Figures, InitiativeStatus, Phase, Unit
 from domain.parsing import normalize_search
+from domain.ports import EmulationGroup, UnitCounts
 from storage.executor import Executor
 from storage.repositories._base import (
     _by_dialect,
@@ -184,6 +185,15 @@ class SqlProgressRepository:
             result.append(figures)
         return result
 
+    async def with_targets(self, phase_id: int) -> list[Figures]:
+        """The figures of every unit that has a target for the phase."""
+        rows = await self._db.execute(
+            select(units, *(counts.c[name] for name in _COUNTERS), targets.c.target.label("goal"))
+            .join(targets, and_(targets.c.unit_id == units.c.id, targets.c.phase_id == phase_id))
+            .outerjoin(counts, and_(counts.c.unit_id == units.c.id, counts.c.phase_id == phase_id))
+        )
+        return [self._figures(_unit(row), row, int(row.goal)) for row in rows]
+
     async def set_groups(self, groups: dict[str, tuple[str, list[int]]]) -> None:
         """Create or replace emulation groups: code → (name, unit ids)."""
         for code, (name, unit_ids) in groups.items():
@@ -208,9 +218,7 @@ class SqlProgressRepository:
                 [{"group_id": group_id, "unit_id": unit_id} for unit_id in sorted(set(unit_ids))],
             )
 
-    async def groups_of(
-        self, unit_ids: Sequence[int], phase_id: int
-    ) -> list[tuple[str, list[Figures]]]:
+    async def groups_of(self, unit_ids: Sequence[int], phase_id: int) -> list[EmulationGroup]:
         """Each emulation group holding one of these units, with its units' figures."""
         found = (
             await self._db.execute(
@@ -228,7 +236,8 @@ class SqlProgressRepository:
                 .join(emulation_members, emulation_members.c.unit_id == units.c.id)
                 .where(emulation_members.c.group_id == group.id)
             )
-            result.append((group.name, await self.figures([_unit(r) for r in rows], phase_id)))
+            figures = await self.figures([_unit(r) for r in rows], phase_id)
+            result.append(EmulationGroup(group.name, tuple(figures)))
         return result
 
     async def rebuild_closure(self) -> None:
@@ -319,19 +328,19 @@ class SqlProgressRepository:
         for start in range(0, len(rows), 5000):
             await self._db.execute(insert(counts), rows[start : start + 5000])
 
-    async def direct_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
-        """(unit, phase, approved, pending, returned, people, benefit) counted from the
-        initiatives without the running figures, for checking them."""
+    async def direct_counts(self) -> list[UnitCounts]:
+        """Every unit's figures counted from the initiatives without the running figures,
+        for checking them; units with nothing to count are left out."""
         people = await self._direct_people()
         result = []
         for row in await self._db.execute(self._direct_select()):
             r: tuple[Any, ...] = tuple(row)
-            values = (int(r[2]), int(r[3]), int(r[4]), people.get((int(r[0]), int(r[1])), 0),
-                      int(r[6]))  # fmt: skip
+            key = (int(r[0]), int(r[1]))
+            values = (int(r[2]), int(r[3]), int(r[4]), people.get(key, 0), int(r[6]))
             # A unit whose initiatives are all rejected or drafts has nothing to count, and
             # the running figures hold no row for it either.
             if any(values):
-                result.append((int(r[0]), int(r[1]), *values))
+                result.append(UnitCounts(*key, *values))
         return sorted(result)
 
     async def _direct_people(self) -> dict[tuple[int, int], int]:
@@ -363,14 +372,14 @@ class SqlProgressRepository:
                 result[(ancestor, phase_id)] = result.get((ancestor, phase_id), 0) + len(names)
         return result
 
-    async def stored_counts(self) -> list[tuple[int, int, int, int, int, int, int]]:
-        """The same tuples from the running figures."""
+    async def stored_counts(self) -> list[UnitCounts]:
+        """The same from the running figures."""
         rows = await self._db.execute(
             select(counts.c.unit_id, counts.c.phase_id, *(counts.c[n] for n in _COUNTERS))
         )
         result = []
         for row in rows:
-            r: tuple[Any, ...] = tuple(int(value) for value in row)
+            r = [int(value) for value in row]
             if any(r[2:]):
-                result.append((r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
+                result.append(UnitCounts(*r))
         return sorted(result)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 
-from domain.model import Invite, Member, Role, RoleKind, Unit
+from domain.model import Invite, Member, Role, RoleKind
+from domain.ports import HeldRole
 from storage.executor import Executor
 from storage.repositories._base import _member, _new_id, _unit, invites, members, roles, units
 
@@ -109,13 +110,13 @@ class SqlRoleRepository:
         row = (await self._db.execute(select(roles).where(roles.c.id == role_id))).first()
         return _role(row) if row else None
 
-    async def in_subtrees(self, roots: Sequence[int]) -> list[tuple[Role, Member, Unit]]:
+    async def in_subtrees(self, roots: Sequence[int]) -> list[HeldRole]:
         """Roles in force for the units in the subtrees of ``roots``."""
         tree = select(units.c.id).where(units.c.id.in_(set(roots))).cte("tree", recursive=True)
         tree = tree.union_all(select(units.c.id).where(units.c.parent_id == tree.c.id))
         return await self.listing(roles.c.unit_id.in_(select(tree.c.id)))
 
-    async def listing(self, condition: Any = None) -> list[tuple[Role, Member, Unit]]:
+    async def listing(self, condition: Any = None) -> list[HeldRole]:
         """Every role in force, with its member and unit."""
         query = select(roles).where(roles.c.revoked_at.is_(None)).order_by(roles.c.id)
         if condition is not None:
@@ -133,7 +134,7 @@ class SqlRoleRepository:
                 select(units).where(units.c.id.in_({r.unit_id for r in rows}))
             )
         }
-        return [(_role(r), people[r.member_id], places[r.unit_id]) for r in rows]
+        return [HeldRole(_role(r), people[r.member_id], places[r.unit_id]) for r in rows]
 
 
 def _invite(row: Row[Any]) -> Invite:
