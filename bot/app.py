@@ -79,6 +79,8 @@ class Lifecycle:
         await check_schema(graph.engine, migrate=False)
         data = application.bot_data
         data.service = graph.service(lambda payload: deep_link(application.bot.username, payload))
+        data.upkeep = graph.upkeep
+        data.group_chats = graph.group_chats
         data.translator = graph.translator
         data.labels = keyboard_labels(graph.translator)
         await _publish_commands(application, graph.translator, settings.default_language)

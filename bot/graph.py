@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import Metrics
 from bot.settings import Settings
 from charts import render_card
+from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.ui import Card
+from domain.upkeep import Upkeep
 from handlers.telegram import CAPABILITIES as TELEGRAM_CAPABILITIES
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram.budget import SendBudget
@@ -56,6 +58,8 @@ class Graph:
     lease: Lease
     schedule: Schedule
     commendations: Commendations
+    upkeep: Upkeep
+    group_chats: GroupChats
 
     def service(self, invite_link: Callable[[str], str]) -> ConversationService:
         """The conversation service; invitation links need the bot's username."""
@@ -70,13 +74,6 @@ class Graph:
             schedule=self.schedule,
             renderer=self.translator,
             channels=CHANNELS,
-            nudge_policy=NudgePolicy(
-                drafts=settings.nudge_drafts,
-                milestones=settings.nudge_milestones,
-                lagging=settings.nudge_lagging,
-                quiet_from=settings.nudge_quiet_from,
-                quiet_until=settings.nudge_quiet_until,
-            ),
         )
 
 
@@ -105,5 +102,14 @@ def build_graph(
     commendations = Commendations(
         units_of_work, clock=clock, schedule=schedule, draw=draw, channels=CHANNELS,
     )  # fmt: skip
+    upkeep = Upkeep(
+        units_of_work, clock=clock, timezone=settings.timezone, channels=CHANNELS,
+        nudge_policy=NudgePolicy(
+            drafts=settings.nudge_drafts, milestones=settings.nudge_milestones,
+            lagging=settings.nudge_lagging, quiet_from=settings.nudge_quiet_from,
+            quiet_until=settings.nudge_quiet_until,
+        ),
+    )  # fmt: skip
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
-                 Metrics(), count, budget, lease, schedule, commendations)  # fmt: skip
+                 Metrics(), count, budget, lease, schedule, commendations, upkeep,
+                 GroupChats(units_of_work, clock))  # fmt: skip

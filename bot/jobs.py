@@ -67,16 +67,16 @@ class Jobs:
         """Once a day: what waits too long, to its reviewers, and one level up. They go
         through the delivery queue, at each channel's pace."""
         after = dt.timedelta(days=self._settings.review_reminder_days)
-        if await context.service.review_reminders(after):
+        if await context.upkeep.review_reminders(after):
             _wake(context)
 
     async def send_nudges(self, context: BotContext) -> None:
         """Every hour: stale drafts, milestones and, on Mondays, lagging units. They go
         through the delivery queue, at each channel's pace."""
-        if await context.service.nudges_due():
+        if await context.upkeep.nudges_due():
             _wake(context)
 
     async def forget_handled_updates(self, context: BotContext) -> None:
         """Drop the record of updates old enough that Telegram will not send them again."""
-        forgotten = await context.service.forget_handled_events(dt.timedelta(days=7))
+        forgotten = await context.upkeep.forget_handled_events(dt.timedelta(days=7))
         log.info("forgot %s handled updates", forgotten)

@@ -32,9 +32,9 @@ def http_side(application: BotApplication, settings: Settings, webhook: bool) ->
         )
 
     async def refresh(metrics: Metrics) -> None:
-        assert data.deliveries is not None and data.service is not None
+        assert data.deliveries is not None and data.upkeep is not None
         metrics.queue_depth.set(await data.deliveries.backlog())
-        metrics.pending_reviews.set(await data.service.pending_reviews())
+        metrics.pending_reviews.set(await data.upkeep.pending_reviews())
         metrics.lease.set(1 if data.duty is not None and data.duty.held else 0)
 
     return web_app(

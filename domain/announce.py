@@ -82,7 +82,13 @@ class AnnounceDesk:
         return Routes(
             commands={"announce": CommandRoute(lambda turn, _a: self.start(turn), open=True)},
             buttons={"a": ButtonRoute(self.button)},
-            states={DialogState.ANNOUNCING: StateRoute(self.text, self.prompt)},
+            states={
+                DialogState.ANNOUNCING: StateRoute(
+                    self.text,
+                    self.prompt,
+                    file=lambda turn, shared: self.photo(turn, shared.attachment, shared.caption),
+                ),
+            },
         )
 
     async def start(self, turn: Turn) -> None:

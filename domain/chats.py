@@ -12,18 +12,19 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from domain.codes import ButtonCode, button_code
 from domain.errors import NotFound
 from domain.model import LinkedChat, Member, RoleKind, Unit
-from domain.ports import ChatLinks, RoleRepository, UnitOfWork, UnitRepository
+from domain.ports import ChatLinks, RoleRepository, UnitOfWork, UnitOfWorkFactory, UnitRepository
 from domain.roles import covers, units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes
 from domain.text import Moment, Text, Verbatim, _
 from domain.turn import Turn
-from domain.ui import Button
+from domain.ui import Button, Command, Sender
 from domain.unit_import import is_valid_code
 
 CODE_LIFETIME = dt.timedelta(hours=24)
@@ -205,3 +206,38 @@ class ChatDesk:
         await uow.chats.unlink(chat.chat_id)
         return _("✂️ Unlinked: {unit}'s commendations will no longer be posted here.",
                  unit=Verbatim(unit.name))  # fmt: skip
+
+
+class GroupChats:
+    """What the bot hears in groups and channels: /linkchat, /unlinkchat, and being
+    removed. Each is one short transaction; a redelivered event changes nothing."""
+
+    def __init__(self, units_of_work: UnitOfWorkFactory, clock: Callable[[], dt.datetime]) -> None:
+        self._uow = units_of_work
+        self._clock = clock
+        self._desk = ChatDesk()
+
+    async def command(
+        self, chat: ChatRef, sender: Sender | None, command: Command, event_id: str
+    ) -> Text | None:
+        """/linkchat or /unlinkchat sent in a group or channel; what to answer there."""
+        if command.name not in ("linkchat", "unlinkchat"):
+            return None
+        now = self._clock()
+        async with self._uow() as uow:
+            if not await uow.inbox.claim(event_id, now):
+                return None
+            member = (await uow.members.by_external_id(sender.channel, sender.external_id)
+                      if sender is not None else None)  # fmt: skip
+            if command.name == "linkchat":
+                answer = await self._desk.in_chat(uow, now, chat, member, command.argument)
+            else:
+                answer = await self._desk.unlink_in_chat(uow, chat, member)
+            await uow.commit()
+        return answer
+
+    async def removed(self, chat_id: str) -> None:
+        """The bot left or was removed from a group or channel: nothing is posted there."""
+        async with self._uow() as uow:
+            await uow.chats.unlink(chat_id)
+            await uow.commit()

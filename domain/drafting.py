@@ -63,7 +63,7 @@ class Drafting:
         self._begin = begin
 
     def routes(self) -> Routes:
-        """/new, the draft buttons and the draft's questions."""
+        """/new, the draft buttons, the draft's questions, and files shared anywhere."""
         return Routes(
             commands={"new": CommandRoute(lambda turn, _a: self._new(turn), leaves=False)},
             buttons={
@@ -72,9 +72,20 @@ class Drafting:
             },
             states={
                 DialogState.DRAFTING: StateRoute(self._drafting_text, self._draft_prompt,
-                                                 cancel_word=False),
+                                                 cancel_word=False, cancel=self._stop),
             },
+            file=self.file,
         )  # fmt: skip
+
+    async def _stop(self, turn: Turn) -> None:
+        """/cancel while drafting: leave the dialog; the draft stays saved at its step."""
+        draft = await self.active_draft(turn)
+        turn.pause()
+        if draft is None:
+            await self._prompt(turn, _("There is nothing to cancel."))
+            return
+        turn.menu(_("Stopped. Draft {number} is saved; type /new to continue it.",
+                    number=draft.number))  # fmt: skip
 
     async def _draft_prompt(self, turn: Turn, *before: Text) -> None:
         draft = await self.active_draft(turn)

@@ -4,19 +4,21 @@ if one wishes, a phone number."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from domain import dialog, typed
 from domain.codes import ButtonCode, button_code
 from domain.errors import InputError
+from domain.invites import is_invite_payload
 from domain.model import DialogState, Unit
 from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
-from domain.routes import ButtonRoute, Prompt, Routes, StateRoute
-from domain.text import Text, Verbatim, _
+from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes, StateRoute
+from domain.text import Text, Verbatim, _, n_
 from domain.turn import Turn
 from domain.typed import Intent
-from domain.ui import Button, ContactShared, KeyButton, Reply
+from domain.ui import UNKNOWN_COMMAND, Button, ContactShared, KeyButton, Reply
+from domain.unit_import import is_valid_code
 
 SEARCH_RESULTS = 8
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
@@ -65,14 +67,28 @@ JoinPress = SearchUnits | KeepUnit | PickUnit | JoinUnit | UseShownName
 class Joining:
     """A member finds and joins their grassroots union."""
 
-    def __init__(self, prompt: Prompt, spell: Callable[[Text], tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        prompt: Prompt,
+        spell: Callable[[Text], tuple[str, ...]],
+        accept: Callable[[Turn, str], Awaitable[None]],
+    ) -> None:
         # Ask again whatever the member is expected to answer (the service's prompt).
         self._prompt = prompt
         self._spell = spell
+        # An invitation's deep link is accepted by the invitations feature.
+        self._accept = accept
 
     def routes(self) -> Routes:
-        """The joining buttons, and the questions of joining."""
+        """/start (a union's or an invitation's deep link), /unit, the phone question's
+        /skip, the joining buttons, the questions of joining and a shared contact."""
         return Routes(
+            commands={
+                "start": CommandRoute(lambda t, a: self.start(t, a.strip()), open=True,
+                                      leaves=False),
+                "unit": CommandRoute(lambda t, _a: self.ask_unit(t), open=True, leaves=False),
+                "skip": CommandRoute(self._skip, leaves=False),
+            },
             buttons={"j": ButtonRoute(self._join_button)},
             states={
                 DialogState.JOIN_SEARCH: StateRoute(self._search, self._search_again,
@@ -82,7 +98,57 @@ class Joining:
                                                   cancel_word=False),
                 DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
             },
+            contact=self.contact,
         )  # fmt: skip
+
+    async def start(self, turn: Turn, code: str) -> None:
+        """/start: from a union's poster, an invitation, or just to begin again."""
+        if is_invite_payload(code):
+            turn.pause()
+            await self._accept(turn, code)
+        elif code:
+            await self._start_in(turn, code)
+        elif not turn.member.has_joined:
+            await self.ask_unit(
+                turn, _("Hello! I help union members send their initiatives to their union.")
+            )
+        else:
+            await self._welcome_back(turn)
+
+    async def _start_in(self, turn: Turn, code: str) -> None:
+        """A union's deep link: offer it, unless the member is in it already."""
+        unit = await turn.uow.units.by_code(code) if is_valid_code(code) else None
+        if unit is None or not unit.is_grassroots:
+            await self.ask_unit(
+                turn,
+                _("I could not find a grassroots union with the code “{code}”.",
+                  code=Verbatim(code[:64])),
+            )  # fmt: skip
+        elif turn.member.has_joined and turn.member.unit_id == unit.id:
+            turn.pause()
+            turn.menu(_("You are already a member of {unit}.", unit=await self.path(turn, unit)))
+        else:
+            await self.offer_unit(turn, unit)
+
+    async def _welcome_back(self, turn: Turn) -> None:
+        turn.pause()
+        lines = [_("Welcome back, {name}!", name=Verbatim(turn.member.full_name or ""))]
+        _drafts, count = await turn.uow.initiatives.drafts(turn.member.id, 0)
+        if count:
+            lines.append(
+                n_(
+                    "You have {count} draft; type /new to continue it.",
+                    "You have {count} drafts; type /new to continue them.",
+                    count,
+                )
+            )
+        turn.menu(*lines)
+
+    async def _skip(self, turn: Turn, _argument: str = "") -> None:
+        if turn.conversation.state is DialogState.JOIN_PHONE:
+            self.finish(turn)
+        else:
+            await self._prompt(turn, UNKNOWN_COMMAND)
 
     async def _search_again(self, turn: Turn, *before: Text) -> None:
         turn.show(self._search_prompt(turn), *before)

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from domain.model import DialogState
 from domain.text import Text
 from domain.turn import Turn
+from domain.ui import ContactShared, FileShared
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -52,6 +53,10 @@ class StateRoute:
     prompt: Prompt
     # Typed "hủy" cancels here; not where a name or a search is typed.
     cancel_word: bool = True
+    # What /cancel says here, when more than "Cancelled." (a draft is kept, say).
+    cancel: Callable[[Turn], Awaitable[None]] | None = None
+    # A photo or document shared here; elsewhere the feature that takes files decides.
+    file: Callable[[Turn, FileShared], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,10 @@ class Routes:
     commands: Mapping[str, CommandRoute] = field(default_factory=dict)
     buttons: Mapping[str, ButtonRoute] = field(default_factory=dict)
     states: Mapping[DialogState, StateRoute] = field(default_factory=dict)
+    # Where a shared file or contact goes in a state that does not take it itself: one
+    # feature each (the draft's files; joining's phone number).
+    file: Callable[[Turn, FileShared], Awaitable[None]] | None = None
+    contact: Callable[[Turn, ContactShared], Awaitable[None]] | None = None
 
 
 def merge(features: Iterable[Routes]) -> Routes:
@@ -68,11 +77,14 @@ def merge(features: Iterable[Routes]) -> Routes:
     commands: dict[str, CommandRoute] = {}
     buttons: dict[str, ButtonRoute] = {}
     states: dict[DialogState, StateRoute] = {}
+    handlers: dict[str, Any] = {}
     for routes in features:
         _add(commands, routes.commands)
         _add(buttons, routes.buttons)
         _add(states, routes.states)
-    return Routes(commands, buttons, states)
+        _add(handlers, {name: getattr(routes, name) for name in ("file", "contact")
+                        if getattr(routes, name) is not None})  # fmt: skip
+    return Routes(commands, buttons, states, handlers.get("file"), handlers.get("contact"))
 
 
 def _add(table: dict[K, V], more: Mapping[K, V]) -> None:

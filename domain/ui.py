@@ -227,6 +227,7 @@ class Unsupported:
     kind: str
 
 
+UNKNOWN_COMMAND = _("I do not know that command. Type /help to see what I can do.")
 # How the core names what it cannot use, in "Sorry, I cannot use {what} here".
 UNSUPPORTED_LABELS: dict[str, Text] = {
     "sticker": _("a sticker"),

@@ -221,14 +221,15 @@ async def run_the_nudge_job_everywhere(instances: list[Instance]) -> list[int]:
     """Run the nudge job on each instance; the indexes of those where it did its work."""
     ran: list[int] = []
     for index, instance in enumerate(instances):
-        service = instance.application.bot_data.service
-        original = service.nudges_due
+        upkeep = instance.application.bot_data.upkeep
+        assert upkeep is not None
+        original = upkeep.nudges_due
 
-        async def counted(original: Any = original, index: int = index) -> list[Any]:
+        async def counted(original: Any = original, index: int = index) -> int:
             ran.append(index)
-            return list(await original())
+            return int(await original())
 
-        service.nudges_due = counted
+        upkeep.nudges_due = counted
         (job,) = instance.application.job_queue.get_jobs_by_name("nudges")
         await job.run(instance.application)
     return ran

@@ -7,8 +7,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from domain.chats import GroupChats
 from domain.delivery import DeliveryService
 from domain.service import ConversationService
+from domain.upkeep import Upkeep
 from locales import Translator
 
 
@@ -25,6 +27,10 @@ class BotData:
     sender: Any = None
     # The weekly commendations (domain.commend.Commendations).
     commendations: Any = None
+    # The scheduled work (domain.upkeep.Upkeep) and what groups and channels say
+    # (domain.chats.GroupChats).
+    upkeep: Upkeep | None = None
+    group_chats: GroupChats | None = None
     # The language of messages to groups and channels.
     default_language: str = "vi"
     # Prometheus metrics (bot.metrics.Metrics) and the health checks (bot.web.Health).
@@ -44,6 +50,18 @@ class BotContext(
         """The conversation service."""
         assert self.bot_data.service is not None
         return self.bot_data.service
+
+    @property
+    def upkeep(self) -> Upkeep:
+        """The scheduled work."""
+        assert self.bot_data.upkeep is not None
+        return self.bot_data.upkeep
+
+    @property
+    def group_chats(self) -> GroupChats:
+        """What groups and channels say to the bot."""
+        assert self.bot_data.group_chats is not None
+        return self.bot_data.group_chats
 
     @property
     def translator(self) -> Translator:

@@ -152,7 +152,7 @@ async def group_command(update: Update, context: BotContext) -> None:
         return
     user = message.from_user
     sender = Sender(CHANNEL, str(user.id), user.full_name) if user is not None else None
-    answer = await context.service.chat_command(
+    answer = await context.group_chats.command(
         ChatRef(str(chat.id), chat.title or str(chat.id), chat.type == ChatType.CHANNEL),
         sender,
         parse_command(message.text),
@@ -177,7 +177,7 @@ async def chat_member_changed(update: Update, context: BotContext) -> None:
     status = change.new_chat_member.status
     if change.chat.type != ChatType.PRIVATE:
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            await context.service.chat_removed(str(change.chat.id))
+            await context.group_chats.removed(str(change.chat.id))
         return
     await deliveries.reachable(
         CHANNEL, str(change.chat.id), status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)

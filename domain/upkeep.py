@@ -1,0 +1,69 @@
+"""What runs on a clock rather than on a member's message: reminders to reviewers,
+nudges, and forgetting old redelivery guards. Each is one short transaction, and what
+it tells people goes through the delivery queue in that same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from domain.delivery import queue
+from domain.model import InitiativeStatus
+from domain.nudges import NudgeDesk, NudgePolicy
+from domain.ports import UnitOfWorkFactory
+from domain.review import ReviewDesk
+from domain.ui import Capabilities
+
+
+class Upkeep:
+    """The scheduled work of the core; the jobs call it where the job lease is held."""
+
+    def __init__(
+        self,
+        units_of_work: UnitOfWorkFactory,
+        *,
+        clock: Callable[[], dt.datetime],
+        timezone: ZoneInfo,
+        channels: Mapping[str, Capabilities],
+        nudge_policy: NudgePolicy | None = None,
+    ) -> None:
+        self._uow = units_of_work
+        self._clock = clock
+        self._tz = timezone
+        self._channels = channels
+        self._review = ReviewDesk(timezone)
+        self._nudges = NudgeDesk(nudge_policy or NudgePolicy())
+
+    async def review_reminders(self, after: dt.timedelta) -> int:
+        """The day's reminders to reviewers, queued with the record that they were sent,
+        so a second run the same day (a restart) sends nothing; returns how many."""
+        now = self._clock()
+        async with self._uow() as uow:
+            deliveries = await self._review.reminders(
+                uow, now, now.astimezone(self._tz).date(), after
+            )
+            queued = await queue(uow, deliveries, now, urgent=False, channels=self._channels)
+            await uow.commit()
+        return queued
+
+    async def nudges_due(self) -> int:
+        """The nudges due now, queued with their record; returns how many."""
+        now = self._clock()
+        async with self._uow() as uow:
+            deliveries = await self._nudges.due(uow, now, now.astimezone(self._tz))
+            queued = await queue(uow, deliveries, now, urgent=False, channels=self._channels)
+            await uow.commit()
+        return queued
+
+    async def pending_reviews(self) -> int:
+        """Initiatives waiting for a decision, everywhere."""
+        async with self._uow() as uow:
+            return await uow.initiatives.count(InitiativeStatus.PENDING)
+
+    async def forget_handled_events(self, older_than: dt.timedelta) -> int:
+        """Forget redelivery guards older than any channel redelivers."""
+        async with self._uow() as uow:
+            forgotten = await uow.inbox.forget_before(self._clock() - older_than)
+            await uow.commit()
+        return forgotten
