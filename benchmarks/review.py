@@ -179,7 +179,7 @@ async def seed(url: str, initiatives: int, admins: int, cards: bool) -> Seeded:
     try:
         admin_members: list[Member] = []
         for i in range(admins):
-            _role, member, _unit = await grant_role(
+            held = await grant_role(
                 units_of_work,
                 unit_code=UNIT_CODE,
                 channel=CHANNEL,
@@ -187,7 +187,7 @@ async def seed(url: str, initiatives: int, admins: int, cards: bool) -> Seeded:
                 kind=RoleKind.ADMIN,
                 now=now,
             )
-            admin_members.append(member)
+            admin_members.append(held.member)
         async with units_of_work() as uow:
             unit = await uow.units.by_code(UNIT_CODE)
             assert unit is not None and unit.is_grassroots, UNIT_CODE

@@ -198,8 +198,9 @@ def admins_command(args: argparse.Namespace) -> int:
                      "now": now}  # fmt: skip
             try:
                 if args.action == "add":
-                    _role, member, unit = await grant_role(factory, **where)
-                    print(f"{member.external_id} is {args.role} of {unit.code} ({unit.name}).")
+                    held = await grant_role(factory, **where)
+                    print(f"{held.member.external_id} is {args.role} of {held.unit.code} "
+                          f"({held.unit.name}).")  # fmt: skip
                     return 0
                 if await revoke_role(factory, **where):
                     print(f"{args.telegram_id} is no longer {args.role} of {args.unit}.")

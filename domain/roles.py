@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Protocol
 
 from domain.errors import InputError
-from domain.model import Member, Role, RoleKind, Unit
+from domain.model import Member, RoleKind, Unit
 from domain.ports import HeldRole, RoleRepository, UnitOfWork, UnitOfWorkFactory, UnitRepository
 from domain.text import Verbatim, _
 
@@ -46,7 +46,7 @@ async def grant_role(
     kind: RoleKind,
     now: dt.datetime,
     language: str = "vi",
-) -> tuple[Role, Member, Unit]:
+) -> HeldRole:
     """Give a person a role for a unit; they need not have talked to the bot yet."""
     async with units_of_work() as uow:
         unit = await _unit(uow, unit_code)
@@ -59,7 +59,7 @@ async def grant_role(
             )  # fmt: skip
         role = await uow.roles.grant(member.id, unit.id, kind, None, now)
         await uow.commit()
-    return role, member, unit
+    return HeldRole(role, member, unit)
 
 
 async def revoke_role(

@@ -131,6 +131,20 @@ class Clock:
 
 
 @pytest.fixture
+async def units_of_work(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """The example unit tree in a clean database, and units of work on it: for use cases
+    called without a bot."""
+    await seed_units(database_url)
+    engine = create_engine(database_url)
+    factory = SqlUnitOfWorkFactory(engine)
+    try:
+        yield factory
+    finally:
+        factory.dispose()
+        await engine.dispose()
+
+
+@pytest.fixture
 def clock() -> Clock:
     """22/11/2026 09:00 in Hà Nội."""
     return Clock(dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC))

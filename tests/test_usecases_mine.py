@@ -4,7 +4,6 @@ entering an initiative for a member; and the typed codes of their buttons."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -27,25 +26,10 @@ from domain.proxy import (
     proxy_author,
 )
 from domain.ui import Forged
-from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import seed_units
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 MAY10, ANNORA, LONG_BIEN = "HN-LB-MAY10", "TH-KCN-ANNORA", "HN-LB"
-
-
-@pytest.fixture
-async def units_of_work(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """The example unit tree in a clean database, and units of work on it."""
-    await seed_units(database_url)
-    engine = create_engine(database_url)
-    factory = SqlUnitOfWorkFactory(engine)
-    try:
-        yield factory
-    finally:
-        factory.dispose()
-        await engine.dispose()
 
 
 async def unit(uow: UnitOfWork, code: str) -> Unit:

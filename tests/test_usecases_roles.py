@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,33 +22,18 @@ from domain.ports import UnitOfWork
 from domain.roles import grant_role, list_roles
 from domain.roles import revoke_role as revoke_by_operator
 from domain.text import Verbatim
-from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import seed_units
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 WEEK = dt.timedelta(days=7)
 DISTRICT, COMPANY, ELSEWHERE = "HN-LB", "HN-LB-MAY10", "TH-KCN"
 
 
-@pytest.fixture
-async def units_of_work(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """The example unit tree, and a unit of work factory on it."""
-    await seed_units(database_url)
-    engine = create_engine(database_url)
-    factory = SqlUnitOfWorkFactory(engine)
-    try:
-        yield factory
-    finally:
-        factory.dispose()
-        await engine.dispose()
-
-
 async def admin_of(units_of_work: SqlUnitOfWorkFactory, code: str, external_id: str) -> Member:
     """An admin appointed by the operator, as the CLI does."""
     granted = await grant_role(units_of_work, unit_code=code, channel="telegram",
                                external_id=external_id, kind=RoleKind.ADMIN, now=NOW)  # fmt: skip
-    return granted[1]
+    return granted.member
 
 
 async def person(uow: UnitOfWork, external_id: str, name: str) -> Member:

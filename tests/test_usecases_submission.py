@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,9 +25,7 @@ from domain.roles import grant_role
 from domain.submission import MissingAnswer, Submission, discard
 from domain.text import Text
 from domain.ui import Forged
-from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import seed_units
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 PHASE = ("GD2", "Giai đoạn 2", dt.date(2026, 6, 1), dt.date(2027, 9, 30), 1_000)
@@ -36,24 +33,16 @@ COMPANY, NEIGHBOUR, DISTRICT = "HN-LB-MAY10", "HN-LB-DUCGIANG", "HN-LB"
 SUBMISSION = Submission(ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
-@pytest.fixture
-async def units_of_work(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """The example unit tree with a phase running, and a unit of work factory on it."""
-    await seed_units(database_url)
-    engine = create_engine(database_url)
-    factory = SqlUnitOfWorkFactory(engine)
-    try:
-        await add_phase(factory, *PHASE)
-        yield factory
-    finally:
-        factory.dispose()
-        await engine.dispose()
+@pytest.fixture(autouse=True)
+async def phase(units_of_work: SqlUnitOfWorkFactory) -> None:
+    """A phase is running."""
+    await add_phase(units_of_work, *PHASE)
 
 
 async def admin_of(units_of_work: SqlUnitOfWorkFactory, code: str, external_id: str) -> Member:
     granted = await grant_role(units_of_work, unit_code=code, channel="telegram",
                                external_id=external_id, kind=RoleKind.ADMIN, now=NOW)  # fmt: skip
-    return granted[1]
+    return granted.member
 
 
 async def unit_id(uow: UnitOfWork, code: str) -> int:
