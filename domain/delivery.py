@@ -215,6 +215,15 @@ class DeliveryService:
                 )  # fmt: skip
             await uow.commit()
 
+    async def shown(self, member_id: int, choices: Sequence[str]) -> None:
+        """A notification with numbered choices reached a member of a channel without
+        buttons: a number they type next picks one."""
+        if not choices:
+            return
+        async with self._uow() as uow:
+            await uow.conversations.show_choices(member_id, choices, self._clock())
+            await uow.commit()
+
     async def blocked(self, outgoing: Outgoing) -> None:
         """The member blocked the bot: skip them from now on."""
         async with self._uow() as uow:

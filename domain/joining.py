@@ -17,7 +17,7 @@ from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes, StateRoute
 from domain.text import Text, Verbatim, _, n_
 from domain.turn import Turn
 from domain.typed import Intent
-from domain.ui import UNKNOWN_COMMAND, Button, ContactShared, KeyButton, Reply
+from domain.ui import SKIP_PHONE, UNKNOWN_COMMAND, Button, ContactShared, KeyButton, Reply
 from domain.unit_import import is_valid_code
 
 SEARCH_RESULTS = 8
@@ -238,7 +238,7 @@ class Joining:
     def _phone_prompt(self) -> Reply:
         keyboard = (
             (KeyButton(_("📱 Share my phone number"), request_contact=True),),
-            (KeyButton(_("Skip")),),
+            (KeyButton(SKIP_PHONE, command="skip"),),
         )
         return Reply(
             (_("Would you share your phone number, so the union can reach you about your "

@@ -213,6 +213,9 @@ class Conversation:
     state: DialogState = DialogState.IDLE
     draft_id: int | None = None
     data: dict[str, Any] = default(default_factory=dict)
+    # What a number typed next stands for, on a channel without buttons: the choices
+    # last shown, numbered (see domain.numbered).
+    choices: tuple[str, ...] = ()
 
 
 @dataclass

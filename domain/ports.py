@@ -99,6 +99,9 @@ class ConversationRepository(Protocol):
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
 
+    async def show_choices(self, member_id: int, choices: Sequence[str], now: dt.datetime) -> None:
+        """Remember the numbered choices a notification just showed (dialog unchanged)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Waiting:

@@ -21,6 +21,7 @@ from domain.model import (
     DialogState,
     Member,
 )
+from domain.numbered import chosen, last_choices
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.preferences import LANGUAGES
 from domain.proxy import helper_units
@@ -30,6 +31,7 @@ from domain.turn import Forged, Turn
 from domain.typed import Intent
 from domain.ui import (
     UNKNOWN_COMMAND,
+    UNREACHABLE,
     UNSUPPORTED_LABELS,
     ButtonPress,
     Capabilities,
@@ -38,11 +40,23 @@ from domain.ui import (
     FileShared,
     Inbound,
     Outcome,
+    Payload,
     TextMessage,
     Unsupported,
 )
 
 log = logging.getLogger(__name__)
+
+
+def _numbered(inbound: Inbound, turn: Turn) -> Payload:
+    """On a channel without buttons, a number typed after numbered choices is the choice."""
+    payload, choices = inbound.payload, turn.conversation.choices
+    if not isinstance(payload, TextMessage) or not choices:
+        return payload
+    number = typed.number(payload.text)
+    if number is None or not 1 <= number <= len(choices):
+        return payload
+    return chosen(choices[number - 1]) or payload
 
 
 class ConversationService:
@@ -108,7 +122,10 @@ class ConversationService:
                 uow, member, conversation, now, now.astimezone(self._tz).date(),
                 Outcome(language=member.language),
             )  # fmt: skip
-            await self._dispatch(turn, inbound)
+            buttons = self._channels.get(member.channel, UNREACHABLE).buttons
+            await self._dispatch(turn, inbound.payload if buttons else _numbered(inbound, turn))
+            if not buttons and turn.outcome.replies:
+                conversation.choices = tuple(c.stored() for c in last_choices(turn.outcome.replies))
             if member != before:
                 await uow.members.save(member, now)
             if conversation != conversation_before:
@@ -145,8 +162,7 @@ class ConversationService:
         member.display_name = display_name
         return member, stored
 
-    async def _dispatch(self, turn: Turn, inbound: Inbound) -> None:
-        payload = inbound.payload
+    async def _dispatch(self, turn: Turn, payload: Payload) -> None:
         try:
             if isinstance(payload, Command):
                 await self._command(turn, payload)

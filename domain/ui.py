@@ -54,6 +54,8 @@ class KeyButton:
 
     label: Text
     request_contact: bool = False
+    # The command its label stands for; a channel without keyboards numbers it.
+    command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +169,11 @@ MENU_COMMANDS: dict[str, Text] = {
     "help": _("❓ Help"),
 }
 MAIN_MENU: tuple[tuple[KeyButton, ...], ...] = (
-    (KeyButton(MENU_COMMANDS["new"]),),
-    (KeyButton(MENU_COMMANDS["my"]), KeyButton(MENU_COMMANDS["help"])),
+    (KeyButton(MENU_COMMANDS["new"], command="new"),),
+    (
+        KeyButton(MENU_COMMANDS["my"], command="my"),
+        KeyButton(MENU_COMMANDS["help"], command="help"),
+    ),
 )
 SKIP_PHONE = _("Skip")
 

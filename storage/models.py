@@ -117,6 +117,8 @@ class ConversationRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("initiatives.id"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The numbered choices last shown on a channel without buttons.
+    choices: Mapped[list[str] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 

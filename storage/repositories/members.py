@@ -29,6 +29,7 @@ _MEMBER_WITH_DIALOG = (
         conversations.c.state.label("dialog_state"),
         conversations.c.draft_id.label("dialog_draft_id"),
         conversations.c.data.label("dialog_data"),
+        conversations.c.choices.label("dialog_choices"),
     )
     .outerjoin(conversations, conversations.c.member_id == members.c.id)
     .where(members.c.channel == bindparam("b_channel"))
@@ -44,7 +45,8 @@ def _conversation_upsert(insert_: Any) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["member_id"],
         set_={
-            name: statement.excluded[name] for name in ("state", "draft_id", "data", "updated_at")
+            name: statement.excluded[name]
+            for name in ("state", "draft_id", "data", "choices", "updated_at")
         },
     )
 
@@ -60,13 +62,14 @@ class Prefetched:
 
 
 def _conversation(
-    member_id: int, state: str | None, draft_id: int | None, data: Any
+    member_id: int, state: str | None, draft_id: int | None, data: Any, choices: Any
 ) -> Conversation:
     if state is None:
         return Conversation(member_id=member_id)
     return Conversation(
-        member_id=member_id, state=DialogState(state), draft_id=draft_id, data=dict(data or {})
-    )
+        member_id=member_id, state=DialogState(state), draft_id=draft_id, data=dict(data or {}),
+        choices=tuple(str(c) for c in choices or ()),
+    )  # fmt: skip
 
 
 # hashtextextended gives a 64-bit key: two members share a lock only by a rare collision,
@@ -95,7 +98,7 @@ class SqlMemberRepository:
         if row is None:
             return None
         self._prefetched.conversations[row.id] = _conversation(
-            row.id, row.dialog_state, row.dialog_draft_id, row.dialog_data
+            row.id, row.dialog_state, row.dialog_draft_id, row.dialog_data, row.dialog_choices
         )
         return _member(row)
 
@@ -175,7 +178,14 @@ class SqlConversationRepository:
         row = (await self._db.execute(query)).first()
         if row is None:
             return Conversation(member_id=member_id)
-        return _conversation(member_id, row.state, row.draft_id, row.data)
+        return _conversation(member_id, row.state, row.draft_id, row.data, row.choices)
+
+    async def show_choices(self, member_id: int, choices: Sequence[str], now: dt.datetime) -> None:
+        """Remember the numbered choices a notification just showed; a member with no
+        dialog row yet gets an idle one."""
+        conversation = await self.get(member_id)
+        conversation.choices = tuple(choices)
+        await self.save(conversation, now)
 
     async def save(self, conversation: Conversation, now: dt.datetime) -> None:
         """Write the dialog state."""
@@ -186,6 +196,7 @@ class SqlConversationRepository:
                 "state": conversation.state.value,
                 "draft_id": conversation.draft_id,
                 "data": dict(conversation.data),
+                "choices": list(conversation.choices) or None,
                 "updated_at": now,
             },
         )
