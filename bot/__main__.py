@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
-    configure(secrets=(settings.telegram_bot_token, settings.webhook_secret))
+    configure(secrets=(settings.telegram_bot_token, settings.webhook_secret,
+                       settings.zalo_bot_token))  # fmt: skip
     logging.info("starting with %r", settings)
     lock = InstanceLock(settings.database_url)
     try:

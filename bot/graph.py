@@ -20,18 +20,28 @@ from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
-from domain.ui import Card
+from domain.ui import Capabilities, Card
 from domain.upkeep import Upkeep
 from handlers.telegram import CAPABILITIES as TELEGRAM_CAPABILITIES
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram.budget import SendBudget
+from handlers.zalo.render import CAPABILITIES as ZALO_CAPABILITIES
+from handlers.zalo.render import CHANNEL as ZALO
 from locales import Translator
 from storage.db import create_engine
 from storage.lease import Lease, SendCount
 from storage.uow import SqlUnitOfWorkFactory
 
-# The channels this process serves, and what each can show.
-CHANNELS = {TELEGRAM: TELEGRAM_CAPABILITIES}
+
+def channels_of(settings: Settings) -> dict[str, Capabilities]:
+    """The channels this process serves, and what each can show: Telegram's, and Zalo's
+    when its token is set."""
+    channels = {TELEGRAM: TELEGRAM_CAPABILITIES}
+    if settings.zalo_bot_token:
+        channels[ZALO] = ZALO_CAPABILITIES
+    return channels
+
+
 # The sending clock and sleep (monotonic seconds); benchmarks run time faster than real.
 Pace = tuple[Callable[[], float], Callable[[float], Awaitable[None]]]
 
@@ -58,6 +68,7 @@ class Graph:
     lease: Lease
     schedule: Schedule
     commendations: Commendations
+    channels: dict[str, Capabilities]
     upkeep: Upkeep
     group_chats: GroupChats
 
@@ -73,7 +84,7 @@ class Graph:
             invite_lifetime=dt.timedelta(days=settings.invite_days),
             schedule=self.schedule,
             renderer=self.translator,
-            channels=CHANNELS,
+            channels=self.channels,
         )
 
 
@@ -99,11 +110,12 @@ def build_graph(
     async def draw(card: Card, language: str) -> bytes:
         return await asyncio.to_thread(render_card, card, translator, language)
 
+    channels = channels_of(settings)
     commendations = Commendations(
-        units_of_work, clock=clock, schedule=schedule, draw=draw, channels=CHANNELS,
+        units_of_work, clock=clock, schedule=schedule, draw=draw, channels=channels,
     )  # fmt: skip
     upkeep = Upkeep(
-        units_of_work, clock=clock, timezone=settings.timezone, channels=CHANNELS,
+        units_of_work, clock=clock, timezone=settings.timezone, channels=channels,
         nudge_policy=NudgePolicy(
             drafts=settings.nudge_drafts, milestones=settings.nudge_milestones,
             lagging=settings.nudge_lagging, quiet_from=settings.nudge_quiet_from,
@@ -111,5 +123,5 @@ def build_graph(
         ),
     )  # fmt: skip
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
-                 Metrics(), count, budget, lease, schedule, commendations, upkeep,
+                 Metrics(), count, budget, lease, schedule, commendations, channels, upkeep,
                  GroupChats(units_of_work, clock))  # fmt: skip

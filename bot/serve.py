@@ -15,6 +15,8 @@ from bot.preflight import StartError, unreachable
 from bot.settings import Settings
 from bot.web import web_app
 from handlers.telegram import BotApplication
+from handlers.zalo.api import ZaloError, ZaloUnauthorized
+from handlers.zalo.channel import ZaloChannel
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,13 @@ async def serve(
 ) -> None:
     """Start the bot, receive updates until ``stop`` is set, then shut down in order."""
     runner: web.AppRunner | None = None
+    zalo: ZaloChannel | None = None
     await _open(application, settings)
     try:
         assert application.post_init is not None
         await application.post_init(application)
         await application.start()
+        zalo = await _open_zalo(application, settings)
         if webhook or settings.http_port is not None:
             runner = web.AppRunner(http_side(application, settings, webhook))
             await runner.setup()
@@ -78,6 +82,8 @@ async def serve(
             await application.updater.start_polling(allowed_updates=allowed)
         await stop.wait()
     finally:
+        if zalo is not None:
+            await zalo.stop()
         if runner is not None:
             await runner.cleanup()
         if application.updater is not None and application.updater.running:
@@ -99,6 +105,36 @@ async def _open(application: BotApplication, settings: Settings) -> None:
         await application.initialize()
     except TelegramError as error:
         raise StartError(unreachable(error, settings.telegram_api_base_url)) from None
+
+
+async def _open_zalo(application: BotApplication, settings: Settings) -> ZaloChannel | None:
+    """The Zalo channel beside Telegram's, when its token is set; a token Zalo refuses or
+    an unreachable server stops the start with a sentence saying which."""
+    if not settings.zalo_bot_token:
+        return None
+    data = application.bot_data
+    assert data.service is not None and data.deliveries is not None
+    assert data.translator is not None and data.duty is not None
+    duty = data.duty
+    zalo = ZaloChannel.build(
+        token=settings.zalo_bot_token, base_url=settings.zalo_api_base_url,
+        service=data.service, deliveries=data.deliveries, translator=data.translator,
+        default_language=settings.default_language, may_send=lambda: bool(duty.held),
+    )  # fmt: skip
+    try:
+        await zalo.start()
+    except ZaloUnauthorized:
+        await zalo.stop()
+        raise StartError(
+            "Zalo refused ZALO_BOT_TOKEN (401): copy the current token from the Zalo Bot "
+            "Creator console."
+        ) from None
+    except ZaloError as error:
+        await zalo.stop()
+        raise StartError(
+            f"Cannot reach the Zalo Bot API at {settings.zalo_api_base_url}: {error}"
+        ) from None
+    return zalo
 
 
 def run_until_signalled(application: BotApplication, settings: Settings, webhook: bool) -> None:

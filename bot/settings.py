@@ -16,6 +16,7 @@ from telegram import Update
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+DEFAULT_ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com"
 UNION_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
@@ -50,6 +51,9 @@ class Settings:
     nudge_quiet_until: int = 7
     broadcast_rate: float = 29.0
     send_slots: int = 8
+    # The Zalo channel runs beside Telegram's when its token is set.
+    zalo_bot_token: str = ""
+    zalo_api_base_url: str = DEFAULT_ZALO_API_BASE_URL
     # Webhook mode (``python -m bot run --webhook``) and the HTTP side (health, metrics).
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -92,7 +96,9 @@ class Settings:
         return (
             f"Settings(database_url={self.database_url!r}, "
             f"telegram_api_base_url={self.telegram_api_base_url!r}, timezone={self.timezone}, "
-            f"default_language={self.default_language!r}, telegram_bot_token='***')"
+            f"default_language={self.default_language!r}, telegram_bot_token='***', "
+            f"zalo_api_base_url={self.zalo_api_base_url!r}, "
+            f"zalo_bot_token={'***' if self.zalo_bot_token else ''!r})"
         )
 
     @classmethod
@@ -167,6 +173,10 @@ class Settings:
             telegram_api_base_url=(
                 values.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
             ).rstrip("/"),
+            zalo_bot_token=values.get("ZALO_BOT_TOKEN", "").strip(),
+            zalo_api_base_url=(values.get("ZALO_API_BASE_URL") or DEFAULT_ZALO_API_BASE_URL).rstrip(
+                "/"
+            ),
             timezone=timezone,
             default_language=language,
             migrate_on_start=values.get("BOT_MIGRATE_ON_START", "1") not in ("0", "false", "no"),
