@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
-from domain import dialog, review_cases
+from domain import dialog, review_cases, review_typed
 from domain.errors import InputError, NotAllowed, NotFound
 from domain.model import (
     Decision,
@@ -42,6 +42,7 @@ from domain.review_card import (
     review_card,
 )
 from domain.review_cases import REASON_LIMIT, PendingPage, Preset, Reason, ReviewOutdated
+from domain.roles import units_held
 from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.text import Day, Moment, Text, Verbatim, _
 from domain.turn import Forged, Turn
@@ -81,7 +82,8 @@ class ReviewDesk:
         self._tz = timezone
 
     def routes(self) -> Routes:
-        """/pending, /reopen, /history; the review buttons; a typed reason."""
+        """/pending, /reopen, /history; the review buttons; a typed reason; a typed
+        decision ("duyet SK-000123")."""
         return Routes(
             commands={
                 "pending": CommandRoute(lambda turn, _a: self.pending(turn, 0), open=True),
@@ -90,7 +92,44 @@ class ReviewDesk:
             },
             buttons={"r": ButtonRoute(self.button), "p": ButtonRoute(self.pending_button)},
             states={DialogState.REVIEWING: StateRoute(self.text, self.prompt)},
+            idle_text=self.typed,
         )
+
+    # -- a decision typed in words -------------------------------------------------
+
+    async def typed(self, turn: Turn, text: str) -> bool:
+        """ "duyet SK-000123", "tu choi SK-000123 <lý do>"…: an admin decides the current
+        version in one message. Anyone who holds no admin role is answered as before."""
+        typed = review_typed.parse(text)
+        if typed is None or not await units_held(turn.uow, turn.member.id, RoleKind.ADMIN):
+            return False
+        try:
+            await self._decide_typed(turn, typed)
+        except NotAllowed as refusal:
+            log.warning("member %s was refused: %s", turn.member, refusal.text.msgid)
+            turn.say(refusal.text)
+        except InputError as error:
+            # Not found, already decided, a newer version, a reason too long.
+            turn.say(error.text)
+        return True
+
+    async def _decide_typed(self, turn: Turn, typed: review_typed.TypedDecision) -> None:
+        if typed.initiative is None:
+            turn.say(_("Type the initiative's number after the word, for example "
+                       "“approve SK-000123” or “reject SK-000123 reason”."))  # fmt: skip
+            return
+        initiative = await review_cases.awaiting_decision(turn.uow, turn.member,
+                                                          typed.initiative)  # fmt: skip
+        if typed.decision is not Decision.APPROVE and typed.reason is None:
+            # Nothing is decided: the dialog asks for the reason, as after a press.
+            self._ask(turn, initiative, typed.decision, _("Please choose or type a reason first."))
+            return
+        decided = await review_cases.decide(
+            turn.uow, turn.member, initiative.id, initiative.version, typed.decision,
+            typed.reason, turn.now,
+        )  # fmt: skip
+        decided.notices.into(turn.outcome)
+        turn.menu(decided_line(decided.entry), _("The author has been told."))
 
     # -- buttons and text --------------------------------------------------------
 

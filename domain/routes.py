@@ -70,6 +70,9 @@ class Routes:
     # feature each (the draft's files; joining's phone number).
     file: Callable[[Turn, FileShared], Awaitable[None]] | None = None
     contact: Callable[[Turn, ContactShared], Awaitable[None]] | None = None
+    # Typed text while no dialog is in progress, before it only brings the menu back:
+    # True when the feature took it (an admin's typed decision, say).
+    idle_text: Callable[[Turn, str], Awaitable[bool]] | None = None
 
 
 def merge(features: Iterable[Routes]) -> Routes:
@@ -78,13 +81,33 @@ def merge(features: Iterable[Routes]) -> Routes:
     buttons: dict[str, ButtonRoute] = {}
     states: dict[DialogState, StateRoute] = {}
     handlers: dict[str, Any] = {}
+    idle_text: list[Callable[[Turn, str], Awaitable[bool]]] = []
     for routes in features:
         _add(commands, routes.commands)
         _add(buttons, routes.buttons)
         _add(states, routes.states)
         _add(handlers, {name: getattr(routes, name) for name in ("file", "contact")
                         if getattr(routes, name) is not None})  # fmt: skip
-    return Routes(commands, buttons, states, handlers.get("file"), handlers.get("contact"))
+        if routes.idle_text is not None:
+            idle_text.append(routes.idle_text)
+    return Routes(commands, buttons, states, handlers.get("file"), handlers.get("contact"),
+                  _first_taker(idle_text))  # fmt: skip
+
+
+def _first_taker(
+    takers: list[Callable[[Turn, str], Awaitable[bool]]],
+) -> Callable[[Turn, str], Awaitable[bool]] | None:
+    """Offer idle text to each feature in turn, until one takes it."""
+    if len(takers) < 2:
+        return takers[0] if takers else None
+
+    async def offer(turn: Turn, text: str) -> bool:
+        for take in takers:
+            if await take(turn, text):
+                return True
+        return False
+
+    return offer
 
 
 def _add(table: dict[K, V], more: Mapping[K, V]) -> None:

@@ -96,6 +96,7 @@ class ConversationService:
         self._buttons = routes.buttons
         self._states = routes.states
         self._file_route = routes.file
+        self._idle_text = routes.idle_text
         self._contact_route = routes.contact
 
     @property
@@ -168,6 +169,9 @@ class ConversationService:
                 await self._command(turn, payload)
             elif isinstance(payload, ButtonPress):
                 await self._button(turn, payload.code)
+            elif isinstance(payload, TextMessage) and await self._taken_when_idle(turn, payload):
+                # Before the join check: admins need not join a unit.
+                return
             elif not turn.member.has_joined and turn.conversation.state not in self._states:
                 # Every dialog but the idle one is reached by joining or through a role.
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
@@ -246,6 +250,11 @@ class ConversationService:
             await self._prompt(turn)
         else:
             await route.text(turn, text)
+
+    async def _taken_when_idle(self, turn: Turn, message: TextMessage) -> bool:
+        """Whether a feature took text typed with no dialog in progress."""
+        idle = turn.conversation.state not in self._states
+        return idle and self._idle_text is not None and await self._idle_text(turn, message.text)
 
     def _spell(self, label: Text) -> tuple[str, ...]:
         """A button's label in every language, to recognise it when typed."""
