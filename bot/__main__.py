@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     configure(secrets=(settings.telegram_bot_token, settings.webhook_secret,
-                       settings.zalo_bot_token))  # fmt: skip
+                       settings.zalo_bot_token, settings.zalo_webhook_secret))  # fmt: skip
     logging.info("starting with %r", settings)
     lock = InstanceLock(settings.database_url)
     try:

@@ -22,6 +22,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 # What Telegram's webhook secret may be made of.
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# Zalo's setWebhook secret_token: "8 to 256 characters"; it travels in a header, so
+# visible ASCII only.
+_ZALO_SECRET = re.compile(r"^[!-~]{8,256}$")
 # The updates the bot handles: messages (and a channel's posts, for /linkchat), button
 # presses, and being blocked or removed.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post")
@@ -54,6 +57,9 @@ class Settings:
     # The Zalo channel runs beside Telegram's when its token is set.
     zalo_bot_token: str = ""
     zalo_api_base_url: str = DEFAULT_ZALO_API_BASE_URL
+    # Zalo's webhook mode, beside Telegram's, served by the same HTTP server.
+    zalo_webhook_url: str = ""
+    zalo_webhook_secret: str = ""
     # Webhook mode (``python -m bot run --webhook``) and the HTTP side (health, metrics).
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -86,10 +92,40 @@ class Settings:
                 "output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
 
+        if self.zalo_bot_token:
+            self.check_zalo_webhook()
+
+    def check_zalo_webhook(self) -> None:
+        """Zalo's webhook, when its channel is on, needs the same: its own https address,
+        on a path other than Telegram's, and a secret Zalo will send back."""
+        url = urlsplit(self.zalo_webhook_url)
+        if url.scheme != "https" or not url.hostname:
+            raise SettingsError(
+                "ZALO_WEBHOOK_URL must be the public https address Zalo posts events to, "
+                "e.g. https://bot.congdoan.vn/zalo (ZALO_BOT_TOKEN is set, so webhook mode "
+                "needs it)."
+            )
+        if self.zalo_webhook_path == self.webhook_path:
+            raise SettingsError(
+                "ZALO_WEBHOOK_URL and WEBHOOK_URL must have different paths (e.g. /zalo and "
+                "/telegram): one HTTP server serves both."
+            )
+        if not _ZALO_SECRET.match(self.zalo_webhook_secret):
+            raise SettingsError(
+                "ZALO_WEBHOOK_SECRET must be 8 to 256 characters without spaces (letters, "
+                "digits and punctuation); for example the output of: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+
     @property
     def webhook_path(self) -> str:
         """The path of the webhook address, which the bot serves."""
         return urlsplit(self.webhook_url).path or "/"
+
+    @property
+    def zalo_webhook_path(self) -> str:
+        """The path of Zalo's webhook address, served beside Telegram's."""
+        return urlsplit(self.zalo_webhook_url).path or "/"
 
     def __repr__(self) -> str:
         """Never show the token."""
@@ -227,6 +263,8 @@ def _web(values: Mapping[str, str]) -> dict[str, Any]:
         "job_lease_seconds": lease,
         "webhook_url": values.get("WEBHOOK_URL", "").strip(),
         "webhook_secret": values.get("WEBHOOK_SECRET", "").strip(),
+        "zalo_webhook_url": values.get("ZALO_WEBHOOK_URL", "").strip(),
+        "zalo_webhook_secret": values.get("ZALO_WEBHOOK_SECRET", "").strip(),
         "webhook_max_connections": connections,
         "allowed_updates": allowed or ALLOWED_UPDATES,
         "http_listen": values.get("HTTP_LISTEN", "0.0.0.0").strip(),

@@ -1,9 +1,11 @@
-"""The bot's HTTP side (aiohttp): Telegram's webhook, ``/healthz`` and ``/metrics``.
+"""The bot's HTTP side (aiohttp): Telegram's and Zalo's webhooks, ``/healthz`` and
+``/metrics``.
 
 A webhook request is answered only once its update is handled (and committed): if the
 process dies first, Telegram gets no answer and delivers the update again, to this
 instance or another; the update's id, claimed in the same transaction as its changes,
-makes a second delivery change nothing.
+makes a second delivery change nothing. Zalo's events are answered the same way, and
+their message_id plays the update id's part.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.metrics import Metrics
+from handlers.zalo.api import SECRET_HEADER as ZALO_SECRET_HEADER
+from handlers.zalo.api import ZaloEvent, parse_event
 from storage.db import current_revision, head_revision
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,59 @@ Refresh = Callable[[Metrics], Awaitable[None]]
 Handle = Callable[[Update], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class ZaloRoute:
+    """Zalo's webhook: the path served, the secret Zalo sends back, and what takes each
+    event (in its member's order) to the core."""
+
+    path: str
+    secret: str
+    handle: Callable[[ZaloEvent], Awaitable[None]]
+
+
+Refuse = Callable[[int, str], web.Response]
+
+
+async def _admitted(
+    request: web.Request, header: str, secret: str, refuse: Refuse, unreadable: str
+) -> Any | web.Response:
+    """The request's JSON body, once its secret and size are right; else the refusal
+    (``unreadable``: the reason given for a body that is not JSON)."""
+    given = request.headers.get(header, "")
+    # An empty secret would let a request without the header in: refuse everything then.
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        return refuse(403, "wrong secret")
+    if (request.content_length or 0) > MAX_BODY:
+        return refuse(413, "too large")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return refuse(413, "too large")
+    try:
+        return json.loads(body)
+    # JSON nested deeper than Python's recursion limit cannot be read either.
+    except (ValueError, RecursionError):
+        return refuse(400, unreadable)
+
+
+def _zalo_receiver(
+    zalo: ZaloRoute, refuse: Refuse
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Zalo's webhook route: the event (bare or in its envelope) handled, then 200."""
+
+    async def receive(request: web.Request) -> web.Response:
+        data = await _admitted(request, ZALO_SECRET_HEADER, zalo.secret, refuse, "not an event")
+        if isinstance(data, web.Response):
+            return data
+        event = parse_event(data)
+        if event is None:
+            return refuse(400, "not an event")
+        await zalo.handle(event)
+        return web.Response(text="ok")
+
+    return receive
+
+
 def web_app(
     *,
     handle: Handle,
@@ -105,8 +162,10 @@ def web_app(
     refresh: Refresh,
     webhook_path: str | None = None,
     secret: str = "",
+    zalo: ZaloRoute | None = None,
 ) -> web.Application:
-    """The routes: the webhook (when ``webhook_path`` is given), health and metrics."""
+    """The routes: Telegram's webhook (when ``webhook_path`` is given), Zalo's (when
+    ``zalo`` is), health and metrics."""
     app = web.Application(client_max_size=MAX_BODY)
 
     def refuse(status: int, reason: str) -> web.Response:
@@ -114,21 +173,13 @@ def web_app(
         return web.Response(status=status, text=reason)
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return refuse(403, "wrong secret")
-        if (request.content_length or 0) > MAX_BODY:
-            return refuse(413, "too large")
+        data = await _admitted(request, SECRET_HEADER, secret, refuse, "not an update")
+        if isinstance(data, web.Response):
+            return data
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return refuse(413, "too large")
-        try:
-            data = json.loads(body)
             if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
                 raise ValueError("not an update")
             update = decode(data)
-        # JSON nested deeper than Python's recursion limit cannot be read either.
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return refuse(400, "not an update")
         await handle(update)
@@ -150,6 +201,8 @@ def web_app(
 
     if webhook_path is not None:
         app.router.add_post(webhook_path, receive)
+    if zalo is not None:
+        app.router.add_post(zalo.path, _zalo_receiver(zalo, refuse))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     return app

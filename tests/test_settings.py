@@ -86,3 +86,46 @@ def test_sending_settings() -> None:
             Settings.from_mapping({**values, "SEND_SLOTS": wrong})
     with pytest.raises(SettingsError, match="BROADCAST_RATE"):
         Settings.from_mapping({**values, "BROADCAST_RATE": "30"})
+
+
+def test_zalo_webhook_settings() -> None:
+    telegram = {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example/telegram",
+                "WEBHOOK_SECRET": "s3cret-Webhook_token-0123456789"}  # fmt: skip
+    Settings.from_mapping(telegram).check_webhook()  # no Zalo token: nothing more is needed
+    zalo = {**telegram, "ZALO_BOT_TOKEN": "1459232241454765289:zalo-secret-part",
+            "ZALO_WEBHOOK_URL": " https://bot.example/zalo ",
+            "ZALO_WEBHOOK_SECRET": "zalo:Secret/42"}  # fmt: skip
+    settings = Settings.from_mapping(zalo)
+    settings.check_webhook()
+    assert settings.zalo_webhook_url == "https://bot.example/zalo"
+    assert settings.zalo_webhook_path == "/zalo"
+    assert "zalo:Secret/42" not in repr(settings)
+    wrong = [
+        ({"ZALO_WEBHOOK_URL": ""}, "ZALO_WEBHOOK_URL must be the public https"),
+        ({"ZALO_WEBHOOK_URL": "http://bot.example/zalo"}, "ZALO_WEBHOOK_URL must be the public"),
+        ({"ZALO_WEBHOOK_URL": "https://other.example/telegram"}, "different paths"),
+        ({"ZALO_WEBHOOK_SECRET": ""}, "ZALO_WEBHOOK_SECRET must be 8 to 256"),
+        ({"ZALO_WEBHOOK_SECRET": "short"}, "ZALO_WEBHOOK_SECRET must be 8 to 256"),
+        ({"ZALO_WEBHOOK_SECRET": "x" * 257}, "ZALO_WEBHOOK_SECRET must be 8 to 256"),
+        ({"ZALO_WEBHOOK_SECRET": "has a space"}, "ZALO_WEBHOOK_SECRET must be 8 to 256"),
+    ]
+    for change, message in wrong:
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_mapping({**zalo, **change}).check_webhook()
+    Settings.from_mapping({**zalo, "ZALO_WEBHOOK_SECRET": "x" * 8}).check_webhook()
+    Settings.from_mapping({**zalo, "ZALO_WEBHOOK_SECRET": "x" * 256}).check_webhook()
+
+
+def test_run_webhook_with_zalo_but_no_zalo_webhook_stops_clearly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example/telegram")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret-Webhook_token-0123456789")
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "1459232241454765289:zalo-secret-part")
+    monkeypatch.delenv("ZALO_WEBHOOK_URL", raising=False)
+    assert main(["run", "--webhook"]) == 2
+    assert "Cannot start: ZALO_WEBHOOK_URL must be" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from domain.service import ConversationService
@@ -43,6 +44,7 @@ class ZaloPoller:
         *,
         poll_timeout: int = POLL_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_handled: Callable[[ZaloEvent, float], None] | None = None,
     ) -> None:
         self._api = api
         self._service = service
@@ -50,6 +52,7 @@ class ZaloPoller:
         self._default_language = default_language
         self._poll_timeout = poll_timeout
         self._sleep = sleep
+        self._on_handled = on_handled
         # Events taken from Zalo and done with, answered or not.
         self.handled = 0
 
@@ -73,13 +76,16 @@ class ZaloPoller:
 
     async def handle(self, event: ZaloEvent) -> None:
         """One event: to the core, and its answer back; nothing a member sends stops the
-        loop."""
+        loop. Polled or posted to the webhook, every event comes this way."""
+        start = time.perf_counter()
         try:
             await self._handle(event)
         except Exception:
             log.exception("Zalo message %s from %s failed", event.message_id, event.sender_id)
         finally:
             self.handled += 1
+            if self._on_handled is not None:
+                self._on_handled(event, time.perf_counter() - start)
 
     async def _handle(self, event: ZaloEvent) -> None:
         if event.sender_is_bot:

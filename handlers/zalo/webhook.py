@@ -1,0 +1,55 @@
+"""Zalo's webhook mode: events POSTed by the platform, taken to the same path as polled
+ones, one member's strictly in the order they arrive.
+
+The HTTP side (secret, size, JSON) lives with the bot's aiohttp server; this is what it
+calls with each event it accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from handlers.zalo.api import ZaloEvent
+
+# Events handled at once, all members together, as MAX_CONCURRENT_UPDATES is for Telegram.
+DEFAULT_CONCURRENCY = 256
+
+
+class MemberOrder:
+    """Runs each member's events one at a time, first in first out, and different
+    members' side by side; a member's lock exists only while they have events in flight.
+
+    The platform documents no per-member queue for its webhook, so two messages of one
+    member may arrive at once: asyncio locks wake waiters in order, so they run in the
+    order their requests came in, as Telegram's webhook does (PerMemberUpdateProcessor).
+    """
+
+    def __init__(
+        self,
+        handle: Callable[[ZaloEvent], Awaitable[None]],
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self._handle = handle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, event: ZaloEvent) -> None:
+        """Handle ``event`` once the member's earlier events are done."""
+        key = event.sender_id
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock, self._slots:
+                await self._handle(event)
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    @property
+    def members_in_flight(self) -> int:
+        """Members with an event being handled or waiting."""
+        return len(self._locks)
