@@ -23,6 +23,7 @@ from storage.db import create_engine, upgrade
 from storage.models import Base
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import TOKEN, FakeBotApi, Harness
+from tests.zalo_world import Worker, zalo_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_UNITS = ROOT / "examples" / "units.csv"
@@ -190,6 +191,15 @@ async def stop(harness: Harness) -> None:
         await application.post_stop(application)
     await application.shutdown()
     await application.post_shutdown(application)
+
+
+@pytest.fixture
+async def zalo(start_bot: StartBot, database_url: str) -> AsyncIterator[Worker]:
+    """The bot with its Zalo channel on, against a fake Zalo Bot API, and a Zalo worker;
+    the example unit tree imported."""
+    await seed_units(database_url)
+    async with zalo_worker(start_bot, database_url) as worker:
+        yield worker
 
 
 @pytest.fixture

@@ -16,12 +16,7 @@ from tests.fakebotapi import Harness
 from tests.scenario import MAY10
 from tests.test_review import ADMIN_A, ADMIN_B, OUTSIDER, decisions, edits, grant, setup, submit
 from tests.test_submission import load
-from tests.test_zalo import (
-    Worker,
-    status_of_first,
-    submit_by_typing,
-    zalo,  # noqa: F401 - the fixture
-)
+from tests.zalo_world import Worker, status_of_first, submit_by_typing
 
 ZALO_ADMIN = "5550009"
 
@@ -170,7 +165,7 @@ async def give_zalo_admin(database_url: str, unit_code: str, user_id: str) -> No
 
 
 async def test_a_zalo_admin_decides_by_the_numbers_of_the_card(
-    zalo: Worker,  # noqa: F811 - the fixture imported above
+    zalo: Worker,
     database_url: str,
 ) -> None:
     await give_zalo_admin(database_url, MAY10, ZALO_ADMIN)
@@ -189,7 +184,7 @@ async def test_a_zalo_admin_decides_by_the_numbers_of_the_card(
 
 
 async def test_a_zalo_admin_decides_by_typing(
-    zalo: Worker,  # noqa: F811 - the fixture imported above
+    zalo: Worker,
     database_url: str,
 ) -> None:
     await give_zalo_admin(database_url, MAY10, ZALO_ADMIN)
