@@ -89,7 +89,7 @@ class Mine:
                     OpenMine(item.id, shown.page).encode()),)
             for item in shown.items
         )  # fmt: skip
-        pages = navigation(shown, _("◀️ Newer"), _("Older ▶️"), MyPage)
+        pages = navigation(shown.page, shown.pages, _("◀️ Newer"), _("Older ▶️"), MyPage)
         turn.say(*lines, buttons=rows + pages)
 
     async def _my_button(self, turn: Turn, press: MyPage | OpenMine) -> None:

@@ -40,12 +40,13 @@ async def fetch_page(
 
 
 def navigation(
-    page: Page[T], back: Text, forward: Text, code: Callable[[int], ButtonCode]
+    page: int, pages: int, back: Text, forward: Text, code: Callable[[int], ButtonCode]
 ) -> tuple[tuple[Button, ...], ...]:
-    """The row of buttons to the page before and after this one; none on a single page."""
+    """The row of buttons to the page before and after ``page`` (from 0) of ``pages``;
+    none on a single page."""
     row = []
-    if page.page > 0:
-        row.append(Button(back, code(page.page - 1).encode()))
-    if page.page + 1 < page.pages:
-        row.append(Button(forward, code(page.page + 1).encode()))
+    if page > 0:
+        row.append(Button(back, code(page - 1).encode()))
+    if page + 1 < pages:
+        row.append(Button(forward, code(page + 1).encode()))
     return (tuple(row),) if row else ()

@@ -20,6 +20,7 @@ from domain.model import (
     RoleKind,
     parse_number,
 )
+from domain.paging import navigation
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
 from domain.review_card import (
@@ -306,15 +307,6 @@ class ReviewDesk:
 
     # -- reminders -------------------------------------------------------------------
 
-    async def _reviewer_chain(self, uow: UnitOfWork, unit_id: int) -> list[list[Member]]:
-        """Admins of each unit on the path that has any, nearest first."""
-        unit = await uow.units.get(unit_id)
-        if unit is None:
-            return []
-        path = await uow.units.path(unit)
-        holders = await uow.roles.holders([u.id for u in path], RoleKind.ADMIN)
-        return [holders[u.id] for u in path if holders[u.id]]
-
     async def reminders(
         self, uow: UnitOfWork, now: dt.datetime, today: dt.date, after: dt.timedelta
     ) -> list[Delivery]:
@@ -324,7 +316,7 @@ class ReviewDesk:
         waiting: dict[int, tuple[Member, list[tuple[Initiative, bool]]]] = {}
         for item in await uow.initiatives.waiting_since(now - after):
             if item.unit_id not in chains:
-                chains[item.unit_id] = await self._reviewer_chain(uow, item.unit_id)
+                chains[item.unit_id] = await review_cases.reviewer_chain(uow, item.unit_id)
             chain = chains[item.unit_id]
             since = item.submitted_at or item.created_at
             targets = [(admin, False) for admin in chain[0]] if chain else []
@@ -427,11 +419,5 @@ def _listing_buttons(listing: PendingPage) -> tuple[tuple[Button, ...], ...]:
         (Button(_("📄 Open {number}", number=item.number), OpenPending(item.id).encode()),)
         for item in listing.items
     ]
-    page, navigation = listing.page, []
-    if page > 0:
-        navigation.append(Button(_("◀️ Older"), ShowPending(page - 1).encode()))
-    if page + 1 < listing.pages:
-        navigation.append(Button(_("Newer ▶️"), ShowPending(page + 1).encode()))
-    if navigation:
-        rows.append(tuple(navigation))
-    return tuple(rows)
+    pages = navigation(listing.page, listing.pages, _("◀️ Older"), _("Newer ▶️"), ShowPending)
+    return (*rows, *pages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from domain.model import (
     format_number,
     parse_number,
 )
+from domain.paging import fetch_page
 from domain.parsing import clean_text
 from domain.ports import (
     InitiativeRepository,
@@ -36,6 +38,7 @@ from domain.ports import (
     RoleRepository,
     SubmissionSnapshots,
     UnitRepository,
+    Waiting,
 )
 from domain.progress import count_change
 from domain.review_card import (
@@ -142,17 +145,20 @@ class Trail:
 # -- who may do what ------------------------------------------------------------------
 
 
-async def reviewers_for(store: RoleScope, unit_id: int) -> list[Member]:
-    """The admins of the unit, or of the nearest unit above that has any."""
+async def reviewer_chain(store: RoleScope, unit_id: int) -> list[list[Member]]:
+    """The admins of each unit on the path up from this one that has any, nearest first."""
     unit = await store.units.get(unit_id)
     if unit is None:
         return []
     path = await store.units.path(unit)
     holders = await store.roles.holders([u.id for u in path], RoleKind.ADMIN)
-    for step in path:
-        if holders[step.id]:
-            return holders[step.id]
-    return []
+    return [holders[u.id] for u in path if holders[u.id]]
+
+
+async def reviewers_for(store: RoleScope, unit_id: int) -> list[Member]:
+    """The admins of the unit, or of the nearest unit above that has any."""
+    chain = await reviewer_chain(store, unit_id)
+    return chain[0] if chain else []
 
 
 async def reviews(store: RoleScope, member: Member, initiative: Initiative) -> bool:
@@ -369,14 +375,14 @@ async def pending(store: ReviewStore, actor: Member, page: int, page_size: int) 
     roots = await units_held(store, actor.id, RoleKind.ADMIN)
     if not roots:
         raise NotAllowed(_("This command is for union admins."))
-    page = max(page, 0)
-    waiting = await store.initiatives.pending_in(roots, page * page_size, page_size)
-    pages = (waiting.total + page_size - 1) // page_size
-    if waiting.total and page >= pages:
-        # A button from when more was waiting: show the last page there is now.
-        page = pages - 1
-        waiting = await store.initiatives.pending_in(roots, page * page_size, page_size)
-    return PendingPage(waiting.items, waiting.total, waiting.per_unit, page, pages)
+    fetched: list[Waiting] = []
+
+    async def fetch(offset: int, limit: int) -> tuple[Sequence[Initiative], int]:
+        fetched.append(await store.initiatives.pending_in(roots, offset, limit))
+        return fetched[-1].items, fetched[-1].total
+
+    shown = await fetch_page(fetch, max(page, 0), page_size)
+    return PendingPage(shown.items, shown.total, fetched[-1].per_unit, shown.page, shown.pages)
 
 
 async def history(store: ReviewStore, actor: Member, initiative_id: int) -> Trail:
