@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -10,6 +9,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from handlers.ordering import MemberLocks
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class PerMemberUpdateProcessor(BaseUpdateProcessor):
         on_handled: Callable[[object, float], None] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = MemberLocks()
         self._on_handled = on_handled
         self.handled = 0
 
@@ -52,19 +53,8 @@ class PerMemberUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold(key):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to allocate."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from handlers.ordering import MemberLocks
 from handlers.zalo.api import ZaloEvent
 
 # Events handled at once, all members together, as MAX_CONCURRENT_UPDATES is for Telegram.
@@ -32,22 +33,12 @@ class MemberOrder:
     ) -> None:
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks = MemberLocks()
 
     async def __call__(self, event: ZaloEvent) -> None:
         """Handle ``event`` once the member's earlier events are done."""
-        key = event.sender_id
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock, self._slots:
-                await self._handle(event)
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold(event.sender_id), self._slots:
+            await self._handle(event)
 
     @property
     def members_in_flight(self) -> int:
