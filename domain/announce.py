@@ -149,10 +149,14 @@ class AnnounceDesk:
             Reply((Text("{text}", {"text": Verbatim(str(data["text"]))}),),
                   photo=str(photo) if photo else None)
         )  # fmt: skip
+        self._ask_audience(turn)
+
+    def _ask_audience(self, turn: Turn, *before: Text) -> None:
+        """Who receives it, as choices; the photo may go."""
         rows = [(Button(label, ChooseAudience(scope).encode()),) for scope, label in SCOPES.items()]
-        if photo:
+        if turn.conversation.data.get("photo"):
             rows.append((Button(_("🗑 Remove the photo"), RemovePhoto().encode()),))
-        turn.say(_("Who should receive it? To change the text, type it again."),
+        turn.say(*before, _("Who should receive it? To change the text, type it again."),
                  buttons=tuple(rows))  # fmt: skip
 
     async def prompt(self, turn: Turn, *before: Text) -> None:
@@ -161,7 +165,9 @@ class AnnounceDesk:
         if "text" not in data:
             turn.say(*before, self._ask_caption() if data.get("photo") else self._ask_text())
         else:
-            turn.say(*before, _("Please use the buttons above, or /cancel."))
+            # Asked again with its choices: on a channel without buttons, the numbers
+            # shown with the question before mean nothing after another reply.
+            self._ask_audience(turn, *before)
 
     async def button(self, turn: Turn, press: AnnouncePress) -> None:
         """Scope, confirmation and stop buttons."""

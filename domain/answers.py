@@ -63,7 +63,7 @@ def _benefit_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
     draft.benefit_range = None
     if amount is None:
         return [_("Estimated benefit: cannot estimate.")]
-    return [_("Estimated benefit recorded: {amount}. If that is wrong, tap “{back}”.",
+    return [_("Estimated benefit recorded: {amount}. If that is wrong, choose “{back}”.",
               amount=Money(amount), back=dialog.BACK)]  # fmt: skip
 
 
@@ -83,7 +83,7 @@ def _note_text(draft: Initiative, text: str, _today: dt.date) -> list[Text]:
 
 def _files_text(draft: Initiative, _text: str, _today: dt.date) -> list[Text]:
     label = dialog.DONE if dialog.files(draft) else dialog.NO_FILES
-    raise InputError(_("Please send a photo or a document, or tap “{button}”.", button=label))
+    raise InputError(_("Please send a photo or a document, or choose “{button}”.", button=label))
 
 
 _TEXT_ANSWERS: dict[Step, Callable[[Initiative, str, dt.date], list[Text] | None]] = {
@@ -109,7 +109,7 @@ def answer_text(draft: Initiative, text: str, today: dt.date, replace: bool) -> 
     answer = _TEXT_ANSWERS.get(step)
     if answer is not None:
         return answer(draft, text, today)
-    raise InputError(_("Please tap one of the buttons, or type its name or number."))
+    raise InputError(_("Please choose one of the options, or type its name or number."))
 
 
 def answer_pick(draft: Initiative, value: str, today: dt.date) -> list[Text]:
@@ -132,7 +132,7 @@ def answer_pick(draft: Initiative, value: str, today: dt.date) -> list[Text]:
         if not draft.confidential:
             draft.confidential_note = None
     else:
-        raise InputError(_("That button does not belong to this question."))
+        raise InputError(_("That choice does not belong to this question."))
     return []
 
 
@@ -145,7 +145,7 @@ def answer_done(draft: Initiative) -> None:
         draft.coauthors_done = True
         return
     if step not in (*dialog.MULTI_MESSAGE_STEPS, Step.ATTACHMENTS):
-        raise InputError(_("That button does not belong to this question."))
+        raise InputError(_("That choice does not belong to this question."))
 
 
 def answer_keep(draft: Initiative) -> None:
@@ -164,7 +164,7 @@ def clear_step(draft: Initiative) -> Text:
     elif step is Step.COAUTHORS:
         draft.coauthors = []
     elif step is not Step.ATTACHMENTS:
-        raise InputError(_("That button does not belong to this question."))
+        raise InputError(_("That choice does not belong to this question."))
     # Recordings go with the answer they give; photos and documents with the files step.
     answer = None if step is Step.ATTACHMENTS else step.value
     draft.attachments = [a for a in draft.attachments if a.answer != answer]

@@ -239,15 +239,15 @@ def _ask_long(draft: Initiative, replacing: bool) -> Asked:
         return lines, []
     lines.append(_("Current answer: {value}", value=answer_value(draft, draft.step, CLIP)))
     if replacing:
-        lines.append(_("Send the new text to replace it, or tap “{keep}”.", keep=KEEP))
+        lines.append(_("Send the new text to replace it, or choose “{keep}”.", keep=KEEP))
     else:
-        lines.append(_("Send more to add to it, or tap “{keep}”.", keep=KEEP))
+        lines.append(_("Send more to add to it, or choose “{keep}”.", keep=KEEP))
     return lines, [(button(draft, "keep", KEEP), button(draft, "clear", START_OVER))]
 
 
 def _ask_applied(draft: Initiative) -> Asked:
     return [_("Has the initiative been applied? If so, since when? "
-              "Tap a button or type the date as dd/mm/yyyy.")], [
+              "Choose an option, or type the date as dd/mm/yyyy.")], [
         (button(draft, "pick", _("Not applied yet"), "no"),
          button(draft, "pick", _("This month"), "month"))]  # fmt: skip
 
@@ -260,7 +260,7 @@ def _ask_effect(draft: Initiative) -> Asked:
 def _ask_benefit(draft: Initiative) -> Asked:
     ranges = [button(draft, "pick", label, code) for code, (_low, label) in BENEFIT_RANGES.items()]
     rows = [*_pairs(ranges), (button(draft, "pick", UNKNOWN_BENEFIT, "unknown"),)]
-    return [_("What is the estimated benefit in VND? Tap a range, or type the amount, "
+    return [_("What is the estimated benefit in VND? Choose a range, or type the amount, "
               "for example: 5 billion, 200 million, 1,200,000.")], rows  # fmt: skip
 
 
@@ -270,7 +270,7 @@ def _ask_coauthors(draft: Initiative) -> Asked:
     if not draft.coauthors:
         return lines, [(button(draft, "done", NO_COAUTHORS),)]
     lines.append(_("Co-authors so far: {names}", names=_coauthor_list(draft.coauthors)))
-    lines.append(_("Type more names, or tap “{done}”.", done=DONE))
+    lines.append(_("Type more names, or choose “{done}”.", done=DONE))
     return lines, [(button(draft, "done", DONE), button(draft, "clear", _("🗑 Clear list")))]
 
 
@@ -278,10 +278,10 @@ def _ask_files(draft: Initiative) -> Asked:
     count = len(files(draft))
     if not count:
         return [_("Send photos or documents that show the initiative (at most {limit}), "
-                  "or tap “{skip}”.", limit=MAX_ATTACHMENTS, skip=NO_FILES)], [
+                  "or choose “{skip}”.", limit=MAX_ATTACHMENTS, skip=NO_FILES)], [
             (button(draft, "done", NO_FILES),)]  # fmt: skip
     return [
-        _("Send more photos or documents (at most {limit}), or tap “{done}”.",
+        _("Send more photos or documents (at most {limit}), or choose “{done}”.",
           limit=MAX_ATTACHMENTS, done=DONE),
         n_("{count} file received.", "{count} files received.", count),
     ], [(button(draft, "done", DONE), button(draft, "clear", _("🗑 Remove all")))]  # fmt: skip
@@ -356,6 +356,11 @@ def files(draft: Initiative) -> list[Attachment]:
 
 
 def recorded(items: list[Attachment]) -> Text:
+    if all(a.duration is None for a in items):
+        # A channel that does not say how long a recording is (Zalo): no made-up 0:00.
+        if len(items) == 1:
+            return _("🎤 recording")
+        return _("🎤 {count} recordings", count=len(items))
     seconds = sum(a.duration or 0 for a in items)
     length = Verbatim(f"{seconds // 60}:{seconds % 60:02d}")
     if len(items) == 1:

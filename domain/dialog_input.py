@@ -50,7 +50,7 @@ def _command(draft: Initiative, word: Intent, buttons: list[Button]) -> str:
     if word is Intent.BACK:
         found = _find(buttons, "back", "discard_no")
         if found is None:
-            raise InputError(_("To change an answer, tap ✏️ and the part to change."))
+            raise InputError(_("To change an answer, choose ✏️ next to the part to change."))
         return found
     if word is Intent.KEEP:
         found = _find(buttons, "keep")
@@ -88,9 +88,9 @@ def _choice(draft: Initiative, text: str, buttons: list[Button], spell: Spell) -
     if result.code is not None:
         return result.code
     if result.ambiguous:
-        raise InputError(_("“{text}” fits several choices. Please tap one of them.",
+        raise InputError(_("“{text}” fits several choices. Please choose one of them.",
                            text=Verbatim(dialog.shorten(text.strip(), 40))))  # fmt: skip
-    raise InputError(_("Please tap one of the buttons, or type its name or number."))
+    raise InputError(_("Please choose one of the options, or type its name or number."))
 
 
 def typed_tap(draft: Initiative, text: str, spell: Spell) -> str | Intent | None:
@@ -98,8 +98,8 @@ def typed_tap(draft: Initiative, text: str, spell: Spell) -> str | Intent | None
     or None when the text is the answer itself."""
     buttons = [b for row in dialog.question(draft).buttons for b in row]
     word = typed.intent(text)
-    if word is Intent.CANCEL:
-        return word
+    if word in (Intent.CANCEL, Intent.MENU):
+        return Intent.CANCEL
     if word is not None:
         return _command(draft, word, buttons)
     if draft.step in dialog.CHOICE_STEPS:

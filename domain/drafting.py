@@ -213,7 +213,7 @@ class Drafting:
             returns = [e for e in history if e.action in ("return", "reopen")]
             if returns and (reason := reason_text(returns[-1].note)):
                 lines.append(_("Reason: {reason}", reason=reason))
-            lines.append(_("Edit what is needed with ✏️, then tap “📤 Submit for review”."))
+            lines.append(_("Edit what is needed with ✏️, then choose “📤 Submit for review”."))
             turn.show(dialog.question(draft), *lines)
             return
         turn.show(dialog.question(draft), _("Continuing draft {number}.", number=draft.number))
@@ -227,7 +227,7 @@ class Drafting:
             await self._prompt(turn)
             return
         if draft.step.value != press.step:
-            turn.outcome.notice = _("That button is from an earlier message.")
+            turn.outcome.notice = _("That choice is from an earlier message.")
             if turn.conversation.draft_id == draft.id:
                 self._activate(turn, draft)
             await self._prompt(turn)
@@ -374,7 +374,7 @@ async def owned(turn: Turn, initiative_id: int) -> Initiative | None:
     ):
         log.warning("refused button for initiative %s from member %s", initiative_id,
                     turn.member)  # fmt: skip
-        turn.outcome.notice = _("This button is not for you.")
+        turn.outcome.notice = _("This choice is not for you.")
         return None
     return initiative
 
@@ -384,9 +384,9 @@ def _continuation(draft: Initiative) -> Reply:
     if draft.step not in dialog.MULTI_MESSAGE_STEPS:
         return dialog.question(draft)
     written = (draft.problem if draft.step is Step.PROBLEM else draft.solution) or ""
-    saved = (_("Saved ({length} of {limit} characters). Send more, or tap “{done}”.",
+    saved = (_("Saved ({length} of {limit} characters). Send more, or choose “{done}”.",
                length=len(written), limit=TEXT_LIMIT, done=dialog.DONE) if written
-             else _("Saved. Send more, or tap “{done}”.", done=dialog.DONE))  # fmt: skip
+             else _("Saved. Send more, or choose “{done}”.", done=dialog.DONE))  # fmt: skip
     return Reply(
         (saved,),
         ((dialog.button(draft, "done", dialog.DONE),

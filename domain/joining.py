@@ -99,6 +99,9 @@ class Joining:
                 DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
             },
             contact=self.contact,
+            # The code printed on a union's poster, sent as a message (Zalo's links carry
+            # no start payload, so a worker there types it).
+            idle_text=self._typed_code,
         )  # fmt: skip
 
     async def start(self, turn: Turn, code: str) -> None:
@@ -129,6 +132,23 @@ class Joining:
             turn.menu(_("You are already a member of {unit}.", unit=await self.path(turn, unit)))
         else:
             await self.offer_unit(turn, unit)
+
+    async def _typed_code(self, turn: Turn, text: str) -> bool:
+        """Take a message that is exactly a grassroots union's code, as its poster's link would."""
+        unit = await self._grassroots_by_code(turn, text)
+        if unit is None:
+            return False
+        await self._start_in(turn, unit.code)
+        return True
+
+    @staticmethod
+    async def _grassroots_by_code(turn: Turn, text: str) -> Unit | None:
+        """The grassroots union whose code ``text`` is (any case), or None."""
+        code = text.strip()
+        if not is_valid_code(code):
+            return None
+        unit = await turn.uow.units.by_code(code)
+        return unit if unit is not None and unit.is_grassroots else None
 
     async def _welcome_back(self, turn: Turn) -> None:
         turn.pause()
@@ -190,6 +210,10 @@ class Joining:
             if unit is not None and unit.is_grassroots:
                 await self.offer_unit(turn, unit)
                 return
+        unit = await self._grassroots_by_code(turn, text)
+        if unit is not None:
+            await self.offer_unit(turn, unit)
+            return
         terms = search_terms(text)
         if sum(len(term) for term in terms) < 2:
             raise InputError(_("Please type at least two letters of the name."))
@@ -240,9 +264,12 @@ class Joining:
             (KeyButton(_("📱 Share my phone number"), request_contact=True),),
             (KeyButton(SKIP_PHONE, command="skip"),),
         )
+        # Typing the number works on every channel; sharing the contact only where the
+        # channel has that button, so the text asks for what works everywhere.
         return Reply(
-            (_("Would you share your phone number, so the union can reach you about your "
-               "initiatives? It is optional."),),
+            (_("Would you give your phone number, so the union can reach you about your "
+               "initiatives? It is optional: type it (for example 0912 345 678), or choose "
+               "“{skip}”.", skip=SKIP_PHONE),),
             keyboard=keyboard,
         )  # fmt: skip
 
@@ -267,7 +294,7 @@ class Joining:
             case UseShownName() if conversation.state is DialogState.JOIN_NAME:
                 await self._set_name(turn, turn.member.display_name)
             case _:
-                turn.outcome.notice = _("That button is from an earlier message.")
+                turn.outcome.notice = _("That choice is from an earlier message.")
                 await self._prompt(turn)
 
     async def _join(self, turn: Turn, unit_id: int) -> None:
@@ -300,7 +327,7 @@ class Joining:
         turn.menu(
             _("Welcome, {name}! You are now a member of your union here.",
               name=Verbatim(turn.member.full_name or "")),
-            _("Tap “📝 Submit an initiative” whenever you have an idea to improve your work."),
+            _("Choose “📝 Submit an initiative” whenever you have an idea to improve your work."),
         )  # fmt: skip
 
     async def contact(self, turn: Turn, contact: ContactShared) -> None:
@@ -309,7 +336,7 @@ class Joining:
         if contact.owner_external_id != turn.member.external_id:
             raise InputError(_("Please share your own phone number with the button below."))
         if not _PHONE.match(contact.phone.strip()):
-            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+            raise InputError(_("That does not look like a phone number."))
         turn.member.phone = clean_phone(contact.phone)
         self.finish(turn)
 
@@ -319,7 +346,7 @@ class Joining:
             self.finish(turn)
             return
         if not _PHONE.match(text.strip()):
-            raise InputError(_("Please tap “📱 Share my phone number” or “Skip”."))
+            raise InputError(_("That does not look like a phone number."))
         turn.member.phone = clean_phone(text)
         self.finish(turn)
 
@@ -335,7 +362,7 @@ class Joining:
         elif folded in typed.NO_WORDS or picked == "search":
             await self.ask_unit(turn)
         else:
-            await self._prompt(turn, _("Please answer with the buttons below."))
+            await self._prompt(turn, _("Please choose one of the options below."))
 
 
 def valid_name(name: str) -> bool:

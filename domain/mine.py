@@ -73,7 +73,7 @@ class Mine:
     async def _my(self, turn: Turn, page: int) -> None:
         shown = await my_initiatives(turn.uow, turn.member, page)
         if not shown.total:
-            turn.menu(_("You have no initiatives yet. Tap “📝 Submit an initiative” to send "
+            turn.menu(_("You have no initiatives yet. Choose “📝 Submit an initiative” to send "
                         "your first idea."))  # fmt: skip
             return
         lines = [_("📋 Your initiatives ({total}), page {page}/{pages}:",

@@ -129,7 +129,7 @@ CANNOT_ESTIMATE = _("Cannot estimate")
 def _amount_not_understood(unknown: Text) -> InputError:
     """The error for an amount that cannot be read."""
     return InputError(
-        _("Please type an amount like 5 billion, 200 million or 1,200,000, or tap “{button}”.",
+        _("Please type an amount like 5 billion, 200 million or 1,200,000, or choose “{button}”.",
           button=unknown)
     )  # fmt: skip
 
@@ -138,7 +138,7 @@ def _amount_not_positive(unknown: Text) -> InputError:
     """The error for a negative or zero amount."""
     return InputError(
         _("The amount must be more than zero. Please type an amount like 200 million, "
-          "or tap “{button}”.", button=unknown)
+          "or choose “{button}”.", button=unknown)
     )  # fmt: skip
 
 

@@ -28,15 +28,19 @@ class Intent(StrEnum):
     CANCEL = "cancel"
     SKIP = "skip"
     KEEP = "keep"
+    # Leave the question for the main menu (the draft stays), as /cancel does.
+    MENU = "menu"
 
 
 # Folded words, in Vietnamese as people type it and in English.
 _INTENTS: dict[str, Intent] = {
     **dict.fromkeys(("xong", "xong roi", "da xong", "xong nhe", "done", "finish", "finished",
                      "het", "het roi"), Intent.DONE),
+    # "0" too: on a channel without buttons, the number before the first choice.
     **dict.fromkeys(("quay lai", "tro lai", "lui lai", "quay ve", "back", "go back",
-                     "previous"), Intent.BACK),
+                     "previous", "0"), Intent.BACK),
     **dict.fromkeys(("huy", "huy bo", "thoi", "dung lai", "cancel", "stop"), Intent.CANCEL),
+    **dict.fromkeys(("menu", "main menu", "danh muc"), Intent.MENU),
     **dict.fromkeys(("bo qua", "skip", "khong can", "bo"), Intent.SKIP),
     **dict.fromkeys(("giu nguyen", "giu", "keep", "keep it", "giu lai"), Intent.KEEP),
 }  # fmt: skip

@@ -68,7 +68,7 @@ def kinds_of_press() -> list[str]:
 
 # Above the database's integer range, just above the bound, negative, not a number.
 ABSURD = ("99999999999999999999", str(2**63), str(2**31), "-1", "x", "1e3")
-NOT_VALID = "Nút này không còn hiệu lực."
+NOT_VALID = "Lựa chọn này không còn hiệu lực."
 
 
 def forgeries(kind: str) -> list[str]:
@@ -140,7 +140,7 @@ async def test_a_shared_contact_with_an_impossible_number(bot: Harness) -> None:
     await worker.say("Nguyễn Thị Lan")
     contact = {"phone_number": "1" * 40, "first_name": "Lan", "user_id": worker.id}
     await worker.send(contact=contact)
-    assert "Bạn bấm “📱 Chia sẻ số điện thoại” hoặc “Bỏ qua”." in worker.last().text
+    assert "Số này có vẻ không phải số điện thoại." in worker.last().text
     await worker.send(contact={**contact, "phone_number": "84912345678"})
     assert "📝 Nộp sáng kiến" in worker.last().keyboard
 

@@ -123,7 +123,7 @@ def render(text: Text) -> str:
 
 
 def test_translator_formats_values_the_vietnamese_way() -> None:
-    benefit = render(_("Estimated benefit recorded: {amount}. If that is wrong, tap “{back}”.",
+    benefit = render(_("Estimated benefit recorded: {amount}. If that is wrong, choose “{back}”.",
                        amount=Money(1_200_000), back=BACK))  # fmt: skip
     assert "1.200.000 ₫" in benefit
     assert "Quay lại" in benefit

@@ -136,7 +136,7 @@ async def test_benefit_ranges_and_typed_amounts_in_english(bot: Harness, databas
     await worker.tap("Back")
     assert "Current answer: Over 1 billion" in worker.last().text
     await worker.say("lots")
-    assert "tap “Cannot estimate”" in worker.last().text
+    assert "choose “Cannot estimate”" in worker.last().text
 
 
 async def test_the_summary_fits_a_phone_screen(bot: Harness, database_url: str) -> None:
