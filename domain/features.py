@@ -7,7 +7,7 @@ one line here. The order does not matter: a name claimed twice stops start-up.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from domain.commend import CardDesk, Schedule
 from domain.drafting import Drafting
 from domain.invites import InviteDesk
 from domain.joining import Joining
+from domain.linking import Linking
 from domain.mine import Mine
 from domain.preferences import Preferences
 from domain.proxy import Proxy
@@ -52,6 +53,8 @@ class FeatureSettings:
     schedule: Schedule | None = None
     # The longest caption every channel that queues can show under an announcement photo.
     caption_limit: int = 0
+    # The running channels, by the names of their apps: accounts on two may be linked.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,5 +88,6 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         AnnounceDesk(settings.caption_limit).routes(),
         ChatDesk().routes(),
         CardDesk(settings.schedule or Schedule(0, dt.time(8), tz)).routes(),
+        Linking(engine.prompt, settings.labels).routes(),
     ))  # fmt: skip
     return Features(routes, joining.ask_unit)

@@ -194,6 +194,9 @@ class Member:
     nudges: bool = True
     # Whether weekly commendations may name the member among the top contributors.
     named: bool = True
+    # False once the channel said the member cannot be written to (they blocked the bot):
+    # broadcasts skip them until they write again.
+    reachable: bool = True
 
     def __str__(self) -> str:
         """How logs name a member: id and channel identity, never their name or phone."""

@@ -30,6 +30,7 @@ from domain.unit_import import UnitRecord
 
 if TYPE_CHECKING:
     from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
+    from domain.kept import KeptFile
     from domain.ui import Reply
 
 
@@ -88,6 +89,32 @@ class MemberRepository(Protocol):
 
     async def save(self, member: Member, now: dt.datetime) -> None:
         """Write a member's changes."""
+
+
+class AccountLinks(Protocol):
+    """One-time codes that link a person's accounts on several channels."""
+
+    async def issue(self, member_id: int, code_hash: str, expires_at: dt.datetime,
+                    now: dt.datetime) -> None:  # fmt: skip
+        """Store a new code for the member, replacing theirs; expired codes go."""
+
+    async def taken(self, code_hash: str, now: dt.datetime) -> int | None:
+        """The member who was shown this code, if it is still valid; it is used up."""
+
+    async def failures(self, member_id: int, since: dt.datetime) -> int:
+        """Wrong codes the member typed since then."""
+
+    async def failed(self, member_id: int, since: dt.datetime, now: dt.datetime) -> None:
+        """Count one more wrong code; tries before ``since`` are forgotten."""
+
+    async def channels(self, member_id: int) -> set[str]:
+        """The channels of the member's accounts."""
+
+    async def has_record(self, member_id: int) -> bool:
+        """Whether the member submitted an initiative or holds a role."""
+
+    async def absorb(self, absorbed_id: int, survivor_id: int, now: dt.datetime) -> None:
+        """Give the absorbed member's accounts and drafts to the survivor."""
 
 
 class ConversationRepository(Protocol):
@@ -391,10 +418,11 @@ class Outbox(Protocol):
         """Whether a broadcast with this key was made."""
 
     async def image(self, broadcast_id: int) -> tuple[str | None, bytes | None]:
-        """The broadcast's photo: its file id once uploaded, else the picture to upload."""
+        """The broadcast's photo: its file id (once uploaded), and the picture's bytes."""
 
     async def uploaded(self, broadcast_id: int, file_id: str) -> None:
-        """The picture is on the channel's servers: send its file id from now on."""
+        """The picture is on the channel's servers: send its file id from now on (its
+        bytes stay, for a channel that cannot use the id)."""
 
     async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
         """A member blocked or unblocked the bot; False for someone unknown."""
@@ -479,6 +507,20 @@ class ChatLinks(Protocol):
         """The link of a chat, if it has one."""
 
 
+class KeptFileRepository(Protocol):
+    """Files the bot keeps, by the SHA-256 of their bytes."""
+
+    async def add(self, file: KeptFile) -> None:
+        """Store a file; one kept already keeps its bytes and lives at least as long as
+        this one would (for good, if either is)."""
+
+    async def get(self, digest: str) -> KeptFile | None:
+        """A file with its bytes, expired or not."""
+
+    async def forget_expired(self, now: dt.datetime) -> int:
+        """Delete the files whose time is up; return how many."""
+
+
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -507,6 +549,8 @@ class UnitOfWork(Protocol):
     inbox: Inbox
     weekly: WeeklySource
     chats: ChatLinks
+    links: AccountLinks
+    files: KeptFileRepository
 
     async def __aenter__(self) -> Self:
         """Begin."""

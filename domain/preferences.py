@@ -60,7 +60,7 @@ class Preferences:
         if turn.conversation.state is not DialogState.IDLE:
             await self._prompt(turn)
         elif turn.member.has_joined:
-            turn.menu(_("Tap “📝 Submit an initiative” to send a new idea."))
+            turn.menu(_("Choose “📝 Submit an initiative” to send a new idea."))
 
     async def _languages(self, turn: Turn, _argument: str = "") -> None:
         buttons = tuple(
@@ -101,10 +101,10 @@ class Preferences:
 
 HELP: tuple[Text, ...] = (
     _("❓ How to submit an initiative"),
-    _("1. Tap “📝 Submit an initiative” (or /new) and answer the questions; every answer is "
+    _("1. Choose “📝 Submit an initiative” (or /new) and answer the questions; every answer is "
       "saved at once, so you can stop and continue later."),
-    _("2. Check the summary, correct anything with ✏️, then tap “📤 Submit for review”."),
+    _("2. Check the summary, correct anything with ✏️, then choose “📤 Submit for review”."),
     _("3. Your union reviews it; follow it in “📋 My initiatives” (/my)."),
     _("Commands: /new new initiative · /my my initiatives · /cancel stop the current step · "
-      "/unit change union · /lang language"),
+      "/unit change union · /lang language · /link use the bot from two apps"),
 )  # fmt: skip

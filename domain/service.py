@@ -26,7 +26,7 @@ from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.preferences import LANGUAGES
 from domain.proxy import helper_units
 from domain.routes import CommandRoute, Routes, merge
-from domain.text import Text, _
+from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.typed import Intent
 from domain.ui import (
@@ -59,6 +59,16 @@ def _numbered(inbound: Inbound, turn: Turn) -> Payload:
     return chosen(choices[number - 1]) or payload
 
 
+def _labels(channels: Mapping[str, Capabilities]) -> dict[str, str]:
+    """The channels a member can be written to, by their apps' names."""
+    return {name: c.label or name for name, c in channels.items() if c.queued}
+
+
+def _moved(before: Member, member: Member) -> bool:
+    """Whether the member wrote from another of their linked accounts than last time."""
+    return (before.channel, before.external_id) != (member.channel, member.external_id)
+
+
 class ConversationService:
     """Turns inbound events into replies, saving the dialog at every answer."""
 
@@ -85,9 +95,10 @@ class ConversationService:
         self._renderer = renderer
         caption_limit = min((c.caption_limit for c in self._channels.values() if c.queued),
                             default=0)  # fmt: skip
+        feature_settings = FeatureSettings(timezone, invite_link, invite_lifetime, schedule,
+                                           caption_limit, _labels(self._channels))  # fmt: skip
         features = register(
-            Engine(self._prompt, self._spell, self._button, self._cancel),
-            FeatureSettings(timezone, invite_link, invite_lifetime, schedule, caption_limit),
+            Engine(self._prompt, self._spell, self._button, self._cancel), feature_settings
         )
         self._ask_unit = features.ask_unit
         cancel = CommandRoute(lambda turn, _a: self._cancel(turn), open=True, leaves=False)
@@ -124,7 +135,10 @@ class ConversationService:
                 Outcome(language=member.language),
             )  # fmt: skip
             buttons = self._channels.get(member.channel, UNREACHABLE).buttons
-            await self._dispatch(turn, inbound.payload if buttons else _numbered(inbound, turn))
+            if _moved(before, member):
+                await self._arrive(turn, before.channel, inbound.payload)
+            else:
+                await self._dispatch(turn, inbound.payload if buttons else _numbered(inbound, turn))
             if not buttons and turn.outcome.replies:
                 conversation.choices = tuple(c.stored() for c in last_choices(turn.outcome.replies))
             if member != before:
@@ -161,7 +175,25 @@ class ConversationService:
         stored = replace(member)
         # People change their Telegram name; decisions and history show the current one.
         member.display_name = display_name
+        # A member with linked accounts is written to on the one they used last, and
+        # one who writes can be written to, whatever a channel said before.
+        member.channel, member.external_id = sender.channel, sender.external_id
+        member.reachable = True
         return member, stored
+
+    async def _arrive(self, turn: Turn, came_from: str, payload: Payload) -> None:
+        """The first event from another of the member's accounts. Numbers shown on the
+        other app mean nothing here; a text or file in the middle of a dialog is taken
+        for a greeting, not an answer, and the member is shown where they were."""
+        turn.conversation.choices = ()
+        busy = turn.conversation.state in self._states
+        if busy and isinstance(payload, (TextMessage, FileShared, Unsupported)):
+            label = self._channels.get(came_from, UNREACHABLE).label or came_from
+            await self._prompt(
+                turn, _("You were doing this on {app}; go on here.", app=Verbatim(label))
+            )
+        else:
+            await self._dispatch(turn, payload)
 
     async def _dispatch(self, turn: Turn, payload: Payload) -> None:
         try:
@@ -202,7 +234,7 @@ class ConversationService:
             await self._ask_unit(turn, *before)
             return
         turn.pause()
-        turn.menu(*before, _("Tap “📝 Submit an initiative” to send a new idea."))
+        turn.menu(*before, _("Choose “📝 Submit an initiative” to send a new idea."))
 
     # -- commands ------------------------------------------------------------
 
@@ -244,7 +276,8 @@ class ConversationService:
 
     async def _text(self, turn: Turn, text: str) -> None:
         route = self._states.get(turn.conversation.state)
-        if (route is None or route.cancel_word) and typed.intent(text) is Intent.CANCEL:
+        word = typed.intent(text) if route is None or route.cancel_word else None
+        if word is Intent.CANCEL or (word is Intent.MENU and route is not None):
             await self._cancel(turn)
         elif route is None:
             await self._prompt(turn)
@@ -282,4 +315,4 @@ class ConversationService:
             await route.run(turn, press)
         except Forged:
             log.warning("refused malformed button %r from member %s", code[:80], turn.member)
-            turn.outcome.notice = _("This button is not valid any more.")
+            turn.outcome.notice = _("This choice is not valid any more.")

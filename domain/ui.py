@@ -28,6 +28,9 @@ class Capabilities:
     # A sender takes its messages from the delivery queue, at the channel's pace; members
     # of a channel without one get no notifications.
     queued: bool
+    # The app's name as its users know it ("Zalo"), a proper noun in every language: how
+    # a member linking their accounts on two channels is told which is which.
+    label: str = ""
 
 
 def caption_length(text: str) -> int:

@@ -504,3 +504,52 @@ class SubmissionSnapshotRow(Base):
     # {field: 16 hex digits of SHA-256 of its canonical value}
     digests: Mapped[dict[str, str]] = mapped_column(JSON)
     submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class IdentityRow(Base):
+    """One channel account of a member. A person may link their Telegram and Zalo
+    accounts (/link): both identities then lead to one member, whose ``channel`` and
+    ``external_id`` are the account they used last, where the bot writes to them."""
+
+    __tablename__ = "identities"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class LinkCodeRow(Base):
+    """A one-time code shown on one account, to be typed on the other to link them; kept
+    as a hash, like the codes that link group chats."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class LinkAttemptRow(Base):
+    """Wrong link codes a member typed since ``since``: too many, and they wait."""
+
+    __tablename__ = "link_attempts"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    since: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class KeptFileRow(Base):
+    """A file the bot keeps itself (a Zalo photo or voice note, whose link expires; a
+    picture drawn to be fetched from the bot's public address), named by the SHA-256 of
+    its bytes so that it is stored once. Drawn pictures expire; members' files do not."""
+
+    __tablename__ = "kept_files"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), index=True)

@@ -9,11 +9,13 @@ from sqlalchemy import Connection, CursorResult, Engine, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
+    AccountLinks,
     ChatLinks,
     ConversationRepository,
     Inbox,
     InitiativeRepository,
     InviteRepository,
+    KeptFileRepository,
     MemberRepository,
     NudgeLog,
     Outbox,
@@ -29,11 +31,13 @@ from storage.db import inline_sqlite_engine
 from storage.executor import AwaitedExecutor, Executor, InlineExecutor
 from storage.repositories import (
     Prefetched,
+    SqlAccountLinks,
     SqlChatLinks,
     SqlConversationRepository,
     SqlInbox,
     SqlInitiativeRepository,
     SqlInviteRepository,
+    SqlKeptFiles,
     SqlMemberRepository,
     SqlNudgeLog,
     SqlOutbox,
@@ -65,6 +69,8 @@ class SqlUnitOfWork:
     inbox: Inbox
     weekly: WeeklySource
     chats: ChatLinks
+    links: AccountLinks
+    files: KeptFileRepository
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
         self._engine = engine
@@ -101,6 +107,8 @@ class SqlUnitOfWork:
         self.inbox = SqlInbox(executor)
         self.weekly = SqlWeeklySource(executor)
         self.chats = SqlChatLinks(executor)
+        self.links = SqlAccountLinks(executor)
+        self.files = SqlKeptFiles(executor)
         self._executor = executor
         return self
 

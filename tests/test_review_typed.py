@@ -5,18 +5,16 @@ that card)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
-from domain.model import InitiativeStatus, RoleKind
+from domain.model import InitiativeStatus
 from domain.review_typed import parse
-from domain.roles import grant_role
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import Harness
 from tests.scenario import MAY10
 from tests.test_review import ADMIN_A, ADMIN_B, OUTSIDER, decisions, edits, grant, setup, submit
 from tests.test_submission import load
-from tests.zalo_world import Worker, status_of_first, submit_by_typing
+from tests.zalo_world import Worker, status_of_first, submit_by_typing, zalo_admins
 
 ZALO_ADMIN = "5550009"
 
@@ -152,23 +150,11 @@ async def card_seen(author: Worker, database_url: str) -> str:
     return author.fake.texts(ZALO_ADMIN)[-1]
 
 
-async def give_zalo_admin(database_url: str, unit_code: str, user_id: str) -> None:
-    engine = create_engine(database_url)
-    units_of_work = SqlUnitOfWorkFactory(engine)
-    try:
-        await grant_role(units_of_work, unit_code=unit_code, channel="zalo",
-                         external_id=user_id, kind=RoleKind.ADMIN,
-                         now=dt.datetime.now(dt.UTC))  # fmt: skip
-    finally:
-        units_of_work.dispose()
-        await engine.dispose()
-
-
 async def test_a_zalo_admin_decides_by_the_numbers_of_the_card(
     zalo: Worker,
     database_url: str,
 ) -> None:
-    await give_zalo_admin(database_url, MAY10, ZALO_ADMIN)
+    await zalo_admins(database_url, ZALO_ADMIN, unit_code=MAY10)
     admin = Worker(zalo.fake, zalo.channel, ZALO_ADMIN, zalo.harness)
     await submit_by_typing(zalo)
     card = await card_seen(zalo, database_url)
@@ -187,7 +173,7 @@ async def test_a_zalo_admin_decides_by_typing(
     zalo: Worker,
     database_url: str,
 ) -> None:
-    await give_zalo_admin(database_url, MAY10, ZALO_ADMIN)
+    await zalo_admins(database_url, ZALO_ADMIN, unit_code=MAY10)
     admin = Worker(zalo.fake, zalo.channel, ZALO_ADMIN, zalo.harness)
     await submit_by_typing(zalo)
     await card_seen(zalo, database_url)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from storage.repositories.commend import SqlChatLinks, SqlWeeklySource
 from storage.repositories.delivery import SqlOutbox
+from storage.repositories.files import SqlKeptFiles
 from storage.repositories.inbox import SqlInbox
 from storage.repositories.initiatives import SqlInitiativeRepository
+from storage.repositories.links import SqlAccountLinks
 from storage.repositories.members import Prefetched, SqlConversationRepository, SqlMemberRepository
 from storage.repositories.nudges import SqlNudgeLog
 from storage.repositories.progress import SqlProgressRepository
@@ -21,11 +23,13 @@ from storage.repositories.units import SqlUnitRepository
 
 __all__ = [
     "Prefetched",
+    "SqlAccountLinks",
     "SqlChatLinks",
     "SqlConversationRepository",
     "SqlInbox",
     "SqlInitiativeRepository",
     "SqlInviteRepository",
+    "SqlKeptFiles",
     "SqlMemberRepository",
     "SqlNudgeLog",
     "SqlOutbox",

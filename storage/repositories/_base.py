@@ -15,9 +15,12 @@ from storage.models import (
     ConversationRow,
     EmulationGroupRow,
     EmulationMemberRow,
+    IdentityRow,
     InitiativeEventRow,
     InitiativeRow,
     InviteRow,
+    LinkAttemptRow,
+    LinkCodeRow,
     LinkedChatRow,
     MemberRow,
     MilestoneRow,
@@ -37,6 +40,9 @@ from storage.models import (
 
 units = cast(Table, UnitRow.__table__)
 members = cast(Table, MemberRow.__table__)
+identities = cast(Table, IdentityRow.__table__)
+link_codes = cast(Table, LinkCodeRow.__table__)
+link_attempts = cast(Table, LinkAttemptRow.__table__)
 conversations = cast(Table, ConversationRow.__table__)
 initiatives = cast(Table, InitiativeRow.__table__)
 coauthors = cast(Table, CoauthorRow.__table__)
@@ -88,6 +94,7 @@ def _member(row: Row[Any]) -> Member:
         unit_id=row.unit_id,
         nudges=bool(row.nudges),
         named=bool(row.named),
+        reachable=bool(row.reachable),
     )
 
 

@@ -17,6 +17,7 @@ from storage.repositories._base import (
     _new_id,
     ancestors,
     conversations,
+    identities,
     members,
 )
 
@@ -31,9 +32,10 @@ _MEMBER_WITH_DIALOG = (
         conversations.c.data.label("dialog_data"),
         conversations.c.choices.label("dialog_choices"),
     )
+    .join(identities, identities.c.member_id == members.c.id)
     .outerjoin(conversations, conversations.c.member_id == members.c.id)
-    .where(members.c.channel == bindparam("b_channel"))
-    .where(members.c.external_id == bindparam("b_external_id"))
+    .where(identities.c.channel == bindparam("b_channel"))
+    .where(identities.c.external_id == bindparam("b_external_id"))
 )
 
 
@@ -73,8 +75,15 @@ def _conversation(
 
 
 # hashtextextended gives a 64-bit key: two members share a lock only by a rare collision,
-# which costs a little waiting and nothing else.
-_MEMBER_LOCK = sql_text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# which costs a little waiting and nothing else. The key is the member an account leads
+# to, so the linked accounts of one person share it; an account not seen yet locks
+# itself, so its first events make one member.
+_MEMBER_LOCK = sql_text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(coalesce("
+    "(SELECT 'm:' || member_id FROM identities"
+    " WHERE channel = CAST(:channel AS text) AND external_id = CAST(:external_id AS text)),"
+    " 'a:' || CAST(:channel AS text) || ':' || CAST(:external_id AS text)), 0))"
+)
 
 
 class SqlMemberRepository:
@@ -88,10 +97,10 @@ class SqlMemberRepository:
         """A transaction-scoped advisory lock on PostgreSQL, where several processes may
         handle one member's events; SQLite has one process and one writer already."""
         if self._db.dialect.name == "postgresql":
-            await self._db.execute(_MEMBER_LOCK, {"key": f"{channel}:{external_id}"})
+            await self._db.execute(_MEMBER_LOCK, {"channel": channel, "external_id": external_id})
 
     async def by_external_id(self, channel: str, external_id: str) -> Member | None:
-        """The member known to a channel by this id."""
+        """The member this channel account leads to (their own, or one linked to it)."""
         # The dialog state is read with the member: every event needs both.
         parameters = {"b_channel": channel, "b_external_id": external_id}
         row = (await self._db.execute(_MEMBER_WITH_DIALOG, parameters)).first()
@@ -127,6 +136,12 @@ class SqlMemberRepository:
             )
         )
         member.id = _new_id(result)
+        await self._db.execute(
+            insert(identities).values(
+                channel=member.channel, external_id=member.external_id, member_id=member.id,
+                created_at=now,
+            )
+        )  # fmt: skip
         return member
 
     async def save(self, member: Member, now: dt.datetime) -> None:
@@ -135,6 +150,9 @@ class SqlMemberRepository:
             _UPDATE_MEMBER,
             {
                 "b_id": member.id,
+                # The account used last: where the bot writes to a member with several.
+                "channel": member.channel,
+                "external_id": member.external_id,
                 "display_name": member.display_name,
                 "language": member.language,
                 "full_name": member.full_name,
@@ -142,6 +160,7 @@ class SqlMemberRepository:
                 "unit_id": member.unit_id,
                 "nudges": member.nudges,
                 "named": member.named,
+                "reachable": member.reachable,
                 "updated_at": now,
             },
         )
