@@ -61,6 +61,13 @@ class Upkeep:
         async with self._uow() as uow:
             return await uow.initiatives.count(InitiativeStatus.PENDING)
 
+    async def forget_expired_files(self) -> int:
+        """Delete the kept files whose time is up (pictures drawn for a link)."""
+        async with self._uow() as uow:
+            forgotten = await uow.files.forget_expired(self._clock())
+            await uow.commit()
+        return forgotten
+
     async def forget_handled_events(self, older_than: dt.timedelta) -> int:
         """Forget redelivery guards older than any channel redelivers."""
         async with self._uow() as uow:

@@ -11,6 +11,7 @@ from domain.chats import GroupChats
 from domain.delivery import DeliveryService
 from domain.service import ConversationService
 from domain.upkeep import Upkeep
+from handlers.telegram.kept import KeptUploads
 from locales import Translator
 
 
@@ -38,6 +39,8 @@ class BotData:
     health: Any = None
     # The job lease (bot.duty.Duty): the jobs and the sender run where it is held.
     duty: Any = None
+    # Files the bot keeps (a Zalo member's photos and voice notes), sent from their bytes.
+    kept: KeptUploads = field(default_factory=KeptUploads)
 
 
 class BotContext(

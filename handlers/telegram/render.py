@@ -12,6 +12,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -42,6 +43,7 @@ CAPABILITIES = Capabilities(
     text_limit=MessageLimit.MAX_TEXT_LENGTH,
     caption_limit=MessageLimit.CAPTION_LENGTH,
     queued=True,
+    label="Telegram",
 )
 
 
@@ -123,14 +125,20 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
     """Send one reply; buttons go with the last piece of a long text, files after it."""
     translator = context.translator
     text = translator.lines(reply.text, language)
-    picture = await picture_of(reply, translator, language)
+    picture: str | bytes | InputFile | None = await picture_of(reply, translator, language)
+    if isinstance(picture, str):
+        # A photo a Zalo member sent is kept by the bot: uploaded from its bytes.
+        picture = await context.bot_data.kept.media(picture, AttachmentKind.PHOTO)
     if picture is not None:
         if caption_length(text) <= CAPABILITIES.caption_limit:
-            return await context.bot.send_photo(
+            sent = await context.bot.send_photo(
                 chat_id, picture, caption=text, reply_markup=markup(reply, translator, language)
             )
+            context.bot_data.kept.uploaded(reply.photo or "", AttachmentKind.PHOTO, sent)
+            return sent
         # Too long for a caption: the picture, then the whole text.
-        await context.bot.send_photo(chat_id, picture)
+        sent = await context.bot.send_photo(chat_id, picture)
+        context.bot_data.kept.uploaded(reply.photo or "", AttachmentKind.PHOTO, sent)
     pieces = split_text(text)
     message: Message | None = None
     for index, piece in enumerate(pieces):
@@ -145,15 +153,29 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
 
 
 async def _send_media(context: BotContext, chat_id: int, attachment: Attachment) -> None:
-    """A file of an initiative, as the kind of message it came in."""
-    if attachment.kind is AttachmentKind.PHOTO:
-        await context.bot.send_photo(chat_id, attachment.file_id)
-    elif attachment.kind is AttachmentKind.VOICE:
-        await context.bot.send_voice(chat_id, attachment.file_id)
-    elif attachment.kind is AttachmentKind.VIDEO_NOTE:
-        await context.bot.send_video_note(chat_id, attachment.file_id)
+    """A file of an initiative, as the kind of message it came in; one the bot keeps
+    (a Zalo member's) is uploaded from its bytes."""
+    kept, kind = context.bot_data.kept, attachment.kind
+    media = await kept.media(attachment.file_id, kind)
+    if media is None:
+        return
+    bot = context.bot
+    if kind is AttachmentKind.PHOTO:
+        sent = await bot.send_photo(chat_id, media)
+    elif kind is AttachmentKind.VOICE:
+        try:
+            sent = await bot.send_voice(chat_id, media)
+        except BadRequest:
+            if isinstance(media, str):
+                raise
+            # Telegram plays only OGG/OPUS, MP3 and M4A as a voice message: another
+            # recording goes as a file to download.
+            sent = await bot.send_document(chat_id, media)
+    elif kind is AttachmentKind.VIDEO_NOTE:
+        sent = await bot.send_video_note(chat_id, media)
     else:
-        await context.bot.send_document(chat_id, attachment.file_id)
+        sent = await bot.send_document(chat_id, media)
+    kept.uploaded(attachment.file_id, kind, sent)
 
 
 async def send_outcome(

@@ -23,8 +23,10 @@ from telegram.ext import ExtBot
 
 from bot.metrics import Metrics
 from domain.delivery import DeliveryService, Outgoing
+from domain.model import AttachmentKind
 from domain.ui import caption_length
 from handlers.telegram.budget import BROADCAST, SendBudget, wait_asked
+from handlers.telegram.kept import KeptUploads
 from handlers.telegram.render import (
     CAPABILITIES,
     CHANNEL,
@@ -72,8 +74,10 @@ class Sender:
         metrics: Metrics | None = None,
         may_send: Callable[[], bool] = lambda: True,
         default_language: str = "vi",
+        kept: KeptUploads | None = None,
     ) -> None:
         self._bot = bot
+        self._kept = kept or KeptUploads()
         # What a group or channel chat reads; a member reads their own language.
         self._default_language = default_language
         self._rendered: OrderedDict[tuple[int, str], asyncio.Future[Notification | None]] = (
@@ -281,7 +285,9 @@ class Sender:
         self, item: Outgoing, caption: str | None, keyboard: InlineKeyboardMarkup | None
     ) -> Message:
         photo, image = await self._deliveries.picture(item)
-        picture = photo or image
+        # A kept photo (an announcement a Zalo admin made) is uploaded from its bytes.
+        kept = await self._kept.media(photo, AttachmentKind.PHOTO) if photo else None
+        picture = kept or image
         if picture is None:
             raise TelegramError("the broadcast's picture is missing")
         message = await self._bot.send_photo(
@@ -290,6 +296,8 @@ class Sender:
         )  # fmt: skip
         if photo is None and message.photo:
             await self._deliveries.uploaded(item, message.photo[-1].file_id)
+        elif photo is not None:
+            self._kept.uploaded(photo, AttachmentKind.PHOTO, message)
         return message
 
     async def _send(self, item: Outgoing) -> None:

@@ -15,7 +15,9 @@ CHANNEL = "zalo"
 # What Zalo's Bot Platform can show: no buttons or keyboards of any kind, 1–2.000
 # characters in a sendMessage text and 2.000 in a sendPhoto caption; its sender takes its
 # members' notifications from the delivery queue, at its pace.
-CAPABILITIES = Capabilities(buttons=False, text_limit=2000, caption_limit=2000, queued=True)
+CAPABILITIES = Capabilities(
+    buttons=False, text_limit=2000, caption_limit=2000, queued=True, label="Zalo"
+)
 
 # Where a long text may be cut, best first: between paragraphs, lines, sentences, words.
 # Each pattern captures the whitespace it cuts at, which is dropped at a cut.
@@ -30,18 +32,19 @@ _BOUNDARIES = (
 def render(reply: Reply, translator: Translator, language: str) -> list[str]:
     """The texts that show one reply on Zalo, in order; empty when it has nothing to say.
 
-    Its pictures (a chart, a card, a QR code, a photo) and files are not sent yet: they
-    need a public address to be fetched from, so the text goes alone.
+    Its pictures (a chart, a card, a QR code, a photo) and files are left out: Zalo
+    fetches pictures from a public address, which ``handlers.zalo.pictures`` adds when
+    the bot has one.
     """
     text = translator.lines(reply.text, language)
-    return _pieces(text, _numbered_lines(reply, translator, language))
+    return pieces(text, choice_lines(reply, translator, language))
 
 
 # A queued message is shown as a reply is; the same texts serve every reader of a language.
 notification = render
 
 
-def _numbered_lines(reply: Reply, translator: Translator, language: str) -> str:
+def choice_lines(reply: Reply, translator: Translator, language: str) -> str:
     """A reply's buttons, or the commands of its keyboard, as numbered lines ending with
     how to choose; "" when it offers none. The order is the core's (``numbered``): a
     number typed next means the choice shown with it."""
@@ -61,19 +64,19 @@ def how_to_choose(count: int) -> Text:
     return _("Reply with the number of your choice (1–{count}).", count=count)
 
 
-def _pieces(text: str, choices: str, limit: int = CAPABILITIES.text_limit) -> list[str]:
+def pieces(text: str, choices: str, limit: int = CAPABILITIES.text_limit) -> list[str]:
     """``text`` cut to Zalo's size with the numbered ``choices`` under it, kept whole in
     the last piece when they fit in one message."""
     if not choices:
         return split_text(text, limit)
     if caption_length(choices) > limit:
         return split_text(f"{text}\n{choices}", limit)
-    pieces = split_text(text, limit)
-    if pieces and caption_length(pieces[-1]) + 1 + caption_length(choices) <= limit:
-        pieces[-1] = f"{pieces[-1]}\n{choices}"
+    parts = split_text(text, limit)
+    if parts and caption_length(parts[-1]) + 1 + caption_length(choices) <= limit:
+        parts[-1] = f"{parts[-1]}\n{choices}"
     else:
-        pieces.append(choices)
-    return pieces
+        parts.append(choices)
+    return parts
 
 
 def split_text(text: str, limit: int = CAPABILITIES.text_limit) -> list[str]:

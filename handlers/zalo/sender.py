@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from domain.delivery import DeliveryService, Outgoing
 from domain.numbered import numbered
+from domain.ui import Reply
 from handlers.zalo.api import ZaloApi, ZaloError, ZaloNetworkError, ZaloRateLimited
-from handlers.zalo.render import CHANNEL, render
+from handlers.zalo.pictures import NO_PICTURE, Message, ZaloPictures, deliver
+from handlers.zalo.render import CHANNEL
 from locales import Translator
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,10 @@ class ZaloSender:
         may_send: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pictures: ZaloPictures | None = None,
     ) -> None:
         self._api = api
+        self._pictures = pictures or ZaloPictures(translator)
         self._deliveries = deliveries
         self._translator = translator
         self._default_language = default_language
@@ -74,12 +78,12 @@ class ZaloSender:
             await self._deliveries.refused(item, "nothing to send")
             return
         language = item.language or self._default_language
-        texts = render(said, self._translator, language)
+        messages = await self._messages(item, said, language)
         message_id: str | None = None
         try:
-            for text in texts:
+            for message in messages:
                 await self._pace()
-                message_id = await self._api.send_message(item.chat_id, text)
+                message_id = await deliver(self._api, item.chat_id, message)
         except (ZaloRateLimited, ZaloNetworkError):
             await self._deliveries.later(item)
             await self._sleep(BACK_OFF)
@@ -95,6 +99,13 @@ class ZaloSender:
             choices = tuple(choice.stored() for choice in numbered(said))
             await self._deliveries.shown(item.member_id, choices)
         log.debug("Zalo message %s sent as %s", item.id, message_id)
+
+    async def _messages(self, item: Outgoing, said: Reply, language: str) -> list[Message]:
+        """The message in the reader's language, with its broadcast's picture if it has one."""
+        picture = NO_PICTURE
+        if item.photo or item.has_image:
+            picture = await self._deliveries.picture(item)
+        return await self._pictures.messages(said, language, picture)
 
     async def _pace(self) -> None:
         now = self._clock()

@@ -173,11 +173,10 @@ class SqlOutbox:
         return (row.photo, row.image) if row is not None else (None, None)
 
     async def uploaded(self, broadcast_id: int, file_id: str) -> None:
-        """The picture is on the channel's servers: send its file id from now on."""
+        """The picture is on the channel's servers: send its file id from now on. Its
+        bytes stay for readers on a channel that cannot use that id (Zalo's)."""
         await self._db.execute(
-            update(broadcasts)
-            .where(broadcasts.c.id == broadcast_id)
-            .values(photo=file_id, image=None)
+            update(broadcasts).where(broadcasts.c.id == broadcast_id).values(photo=file_id)
         )
 
     async def finish(
