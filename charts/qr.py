@@ -19,3 +19,11 @@ def qr_png(data: str) -> bytes:
         buffer, kind="png", scale=QR_SCALE, border=QR_BORDER
     )
     return buffer.getvalue()
+
+
+def qr_modules(data: str) -> list[list[int]]:
+    """``data`` as the same QR code's rows of modules (1 is dark), quiet zone included:
+    for drawing it at any size, as on a printed poster."""
+    code = segno.make(data, error="q", micro=False)
+    return [[int(bool(module)) for module in row]
+            for row in code.matrix_iter(scale=1, border=QR_BORDER)]  # fmt: skip
