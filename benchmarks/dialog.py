@@ -14,6 +14,14 @@ Measured, per database engine (SQLite always, PostgreSQL when reachable):
   not finished when the next is due waits for it; latency is counted from the due
   time, so that wait (and any event-loop lag) is included.
 
+The same workers also type the same dialog to the bot's Zalo channel, on each engine
+right after the Telegram phase it compares with (throughput and fixed load, rows
+``zalo`` and ``zalo_fixed``): the real poller and ``ZaloApi`` over HTTP against the fake
+Zalo Bot API (``handlers.zalo.fake``, served by ``handlers.zalo.fake_lean``), which
+gives one event a getUpdates call as Zalo does; every button is typed as the number of
+its choice (``benchmarks.zalo``). Latency of a Zalo step = event queued at the fake to
+the poller finished handling it.
+
 On PostgreSQL, also the webhook: 1 and then 3 bot instances, each its own process
 (``benchmarks.webhook``) serving ``bot.serve.serve`` on one fresh database, fed over
 HTTP in the same closed loop (round-robin over the instances' ports, keep-alive);
@@ -28,11 +36,11 @@ Latency of one update = from putting it on ``application.update_queue`` (or from
 due time, at fixed load) to the moment the update processor finished it.
 
 Usage: ``python -m benchmarks.dialog [--quick] [--workers N] [--postgres-url URL]
-[--rate R] [--no-postgres] [--profile]``.  Each phase gets a fresh database (a SQLite
-temp file; a PostgreSQL database created from the server's ``test`` database and
-dropped afterwards), migrated and seeded with ``examples/units.csv``; afterwards every
-measured worker must have exactly one submitted (pending) initiative, else the exit
-status is 1.  The last line printed is one JSON object with the headline figures.
+[--rate R] [--no-postgres] [--profile [telegram|zalo]]``.  Each phase gets a fresh
+database (a SQLite temp file; a PostgreSQL database created from the server's ``test``
+database and dropped afterwards), migrated and seeded with ``examples/units.csv``;
+afterwards every measured worker must have exactly one submitted (pending) initiative,
+else the exit status is 1.  The last line printed is one JSON object with the headline figures.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from benchmarks.harness import (
     MEASURED_BASE,
     PHASE_TIMEOUT,
     WARMUP_BASE,
+    ZALO_DIALOG,
     Driver,
     Person,
     Step,
@@ -71,6 +80,7 @@ from benchmarks.harness import (
     running,
 )
 from benchmarks.webhook import WebhookInstances
+from benchmarks.zalo import ZaloBot
 from bot.settings import Settings
 from handlers.telegram.fake import TOKEN, FastFakeBotApi
 from handlers.telegram.processor import PerMemberUpdateProcessor
@@ -166,19 +176,20 @@ async def _measure(
     warmup: int,
     rate: float | None,
     profiler: cProfile.Profile | None = None,
+    dialog: Sequence[Step] = DIALOG,
 ) -> tuple[float, list[float], int]:
     """Warm up, then (seconds, latencies, blocked steps) of ``workers`` whole dialogs."""
     if warmup:
-        await closed_loop(feed, _people(warmup, WARMUP_BASE), DIALOG)
+        await closed_loop(feed, _people(warmup, WARMUP_BASE), dialog)
     gc.collect()
     people = _people(workers, MEASURED_BASE)
     if profiler:
         profiler.enable()
     try:
         if rate is None:
-            seconds, latencies = await closed_loop(feed, people, DIALOG)
+            seconds, latencies = await closed_loop(feed, people, dialog)
             return seconds, latencies, 0
-        return await open_loop(feed, people, DIALOG, rate)
+        return await open_loop(feed, people, dialog, rate)
     finally:
         if profiler:
             profiler.disable()
@@ -214,6 +225,25 @@ async def bot_phase(
                 _measure(driver, workers, warmup, rate, profiler), PHASE_TIMEOUT
             )
         return await _result(driver, measured, (engine_name, phase, workers), url, rate)
+
+
+async def zalo_phase(
+    engine_name: str,
+    postgres_url: str,
+    workers: int,
+    warmup: int,
+    rate: float | None,
+    profiler: cProfile.Profile | None = None,
+) -> PhaseResult:
+    """The same dialogs typed to the bot with only its Zalo channel on, polling the fake
+    Zalo Bot API over HTTP."""
+    phase = "zalo" if rate is None else "zalo_fixed"
+    async with fresh_database(engine_name, postgres_url) as url:
+        async with ZaloBot(url) as feed:
+            measured = await asyncio.wait_for(
+                _measure(feed, workers, warmup, rate, profiler, ZALO_DIALOG), PHASE_TIMEOUT
+            )
+        return await _result(feed, measured, (engine_name, phase, workers), url, rate)
 
 
 async def bare_phase(workers: int, warmup: int) -> PhaseResult:
@@ -294,6 +324,7 @@ def summary(
     out["bare_updates_per_s"] = rounded(bare.rate)
     sqlite_tp = by[("sqlite", "throughput")]
     out["ratio_to_bare"] = round(sqlite_tp.rate / bare.rate, 3) if bare.rate else None
+    out.update(zalo_figures(results))
     for count in WEBHOOK_INSTANCES:
         hook = by.get(("postgres", f"webhook_x{count}"))
         out[f"webhook_{count}_updates_per_s"] = rounded(hook.rate) if hook else None
@@ -333,6 +364,51 @@ def summary(
     ok = not wrong and out["errors"] == 0 and complete
     out["ok"] = ok
     return out, ok
+
+
+def zalo_figures(results: Sequence[PhaseResult]) -> dict[str, float | None]:
+    """Zalo's figures for the JSON line: SQLite's unprefixed (the headline, as for
+    Telegram), PostgreSQL's as ``zalo_postgres_*``, and each engine's Zalo rate over its
+    Telegram polling rate."""
+    by = {(r.engine, r.phase): r for r in results}
+    out: dict[str, float | None] = {}
+    for engine, prefix in (("sqlite", "zalo"), ("postgres", "zalo_postgres")):
+        zalo, fixed = by.get((engine, "zalo")), by.get((engine, "zalo_fixed"))
+        out[f"{prefix}_updates_per_s"] = rounded(zalo.rate) if zalo else None
+        out[f"{prefix}_p99_ms"] = rounded(fixed.percentile(99), 2) if fixed else None
+    for engine in ("sqlite", "postgres"):
+        zalo, telegram = by.get((engine, "zalo")), by.get((engine, "throughput"))
+        ratio = zalo.rate / telegram.rate if zalo and telegram and telegram.rate else None
+        out[f"zalo_to_telegram_{engine}"] = None if ratio is None else round(ratio, 3)
+    return out
+
+
+def zalo_comparison(results: Sequence[PhaseResult]) -> str:
+    """Zalo beside Telegram polling on each engine: rate, ratio, latency at fixed load."""
+    by = {(r.engine, r.phase): r for r in results}
+    lines = []
+    for engine in ("sqlite", "postgres"):
+        telegram, zalo = by.get((engine, "throughput")), by.get((engine, "zalo"))
+        fixed, zalo_fixed = by.get((engine, "fixed")), by.get((engine, "zalo_fixed"))
+        if not (telegram and zalo and fixed and zalo_fixed):
+            continue
+        lines.append(
+            f"{engine}, closed loop: Zalo {zalo.rate:.1f} updates/s = "
+            f"{zalo.rate / telegram.rate:.0%} of Telegram polling {telegram.rate:.1f}; "
+            f"p50 / p99 ms at {fixed.offered_rate:.0f}/s offered: Zalo "
+            f"{zalo_fixed.percentile(50):.1f} / {zalo_fixed.percentile(99):.1f}, Telegram "
+            f"{fixed.percentile(50):.1f} / {fixed.percentile(99):.1f}"
+        )
+    if not lines:
+        return "zalo: not measured"
+    lines.append(
+        "zalo: each step is an event queued at the fake Zalo Bot API (HTTP on 127.0.0.1 in "
+        "this process, served by handlers.zalo.fake_lean), taken by the poller's getUpdates "
+        "(one event a call, as on Zalo) and answered with sendMessage over HTTP; Telegram's "
+        "steps go straight onto the application's queue and its fake answers in-process, "
+        "without HTTP."
+    )
+    return "\n".join(lines)
 
 
 def webhook_comparison(results: Sequence[PhaseResult]) -> str:
@@ -380,7 +456,7 @@ async def webhook_phases(
     return None
 
 
-def print_profile(profiler: cProfile.Profile, limit: int = 40) -> None:
+def print_profile(profiler: cProfile.Profile, phase: str, limit: int = 40) -> None:
     """The functions with the most own time in the profiled phase.
 
     Only own time (tottime) is shown: SQLAlchemy's greenlet switches and coroutine
@@ -389,11 +465,34 @@ def print_profile(profiler: cProfile.Profile, limit: int = 40) -> None:
     buffer = io.StringIO()
     stats = pstats.Stats(profiler, stream=buffer)
     stats.strip_dirs().sort_stats("tottime").print_stats(limit)
-    print("\n== profile of the sqlite throughput phase, by own time (tottime) ==")
+    print(f"\n== profile of the {phase} phase, by own time (tottime) ==")
     print(buffer.getvalue().split("\n", 6)[-1].rstrip())
 
 
 # -- main ------------------------------------------------------------------------
+
+
+async def engine_phases(
+    engine: str, args: Namespace, workers: int, fixed_workers: int, warmup: int
+) -> list[PhaseResult]:
+    """Telegram and Zalo on one engine, each Zalo phase right after its Telegram twin (the
+    machine's speed drifts); the profiled phase is the SQLite throughput of ``--profile``."""
+    url = args.postgres_url if engine == "postgres" else ""
+    rate: float = args.rate
+    profiled = args.profile if engine == "sqlite" else None
+    telegram = cProfile.Profile() if profiled == "telegram" else None
+    zalo = cProfile.Profile() if profiled == "zalo" else None
+    results = []
+    progress(f"{engine}: throughput, Telegram then Zalo")
+    results.append(await bot_phase(engine, "throughput", url, workers, warmup, None, telegram))
+    results.append(await zalo_phase(engine, url, workers, warmup, None, zalo))
+    for profiler in (telegram, zalo):
+        if profiler is not None:
+            print_profile(profiler, f"{engine} {profiled} throughput")
+    progress(f"{engine}: fixed load {rate:.0f}/s, {fixed_workers} workers, Telegram then Zalo")
+    results.append(await bot_phase(engine, "fixed", url, fixed_workers, warmup, rate))
+    results.append(await zalo_phase(engine, url, fixed_workers, warmup, rate))
+    return results
 
 
 async def main_async(args: Namespace) -> int:
@@ -401,34 +500,20 @@ async def main_async(args: Namespace) -> int:
     workers: int = args.workers
     # Quick mode: the fixed-load and webhook phases run fewer workers (a shorter schedule).
     fixed_workers = min(workers, QUICK_FIXED_WORKERS) if args.quick else workers
-    rate: float = args.rate
     warmup = min(10, max(1, workers // 10))
     results: list[PhaseResult] = []
-    profiler = cProfile.Profile() if args.profile else None
 
     progress(f"bare framework: {workers} workers x {len(DIALOG)} updates, closed loop")
     results.append(await bare_phase(workers, warmup))
-    progress("sqlite: throughput")
-    results.append(await bot_phase("sqlite", "throughput", "", workers, warmup, None, profiler))
-    progress(f"sqlite: fixed load {rate:.0f}/s, {fixed_workers} workers")
-    results.append(await bot_phase("sqlite", "fixed", "", fixed_workers, warmup, rate))
+    results += await engine_phases("sqlite", args, workers, fixed_workers, warmup)
 
     postgres_note = await harness.postgres_unavailable(args)
     webhook_note: str | None = "not measured: it needs PostgreSQL"
     if postgres_note is None:
-        progress("postgres: throughput")
-        results.append(
-            await bot_phase("postgres", "throughput", args.postgres_url, workers, warmup, None)
-        )
-        progress(f"postgres: fixed load {rate:.0f}/s, {fixed_workers} workers")
-        results.append(
-            await bot_phase("postgres", "fixed", args.postgres_url, fixed_workers, warmup, rate)
-        )
+        results += await engine_phases("postgres", args, workers, fixed_workers, warmup)
         webhook_note = await webhook_phases(args.postgres_url, fixed_workers, warmup, results)
 
-    if profiler:
-        print_profile(profiler)
-    report(results, rate)
+    report(results, args.rate)
     out, ok = summary(results, workers, postgres_note, webhook_note)
     print(
         f"ratio_to_bare = sqlite {out['sqlite_updates_per_s']} / bare "
@@ -450,10 +535,12 @@ def report(results: Sequence[PhaseResult], rate: float) -> None:
     for r in results:
         if r.offered_rate and r.rate < 0.95 * r.offered_rate:
             print(
-                f"note: {r.engine} cannot sustain {r.offered_rate:.0f} updates/s (achieved "
+                f"note: {r.engine} {r.phase} cannot sustain {r.offered_rate:.0f} updates/s "
+                f"(achieved "
                 f"{r.rate:.0f}/s): it is overloaded, so its fixed-load latency is queueing "
                 "delay and grows with the length of the run"
             )
+    print(zalo_comparison(results))
     print(webhook_comparison(results))
 
 
@@ -474,7 +561,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"offered load of the fixed-load phase, updates/s (default {FIXED_RATE:.0f})",
     )
     parser.add_argument(
-        "--profile", action="store_true", help="cProfile the sqlite throughput phase"
+        "--profile",
+        nargs="?",
+        const="telegram",
+        choices=("telegram", "zalo"),
+        help="cProfile the sqlite throughput phase of Telegram (the default) or Zalo",
     )
     args = parser.parse_args(argv)
     if args.workers is None:

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeGuard, get_args
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -32,6 +33,11 @@ POLL_TIMEOUT_CODE: Final = 408
 POLL_GRACE: Final = 10.0
 # Ids are opaque strings ("16f6366b3f02645a3d15"); anything far longer is not one.
 MAX_ID_LENGTH: Final = 59
+# A photo or voice note a member sent is fetched from its (expiring) address: at most
+# this many bytes, within this many seconds.
+FILE_LIMIT: Final = 20 * 1024 * 1024
+DOWNLOAD_TIMEOUT: Final = 60.0
+_CHUNK: Final = 64 * 1024
 
 EventName = Literal[
     "message.text.received",
@@ -87,6 +93,14 @@ class ZaloNetworkError(Exception):
         self.reason = reason
 
 
+class ZaloDownloadFailed(Exception):
+    """A member's file could not be fetched from the address Zalo gave."""
+
+
+class ZaloFileTooLarge(ZaloDownloadFailed):
+    """A member's file is larger than the bot keeps."""
+
+
 # The documentation's error table calls 403 "Internal server error"; no other code is
 # documented for a user the bot may not message, so 403 is read as that.
 _ERRORS: Final[dict[int, type[ZaloError]]] = {
@@ -136,6 +150,14 @@ class ZaloEvent:
     def is_private(self) -> bool:
         """Whether the event came from a one-to-one chat with the bot."""
         return self.chat_type == "PRIVATE"
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file fetched from the address an event gave, and the type its server claimed."""
+
+    data: bytes
+    content_type: str
 
 
 class _Malformed(Exception):
@@ -266,6 +288,17 @@ def _bot_of(result: object) -> ZaloBot:
     )
 
 
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` bytes, whatever its header said."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ZaloFileTooLarge(f"over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class ZaloApi:
     """The Bot API's methods the bot uses, over one aiohttp session."""
 
@@ -322,7 +355,8 @@ class ZaloApi:
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the ZaloApi's given session is closed")
-            self._session = aiohttp.ClientSession()
+            # The Bot API sets no cookies: keeping none spares every call the jar's work.
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def call(
@@ -390,6 +424,25 @@ class ZaloApi:
             keys = sorted(result) if isinstance(result, dict) else type(result).__name__
             log.warning("Zalo getUpdates returned an event the bot cannot read: %s", keys)
         return event
+
+    async def download(
+        self, url: str, *, limit: int = FILE_LIMIT, timeout: float = DOWNLOAD_TIMEOUT
+    ) -> Download:
+        """Fetch a member's photo or voice note, read in pieces and refused past ``limit``
+        bytes (``ZaloFileTooLarge``); any other failure is ``ZaloDownloadFailed``. The
+        address is the member's file's: it is never logged."""
+        if urlsplit(url).scheme not in ("https", "http"):
+            raise ZaloDownloadFailed("not a web address")
+        wait = aiohttp.ClientTimeout(total=timeout, connect=self._connect_timeout)
+        try:
+            async with self._client().get(url, timeout=wait) as response:
+                if response.status != 200:
+                    raise ZaloDownloadFailed(f"HTTP {response.status}")
+                if (response.content_length or 0) > limit:
+                    raise ZaloFileTooLarge(f"{response.content_length} bytes")
+                return Download(await _read(response, limit), response.content_type)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ZaloDownloadFailed(type(error).__name__) from None
 
     async def send_message(self, chat_id: str, text: str) -> str | None:
         """Send ``text`` (1–2,000 characters); the sent message's id when the answer has one."""

@@ -15,22 +15,19 @@ members cause (``say``, ``send_image``…) and read what the bot sent per chat.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import socket
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from handlers.zalo.api import (
     IMAGE_RECEIVED,
-    SECRET_HEADER,
     SECRET_MAX,
     SECRET_MIN,
     STICKER_RECEIVED,
@@ -39,91 +36,30 @@ from handlers.zalo.api import (
     UNSUPPORTED_RECEIVED,
     VOICE_RECEIVED,
 )
+from handlers.zalo.fake_files import FILES_PATH, PHOTO, VOICE, MemberFiles
+from handlers.zalo.fake_wire import (
+    ACTIONS,
+    DISPLAY_NAME,
+    MAKING,
+    SENDING,
+    STICKER,
+    TOKEN,
+    Envelope,
+    answer,
+    chat_id_of,
+    event,
+    new_message_id,
+    now_ms,
+    poll_timeout,
+    refusal,
+    status_of,
+    text_ok,
+    webhook_request,
+)
 
-TOKEN: Final = "1459232241454765289:fake-zalo-bot-secret-0000000000000000"
-DISPLAY_NAME: Final = "Người lao động"
-STICKER: Final = "0e078a2fb66a5f34067b"
-# The names the documentation's error table gives each code.
-DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Internal server error",
-    404: "Not found",
-    408: "Request timeout",
-    429: "Quota exceeded",
-}
-# Calls that make a message in a chat, and those the quota counts.
-MAKING: Final = frozenset({"sendMessage", "sendPhoto"})
-SENDING: Final = frozenset({"sendMessage", "sendPhoto", "sendChatAction"})
-# sendChatAction's documented actions ("upload_photo" is announced as coming soon).
-ACTIONS: Final = frozenset({"typing", "upload_photo"})
-
-Envelope = dict[str, Any]
-
-
-def now_ms() -> int:
-    """The time as the platform writes it: milliseconds since the epoch."""
-    return int(time.time() * 1000)
-
-
-def new_message_id() -> str:
-    """A fresh message id, shaped like the platform's ("16f6366b3f02645a3d15")."""
-    return uuid.uuid4().hex[:20]
-
-
-def answer(result: Any = None) -> Envelope:
-    """A successful answer; sendChatAction's carries no result."""
-    return {"ok": True} if result is None else {"ok": True, "result": result}
-
-
-def refusal(code: int, description: str | None = None) -> Envelope:
-    """A refusal, worded as the documentation's error table unless told otherwise."""
-    return {
-        "ok": False,
-        "error_code": code,
-        "description": description or DESCRIPTIONS.get(code, "Error"),
-    }
-
-
-def event(
-    event_name: str,
-    user_id: str,
-    *,
-    display_name: str = DISPLAY_NAME,
-    message_id: str | None = None,
-    date: dt.datetime | int | None = None,
-    chat_id: str | None = None,
-    chat_type: str = "PRIVATE",
-    is_bot: bool = False,
-    **content: str | None,
-) -> dict[str, Any]:
-    """An event exactly as the platform sends it; ``content`` adds ``text``, ``photo``,
-    ``caption``, ``sticker``, ``voice_url``… (None leaves a key out)."""
-    if isinstance(date, dt.datetime):
-        date = int(date.timestamp() * 1000)
-    message: dict[str, Any] = {
-        "from": {"id": user_id, "display_name": display_name, "is_bot": is_bot},
-        "chat": {"id": chat_id or user_id, "chat_type": chat_type},
-        "message_id": message_id or new_message_id(),
-        "date": now_ms() if date is None else date,
-    }
-    message.update({key: value for key, value in content.items() if value is not None})
-    return {"event_name": event_name, "message": message}
-
-
-def webhook_request(
-    data: object, secret: str | None, *, wrapped: bool = True
-) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of the POST Zalo makes to a webhook for ``data``.
-
-    The documented body is the event in the ``{"ok": true, "result": …}`` envelope;
-    ``wrapped=False`` sends it bare. ``secret`` None sends no secret header.
-    """
-    body = answer(data) if wrapped else data
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[SECRET_HEADER] = secret
-    return json.dumps(body, ensure_ascii=False).encode(), headers
+# What tests and benchmarks take from the fake with it.
+__all__ = ["TOKEN", "Delivery", "Envelope", "FakeZaloApi", "event", "refusal", "status_of",
+           "webhook_request"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,36 +93,21 @@ class Delivery:
 
 
 @dataclass(slots=True)
+class Hold:
+    """Sends to one chat left unanswered until ``released`` is set: a slow platform."""
+
+    reached: asyncio.Event  # set once a send to the chat is waiting
+    released: asyncio.Event
+    waiting: int = 0  # sends to the chat waiting now
+
+
+@dataclass(slots=True)
 class _Failure:
     method: str
     code: int
     description: str | None
     chat_id: str | None
     remaining: int
-
-
-def _chat_id(params: dict[str, Any]) -> str | None:
-    value = params.get("chat_id")
-    return value if isinstance(value, str) and value else None
-
-
-def _text_ok(value: object, *, required: bool) -> bool:
-    """Whether a text or caption is within the platform's 1–2,000 characters."""
-    if value is None:
-        return not required
-    return isinstance(value, str) and 1 <= len(value) <= TEXT_LIMIT
-
-
-def _poll_timeout(params: dict[str, Any]) -> float | None:
-    """getUpdates' ``timeout`` (documented as a string of seconds, default 30)."""
-    value = params.get("timeout", 30)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
 
 
 class FakeZaloApi:
@@ -206,12 +127,15 @@ class FakeZaloApi:
         self._sent: dict[str, list[Sent]] = defaultdict(list)
         self._waiters: list[tuple[str, int, asyncio.Future[None]]] = []
         self._failures: list[_Failure] = []
+        self._holds: dict[str, Hold] = {}
         self._rate: float | None = None
         self._recent: deque[float] = deque()
         self._closed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._port = 0
+        # Members' photos and voice notes, served at addresses of the fake.
+        self.files = MemberFiles()
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Envelope]]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -235,6 +159,8 @@ class FakeZaloApi:
     async def start(self) -> None:
         """Listen on a free port of 127.0.0.1."""
         app = web.Application()
+        # Members' files first: their addresses would match the methods' pattern too.
+        app.router.add_get(f"{FILES_PATH}/{{name}}", self.files.serve)
         app.router.add_route("*", "/{bot}/{method}", self._dispatch)
         # The access log would print every address, token and all.
         self._runner = web.AppRunner(app, access_log=None)
@@ -247,8 +173,11 @@ class FakeZaloApi:
         self._client = aiohttp.ClientSession()
 
     async def stop(self) -> None:
-        """Wake pending long polls (they answer 408) and stop listening."""
+        """Wake pending long polls (they answer 408), release held sends and stop
+        listening."""
         self._closed.set()
+        for held in self._holds.values():
+            held.released.set()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -264,20 +193,38 @@ class FakeZaloApi:
         await self.stop()
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
         params = await self._params(request)
-        if request.match_info["bot"] != f"bot{self.token}":
+        envelope = await self.respond(request.match_info["bot"], request.match_info["method"],
+                                      params)  # fmt: skip
+        if request.match_info["method"] == "getUpdates" and envelope.get("ok"):
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                # The poller went away (a process stopping) while the event was taken:
+                # it stays first in line for the next poll rather than vanish.
+                waiting = [envelope["result"]]
+                while not self._events.empty():
+                    waiting.append(self._events.get_nowait())
+                for queued in waiting:
+                    self._events.put_nowait(queued)
+        # Like Telegram's Bot API, the HTTP status repeats the error code.
+        return web.json_response(envelope, status=status_of(envelope))
+
+    async def respond(self, bot: str, method: str, params: dict[str, Any] | None) -> Envelope:
+        """The answer to a call at ``/{bot}/{method}`` with ``params`` (None: a body that
+        is not a JSON object), recorded in ``calls``; any HTTP server of the fake's
+        (``handlers.zalo.fake_lean`` too) answers this way."""
+        if bot != f"bot{self.token}":
             envelope = refusal(401)
         elif params is None:
             envelope = refusal(400, "Bad request: the body is not a JSON object")
         elif method not in self._methods:
             envelope = refusal(400, f"Bad request: no method {method}")
         else:
+            await self._held(method, params)
             envelope = self._forced(method, params) or await self._methods[method](params)
-        code = None if envelope["ok"] else int(envelope["error_code"])
+        code = None if envelope["ok"] else status_of(envelope)
         self.calls.append(Call(method, params or {}, code))
-        # Like Telegram's Bot API, the HTTP status repeats the error code.
-        return web.json_response(envelope, status=code or 200)
+        return envelope
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any] | None:
@@ -310,7 +257,7 @@ class FakeZaloApi:
         )
 
     async def _get_updates(self, params: dict[str, Any]) -> Envelope:
-        timeout = _poll_timeout(params)
+        timeout = poll_timeout(params)
         if timeout is None:
             return refusal(400, "Bad request: timeout must be a number of seconds")
         if self.webhook_url:
@@ -325,6 +272,8 @@ class FakeZaloApi:
         return await self._next_event(timeout)
 
     async def _next_event(self, timeout: float) -> Envelope:
+        if not self._events.empty():
+            return answer(self._events.get_nowait())  # no waiting: cheap under load
         taking = asyncio.ensure_future(self._events.get())
         closing = asyncio.ensure_future(self._closed.wait())
         done, pending = await asyncio.wait(
@@ -337,29 +286,29 @@ class FakeZaloApi:
         return refusal(408)
 
     async def _send_message(self, params: dict[str, Any]) -> Envelope:
-        chat_id = _chat_id(params)
+        chat_id = chat_id_of(params)
         text = params.get("text")
         if chat_id is None:
             return refusal(400, "Bad request: chat_id is required")
-        if not _text_ok(text, required=True):
+        if not text_ok(text, required=True):
             return refusal(400, f"Bad request: text must have 1 to {TEXT_LIMIT} characters")
         return self._record(Sent("sendMessage", chat_id, new_message_id(), text=text))
 
     async def _send_photo(self, params: dict[str, Any]) -> Envelope:
-        chat_id = _chat_id(params)
+        chat_id = chat_id_of(params)
         photo = params.get("photo")
         caption = params.get("caption")
         if chat_id is None:
             return refusal(400, "Bad request: chat_id is required")
         if not isinstance(photo, str) or not photo.startswith(("https://", "http://")):
             return refusal(400, "Bad request: photo must be the picture's URL")
-        if not _text_ok(caption, required=False):
+        if not text_ok(caption, required=False):
             return refusal(400, f"Bad request: caption must have 1 to {TEXT_LIMIT} characters")
         sent = Sent("sendPhoto", chat_id, new_message_id(), photo_url=photo, caption=caption)
         return self._record(sent)
 
     async def _send_chat_action(self, params: dict[str, Any]) -> Envelope:
-        chat_id = _chat_id(params)
+        chat_id = chat_id_of(params)
         action = params.get("action")
         if chat_id is None or action not in ACTIONS:
             return refusal(400, "Bad request: chat_id and a known action are required")
@@ -405,9 +354,26 @@ class FakeZaloApi:
         """Refuse the next ``times`` calls of ``method`` (to ``chat_id`` only, if given)."""
         self._failures.append(_Failure(method, code, description, chat_id, times))
 
+    def hold(self, chat_id: str) -> Hold:
+        """Leave sends to ``chat_id`` unanswered until the hold is released."""
+        held = Hold(asyncio.Event(), asyncio.Event())
+        self._holds[chat_id] = held
+        return held
+
+    async def _held(self, method: str, params: dict[str, Any]) -> None:
+        """Wait while sends to the call's chat are held."""
+        held = self._holds.get(chat_id_of(params) or "") if method in SENDING else None
+        if held is not None and not held.released.is_set():
+            held.waiting += 1
+            held.reached.set()
+            try:
+                await held.released.wait()
+            finally:
+                held.waiting -= 1
+
     def _forced(self, method: str, params: dict[str, Any]) -> Envelope | None:
         for failure in self._failures:
-            if failure.method != method or failure.chat_id not in (None, _chat_id(params)):
+            if failure.method != method or failure.chat_id not in (None, chat_id_of(params)):
                 continue
             failure.remaining -= 1
             if failure.remaining <= 0:
@@ -427,6 +393,21 @@ class FakeZaloApi:
             return True
         self._recent.append(now)
         return False
+
+    # -- members' files --------------------------------------------------------------
+
+    def host(
+        self,
+        data: bytes,
+        content_type: str = "image/png",
+        *,
+        status: int = 200,
+        chunked: bool = False,
+    ) -> str:
+        """Serve ``data`` at a new address of the fake, as Zalo serves a member's photo or
+        voice note; the address, for an event to carry."""
+        name = self.files.add(data, content_type, status, chunked)
+        return f"{self.base_url}{FILES_PATH}/{name}"
 
     # -- what members do -----------------------------------------------------------
 
@@ -460,17 +441,18 @@ class FakeZaloApi:
     def send_image(
         self,
         user_id: str,
-        url: str,
+        url: str | None = None,
         caption: str | None = None,
         *,
         display_name: str = DISPLAY_NAME,
         message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Queue a photo at ``url`` with an optional caption."""
+        """Queue a photo at ``url`` (by default ``PHOTO``, served by the fake) with an
+        optional caption."""
         return self._member(
             IMAGE_RECEIVED,
             user_id,
-            photo=url,
+            photo=url or self.host(PHOTO, "image/png"),
             caption=caption,
             display_name=display_name,
             message_id=message_id,
@@ -496,14 +478,18 @@ class FakeZaloApi:
     def send_voice(
         self,
         user_id: str,
-        url: str,
+        url: str | None = None,
         *,
         display_name: str = DISPLAY_NAME,
         message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Queue a voice note at ``url``."""
+        """Queue a voice note at ``url`` (by default ``VOICE``, served by the fake)."""
         return self._member(
-            VOICE_RECEIVED, user_id, voice_url=url, display_name=display_name, message_id=message_id
+            VOICE_RECEIVED,
+            user_id,
+            voice_url=url or self.host(VOICE, "audio/mp4"),
+            display_name=display_name,
+            message_id=message_id,
         )
 
     def unsupported(
@@ -537,7 +523,7 @@ class FakeZaloApi:
 
     def _record(self, sent: Sent) -> Envelope:
         self._sent[sent.chat_id].append(sent)
-        if sent.method in MAKING:
+        if sent.method in MAKING and self._waiters:
             count = len(self.messages(sent.chat_id))
             for chat_id, wanted, future in self._waiters:
                 if chat_id == sent.chat_id and count >= wanted and not future.done():

@@ -1,8 +1,9 @@
-"""Zalo's webhook mode: events POSTed by the platform, taken to the same path as polled
-ones, one member's strictly in the order they arrive.
+"""The order Zalo's events are handled in, polled or POSTed by the platform's webhook:
+one member's strictly in the order they arrive, different members' side by side.
 
-The HTTP side (secret, size, JSON) lives with the bot's aiohttp server; this is what it
-calls with each event it accepts.
+The webhook's HTTP side (secret, size, JSON) lives with the bot's aiohttp server; it
+calls the poller's ``MemberOrder`` with each event it accepts, as the polling loop does
+with each event it takes.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ class MemberOrder:
     members' side by side; a member's lock exists only while they have events in flight.
 
     The platform documents no per-member queue for its webhook, so two messages of one
-    member may arrive at once: asyncio locks wake waiters in order, so they run in the
-    order their requests came in, as Telegram's webhook does (PerMemberUpdateProcessor).
+    member may arrive at once, and polling takes the next event before the last is done:
+    asyncio locks wake waiters in order, so they run in the order they came in, as
+    Telegram's updates do (PerMemberUpdateProcessor).
     """
 
     def __init__(
