@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 
-from bot.app import build_application
 from bot.graph import Pace, utc_now
+from bot.serve import build_runtime
 from bot.settings import Settings
 from domain.units import import_units
 from handlers.telegram.fake import (
@@ -56,22 +56,32 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Step:
-    """One thing a member does: type ``text``, or tap the button matching prefix/suffix."""
+    """One thing a member does: type ``text``, tap the button matching prefix/suffix, or
+    (on Zalo, which has no buttons) type the number of the choice whose label contains
+    ``choice``."""
 
     text: str | None = None
     prefix: str = ""
     suffix: str = ""
+    choice: str = ""
 
     def describe(self) -> str:
         """For error messages."""
         if self.text is not None:
             return f"text {self.text!r}"
+        if self.choice:
+            return f"choice {self.choice!r}"
         return f"button {self.prefix}*{self.suffix}"
 
 
 def say(text_: str) -> Step:
     """Type text (a leading slash makes it a command)."""
     return Step(text=text_)
+
+
+def pick(label: str) -> Step:
+    """Type the number of the numbered choice whose label contains ``label``."""
+    return Step(choice=label)
 
 
 def tap(prefix: str, suffix: str = "") -> Step:
@@ -101,6 +111,30 @@ DIALOG: tuple[Step, ...] = (
     tap("d:done:", ":files"),
     tap("d:pick:", ":secret:no"),
     tap("d:submit:", ":summary"),
+)
+
+# The same dialog on Zalo, step for step: every button becomes the number of its choice,
+# read from the bot's last answer.
+ZALO_DIALOG: tuple[Step, ...] = (
+    say(f"/start {UNIT_CODE}"),
+    pick("Đúng"),
+    say("Nguyễn Văn An"),
+    say("/skip"),
+    say("/new"),
+    say("Máy cắt vải tự động cho tổ cắt số 3"),
+    pick("Giải pháp kỹ thuật"),
+    pick("Sản xuất"),
+    say("Tổ cắt phải cắt tay từng lớp vải, mỗi ca mất khoảng 2 giờ và hao hụt 5% vải."),
+    pick("Xong"),
+    say("Lắp bộ dẫn hướng và dao cắt tự động, một công nhân vận hành cho cả tổ."),
+    pick("Xong"),
+    pick("Chưa áp dụng"),
+    say("Tiết kiệm 1,5 giờ mỗi ca, giảm hao hụt vải, an toàn hơn cho công nhân."),
+    say("1.200.000đ"),
+    pick("Không có đồng tác giả"),
+    pick("Bỏ qua"),
+    pick("Không"),
+    pick("Gửi duyệt"),
 )
 
 
@@ -226,13 +260,16 @@ async def real_bot(
     pace: Pace | None = None,
     **settings: Any,
 ) -> AsyncIterator[Driver]:
-    """The bot as ``bot.app`` builds it on ``url``, running, with a driver to feed it."""
-    application = build_application(
-        bot_settings(url, **settings), request=api, clock=clock, pace=pace
-    )
-    driver = Driver(application, api)
-    async with running(application, post_init=True):
+    """The bot as ``python -m bot run`` builds and starts it on ``url`` (receiving
+    nothing: the driver feeds its Telegram application)."""
+    runtime = build_runtime(bot_settings(url, **settings), request=api, clock=clock, pace=pace)
+    telegram: Any = runtime.channel("telegram")
+    driver = Driver(telegram.application, api)
+    try:
+        await runtime.start()
         yield driver
+    finally:
+        await runtime.stop()
 
 
 # -- databases -------------------------------------------------------------------

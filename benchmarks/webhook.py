@@ -65,11 +65,12 @@ def free_port() -> int:
 
 async def run_instance(database_url: str, port: int) -> None:
     """Serve the webhook until SIGTERM, reporting each handled update on stdout."""
-    from bot.app import build_application
-    from bot.serve import serve
+    from bot.serve import build_runtime, serve
 
     api = FastFakeBotApi()
-    application = build_application(settings_for(database_url, port), request=api)
+    runtime = build_runtime(settings_for(database_url, port), request=api)
+    telegram: Any = runtime.channel("telegram")
+    application = telegram.application
     errors: list[str] = []
     out = sys.stdout.buffer
     processor = application.update_processor
@@ -86,7 +87,7 @@ async def run_instance(database_url: str, port: int) -> None:
             out.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
             out.flush()
 
-    processor.do_process_update = reported  # type: ignore[method-assign]
+    processor.do_process_update = reported
 
     async def collect(update: object, context: Any) -> None:
         errors.append(repr(context.error))
@@ -97,7 +98,7 @@ async def run_instance(database_url: str, port: int) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     try:
-        await serve(application, settings_for(database_url, port), webhook=True, stop=stop)
+        await serve(runtime, webhook=True, stop=stop)
     finally:
         stats = {
             "errors": len(errors),

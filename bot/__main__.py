@@ -12,14 +12,9 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
-from telegram import Bot
-from telegram.error import TelegramError
-
-from bot.app import build_application
-from bot.links import bot_username, deep_link, write_qr
 from bot.logs import configure
-from bot.preflight import InstanceLock, StartError, check_schema, unreachable
-from bot.serve import run_until_signalled
+from bot.preflight import InstanceLock, StartError, check_schema
+from bot.serve import build_runtime, run_until_signalled
 from bot.settings import (
     DEFAULT_DATABASE_URL,
     UNION_TIMEZONE,
@@ -27,6 +22,7 @@ from bot.settings import (
     SettingsError,
     read_env_file,
 )
+from bot.unit_links import link_channels, print_entries
 from domain.errors import InputError
 from domain.model import RoleKind
 from domain.progress import add_phase, import_groups, import_targets
@@ -47,7 +43,8 @@ def _database_url(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the bot: long polling, or Telegram's webhook with ``--webhook``."""
+    """Run the bot on every channel whose token is set: long polling, or webhooks with
+    ``--webhook``."""
     webhook = bool(getattr(args, "webhook", False))
     try:
         settings = Settings.from_env()
@@ -63,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         lock.acquire()
         asyncio.run(_check_schema(settings))
-        run_until_signalled(build_application(settings), settings, webhook=webhook)
+        run_until_signalled(build_runtime(settings), webhook=webhook)
     except StartError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
@@ -73,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _check_schema(settings: Settings) -> None:
-    """Before anything talks to Telegram: the schema matches the code (upgraded if allowed)."""
+    """Before anything talks to a platform: the schema matches the code (upgraded if
+    allowed)."""
     engine = create_engine(settings.database_url)
     try:
         await check_schema(engine, migrate=settings.migrate_on_start)
@@ -127,18 +125,14 @@ def units_import(args: argparse.Namespace) -> int:
 
 
 def units_links(args: argparse.Namespace) -> int:
-    """Print every grassroots unit's deep link; optionally write QR codes for posters."""
+    """Print every grassroots unit's entry on each channel the bot is on (Telegram's deep
+    link, Zalo's link and the code to send there); optionally write its A4 poster."""
 
     async def main() -> int:
-        username = await _links_username(args)
+        channels = await link_channels(args.bot_username, args.zalo_link, _env)
         async with _database(_database_url(args)) as factory:
             grassroots = await grassroots_units(factory)
-        for unit in grassroots:
-            link = deep_link(username, unit.code)
-            line = f"{unit.code}\t{unit.name}\t{link}"
-            if args.qr:
-                line += f"\t{write_qr(Path(args.qr), unit.code, link)}"
-            print(line)
+        print_entries(grassroots, channels, Path(args.qr) if args.qr else None, args.lang)
         return 0
 
     try:
@@ -146,36 +140,6 @@ def units_links(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-
-
-NEED_USERNAME = "set BOT_USERNAME (in the environment or .env) or pass --bot-username NAME"
-
-
-async def _links_username(args: argparse.Namespace) -> str:
-    """The bot's username: --bot-username, else BOT_USERNAME, else asked from Telegram
-    when a token is set. SettingsError says what to do when none of them gives one."""
-    given, source = args.bot_username, "--bot-username"
-    if not given:
-        given, source = _env("BOT_USERNAME", ""), "BOT_USERNAME"
-    if given:
-        try:
-            return bot_username(given)
-        except ValueError as error:
-            raise SettingsError(f"{source}: {error}.") from None
-    try:
-        settings = Settings.from_env()
-    except SettingsError:
-        raise SettingsError(f"The links need the bot's username: {NEED_USERNAME}.") from None
-    bot = Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot")
-    try:
-        async with bot:
-            return bot.username
-    except TelegramError as error:
-        reason = unreachable(error, settings.telegram_api_base_url)
-        raise SettingsError(
-            f"Could not ask Telegram for the bot's username. {reason}\n"
-            f"Or, without Telegram: {NEED_USERNAME}."
-        ) from None
 
 
 def admins_command(args: argparse.Namespace) -> int:
@@ -191,12 +155,13 @@ def admins_command(args: argparse.Namespace) -> int:
                     name = member.full_name or member.display_name
                     print(f"{held.unit.code}\t{held.role.kind.value}\t{member.external_id}\t{name}")
                 return 0
-            if not args.unit or not args.telegram_id:
-                print("give --unit CODE and --telegram-id N", file=sys.stderr)
+            person = _person(args)
+            if not args.unit or person is None:
+                print("give --unit CODE and --telegram-id N or --zalo-id ID", file=sys.stderr)
                 return 2
-            where = {"unit_code": args.unit, "channel": "telegram",
-                     "external_id": str(args.telegram_id), "kind": RoleKind(args.role),
-                     "now": now}  # fmt: skip
+            channel, external_id = person
+            where = {"unit_code": args.unit, "channel": channel, "external_id": external_id,
+                     "kind": RoleKind(args.role), "now": now}  # fmt: skip
             try:
                 if args.action == "add":
                     held = await grant_role(factory, **where)
@@ -204,15 +169,23 @@ def admins_command(args: argparse.Namespace) -> int:
                           f"({held.unit.name}).")  # fmt: skip
                     return 0
                 if await revoke_role(factory, **where):
-                    print(f"{args.telegram_id} is no longer {args.role} of {args.unit}.")
+                    print(f"{external_id} is no longer {args.role} of {args.unit}.")
                     return 0
-                print(f"{args.telegram_id} was not {args.role} of {args.unit}.", file=sys.stderr)
+                print(f"{external_id} was not {args.role} of {args.unit}.", file=sys.stderr)
                 return 1
             except InputError as error:
                 print(translator.render(error.text, "en"), file=sys.stderr)
                 return 1
 
     return asyncio.run(main())
+
+
+def _person(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The person a role is for: their channel and their id on it."""
+    if args.telegram_id is not None:
+        return "telegram", str(args.telegram_id)
+    zalo_id = (args.zalo_id or "").strip()
+    return ("zalo", zalo_id) if zalo_id else None
 
 
 def phases_command(args: argparse.Namespace) -> int:
@@ -289,7 +262,9 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command")
     running = commands.add_parser("run", help="run the bot (long polling by default)")
     running.add_argument(
-        "--webhook", action="store_true", help="receive updates at WEBHOOK_URL (README: Deployment)"
+        "--webhook",
+        action="store_true",
+        help="receive updates at WEBHOOK_URL and/or ZALO_WEBHOOK_URL (README: Deployment)",
     )
     running.set_defaults(func=run)
     units = commands.add_parser("units", help="manage the unit tree").add_subparsers(
@@ -301,15 +276,20 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("file")
     importing.add_argument("--lang", choices=("vi", "en"), default="vi")
     importing.set_defaults(func=units_import)
-    links = units.add_parser("links", help="print deep links of grassroots units")
-    links.add_argument("--qr", metavar="DIR", help="also write a QR code PNG per unit here")
+    links = units.add_parser("links", help="print grassroots units' links on each channel")
+    links.add_argument("--qr", metavar="DIR", help="also write an A4 poster PNG per unit here")
     links.add_argument("--bot-username", metavar="NAME",
                        help="default: $BOT_USERNAME, else asked from Telegram")  # fmt: skip
+    links.add_argument("--zalo-link", metavar="URL",
+                       help="the Zalo bot's link; default: $ZALO_BOT_LINK")  # fmt: skip
+    links.add_argument("--lang", choices=("vi", "en"), default="vi", help="the posters' language")
     links.set_defaults(func=units_links)
     admins = commands.add_parser("admins", help="bootstrap admins and helpers")
     admins.add_argument("action", choices=("add", "list", "remove"))
     admins.add_argument("--unit", metavar="CODE", help="the unit's code")
-    admins.add_argument("--telegram-id", type=int, metavar="N", help="the person's Telegram id")
+    person = admins.add_mutually_exclusive_group()
+    person.add_argument("--telegram-id", type=int, metavar="N", help="the person's Telegram id")
+    person.add_argument("--zalo-id", metavar="ID", help="the person's Zalo user id")
     admins.add_argument("--role", choices=[k.value for k in RoleKind], default="admin")
     admins.set_defaults(func=admins_command)
     phases = commands.add_parser("phases", help="the programme's phases")

@@ -1,10 +1,10 @@
-"""The Application factory: the one place where handlers are registered."""
+"""Telegram's channel: the Application, the one place where its handlers are
+registered, plugged into the runtime (``bot.runtime``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, cast
 
 from telegram import BotCommand, Update
@@ -21,16 +21,13 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.alerts import OperatorAlerts
-from bot.duty import Duty
-from bot.graph import Graph, Pace, build_graph, utc_now
-from bot.jobs import Jobs
 from bot.links import deep_link
 from bot.metrics import Metrics
-from bot.preflight import check_schema
+from bot.preflight import StartError, unreachable
+from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.web import Health
-from domain.delivery import DeliveryService
-from domain.text import _
+from bot.web import SECRET_HEADER, WebhookRoute, is_update_id
+from domain.text import Text, _
 from handlers.telegram import (
     CHANNEL,
     BotApplication,
@@ -42,6 +39,7 @@ from handlers.telegram import (
     respond,
 )
 from handlers.telegram.budget import BudgetLimiter
+from handlers.telegram.kept import KeptUploads
 from handlers.telegram.processor import PerMemberUpdateProcessor
 from handlers.telegram.sender import Sender
 from locales import Translator
@@ -60,86 +58,123 @@ COMMANDS = {
     "stats": _("Progress against the target"),
     "top": _("Rankings"),
 }
+# Shown too when the bot also runs on Zalo.
+LINK_COMMAND = {"link": _("Link my Telegram and Zalo accounts")}
 SORRY = _("Sorry, something went wrong on our side. Your answers so far are saved; "
           "please try again in a moment.")  # fmt: skip
 
 
-class Lifecycle:
-    """Opens what needs Telegram or the database once the Application is initialised, and
-    closes it all at the end; the object graph itself is built before (``build_graph``)."""
+class TelegramChannel:
+    """Telegram's application plugged into the runtime: its bot, its sender and its
+    webhook; the handlers read the runtime's shared parts from ``bot_data``."""
 
-    def __init__(self, graph: Graph) -> None:
-        self._graph = graph
+    name = CHANNEL
 
-    async def post_init(self, application: BotApplication) -> None:
-        """The service, the sender and its lease, health, and the jobs."""
-        graph, settings = self._graph, self._graph.settings
-        # `python -m bot run` upgraded the schema before anything talked to Telegram
-        # (BOT_MIGRATE_ON_START); here it is only checked.
-        await check_schema(graph.engine, migrate=False)
-        data = application.bot_data
-        data.service = graph.service(lambda payload: deep_link(application.bot.username, payload))
+    def __init__(self, runtime: Runtime, application: BotApplication) -> None:
+        self._runtime = runtime
+        self.application = application
+        graph, settings = runtime.graph, runtime.settings
+        # Files the bot keeps (a Zalo member's photos), uploaded once, then by file id.
+        self.kept = KeptUploads(graph.files)
+        # The budget limiter makes the bot accept a rate-limit argument (a string).
+        self.sender = Sender(cast(ExtBot[str], application.bot), runtime.deliveries,
+                             graph.budget, graph.translator, graph.pace_clock, graph.pace_sleep,
+                             settings.send_slots, graph.metrics,
+                             may_send=lambda: runtime.duty.held,
+                             default_language=settings.default_language,
+                             kept=self.kept)  # fmt: skip
+
+    async def open(self) -> None:
+        """getMe, the first request to Telegram (a network that cannot reach it, a proxy
+        or a rejected token stops the start with a sentence saying which); then the
+        shared parts to the handlers, the command menu, and update processing."""
+        runtime, application = self._runtime, self.application
+        try:
+            await application.initialize()
+        except TelegramError as error:
+            raise StartError(unreachable(error, runtime.settings.telegram_api_base_url)) from None
+        username = application.bot.username
+        runtime.invite_link = lambda payload: deep_link(username, payload)
+        self._share()
+        menu = {**COMMANDS, **(LINK_COMMAND if runtime.settings.zalo_bot_token else {})}
+        await _publish_commands(application, runtime.graph.translator,
+                                runtime.settings.default_language, menu)  # fmt: skip
+        await application.start()
+
+    def _share(self) -> None:
+        """What the handlers (and tests) read from ``bot_data``."""
+        runtime, graph, data = self._runtime, self._runtime.graph, self.application.bot_data
+        data.service = runtime.service
         data.upkeep = graph.upkeep
         data.group_chats = graph.group_chats
         data.translator = graph.translator
         data.labels = keyboard_labels(graph.translator)
-        await _publish_commands(application, graph.translator, settings.default_language)
-        # A group chat that no unit linked is taken for Telegram's, the one with group chats.
-        data.deliveries = DeliveryService(graph.units_of_work, graph.clock, CHANNEL)
+        data.deliveries = runtime.deliveries
         data.commendations = graph.commendations
-        data.default_language = settings.default_language
+        data.default_language = runtime.settings.default_language
         data.metrics = graph.metrics
-        data.duty = self._duty(application)
-        data.health = Health(graph.engine, application.bot, self._lease_holder)
-        await data.duty.start()
-        if application.job_queue is not None:
-            Jobs(settings, graph.commendations).schedule(application.job_queue)
+        data.sender = self.sender
+        data.kept = self.kept
+        data.duty = runtime.duty
+        data.health = runtime.health
 
-    def _duty(self, application: BotApplication) -> Duty:
-        """The sender, and the lease that decides which process runs it and the jobs."""
-        graph, data = self._graph, application.bot_data
-        assert data.deliveries is not None
-        # The budget limiter makes the bot accept a rate-limit argument (a string).
-        data.sender = Sender(cast(ExtBot[str], application.bot), data.deliveries, graph.budget,
-                             graph.translator, graph.pace_clock, graph.pace_sleep,
-                             graph.settings.send_slots, graph.metrics,
-                             may_send=lambda: duty.held,
-                             default_language=graph.settings.default_language)  # fmt: skip
-        duty = Duty(graph.lease, data.sender, graph.settings.job_lease_seconds,
-                    on_processes=lambda live: setattr(graph.count, "processes", live))  # fmt: skip
-        return duty
+    async def ping(self) -> None:
+        """getMe, for the health check."""
+        await self.application.bot.get_me(read_timeout=5, connect_timeout=5)
 
-    async def _lease_holder(self) -> str:
-        lease = self._graph.lease
-        holder = await lease.current()
-        return ("held by this process" if holder == lease.holder
-                else f"held by {holder}" if holder else "free")  # fmt: skip
+    def webhook(self) -> WebhookRoute:
+        """Telegram's webhook at WEBHOOK_URL's path, with its secret header."""
+        application, settings = self.application, self._runtime.settings
 
-    async def post_stop(self, application: BotApplication) -> None:
-        """Stop sending and give the lease back."""
-        if application.bot_data.duty is not None:
-            await application.bot_data.duty.stop()
+        async def take(data: Any) -> bool:
+            """The update to the application, once it is one."""
+            try:
+                if not isinstance(data, dict) or not is_update_id(data.get("update_id")):
+                    return False
+                update = Update.de_json(data, application.bot)
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                return False
+            # The same path as a polled update: in the member's order, errors to the handler.
+            await application.update_processor.process_update(
+                update, application.process_update(update)
+            )
+            return True
 
-    async def post_shutdown(self, _application: BotApplication) -> None:
-        """Close the database."""
-        self._graph.units_of_work.dispose()
-        await self._graph.engine.dispose()
+        return WebhookRoute(settings.webhook_path, SECRET_HEADER, settings.webhook_secret, take)
+
+    async def receive(self, webhook: bool) -> None:
+        """Register the webhook, or long-poll getUpdates."""
+        settings = self._runtime.settings
+        allowed = list(settings.allowed_updates)
+        if webhook:
+            await self.application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                max_connections=settings.webhook_max_connections,
+                allowed_updates=allowed,
+            )
+            log.info("webhook registered", extra={"path": settings.webhook_path})
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=allowed)
+
+    async def stop_receiving(self) -> None:
+        """Stop polling (a webhook stays registered, so a restart misses nothing)."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+
+    async def close(self) -> None:
+        """Stop processing updates and let go of the bot."""
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
 
 
-def build_application(
-    settings: Settings,
-    *,
-    request: BaseRequest | None = None,
-    clock: Callable[[], dt.datetime] = utc_now,
-    pace: Pace | None = None,
-) -> BotApplication:
-    """Build the bot; the database and services are opened in ``post_init``.
-
-    ``pace`` is the sending clock and sleep (monotonic seconds), for benchmarks that run
-    time faster than real.
-    """
-    graph = build_graph(settings, clock, pace)
-    life = Lifecycle(graph)
+def telegram_channel(runtime: Runtime, *, request: BaseRequest | None = None) -> TelegramChannel:
+    """Telegram's channel on ``runtime``: the Application with every handler registered;
+    it reaches Telegram when the runtime starts."""
+    settings, graph = runtime.settings, runtime.graph
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -150,25 +185,29 @@ def build_application(
             PerMemberUpdateProcessor(settings.max_concurrent_updates, graph.metrics.handled)
         )
         .rate_limiter(BudgetLimiter(graph.budget, graph.metrics, settings.limit_replies))
-        .post_init(life.post_init)
-        .post_stop(life.post_stop)
-        .post_shutdown(life.post_shutdown)
+        # The jobs run on the runtime's own clock (bot.jobs), whatever channels run.
+        .job_queue(None)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
     register_handlers(application)
-    application.add_error_handler(error_handler(settings, graph.translator, graph.metrics, clock))
-    return application
+    chat_id = settings.alert_chat_id
+    alerts = OperatorAlerts(chat_id, graph.clock) if chat_id is not None else None
+    if alerts is not None:
+        runtime.alert = lambda error: alerts.tell(application.bot, error, None)
+    application.add_error_handler(error_handler(settings, graph.translator, graph.metrics,
+                                                alerts))  # fmt: skip
+    return TelegramChannel(runtime, application)
 
 
 def error_handler(
-    settings: Settings, translator: Translator, metrics: Metrics, clock: Callable[[], dt.datetime]
+    settings: Settings, translator: Translator, metrics: Metrics, alerts: OperatorAlerts | None
 ) -> Callable[[object, BotContext], Coroutine[Any, Any, None]]:
     """The one error handler: it logs, tells the member we are on it, and tells the
-    operator when ``ALERT_CHAT_ID`` is set (the alerts' window timed by the bot's clock)."""
-    chat_id, language = settings.alert_chat_id, settings.default_language
-    alerts = OperatorAlerts(chat_id, clock) if chat_id is not None else None
+    operator when ``ALERT_CHAT_ID`` is set (``alerts``, its window timed by the bot's
+    clock)."""
+    language = settings.default_language
 
     async def on_error(update: object, context: BotContext) -> None:
         """Log every error that reaches here; tell the member we are on it, and the
@@ -216,11 +255,14 @@ def register_handlers(application: BotApplication) -> None:
 
 
 async def _publish_commands(
-    application: BotApplication, translator: Translator, default_language: str
+    application: BotApplication,
+    translator: Translator,
+    default_language: str,
+    menu: Mapping[str, Text],
 ) -> None:
     """Fill Telegram's command menu in each language."""
     for language in translator.languages:
         commands = [BotCommand(name, translator.render(text, language))
-                    for name, text in COMMANDS.items()]  # fmt: skip
+                    for name, text in menu.items()]  # fmt: skip
         code = None if language == default_language else language
         await application.bot.set_my_commands(commands, language_code=code)

@@ -18,10 +18,12 @@ from bot.settings import Settings
 from charts import render_card
 from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
+from domain.kept import KeptFiles
 from domain.nudges import NudgePolicy
 from domain.service import ConversationService
 from domain.ui import Capabilities, Card
 from domain.upkeep import Upkeep
+from handlers.public_files import PublicFiles, link_key
 from handlers.telegram import CAPABILITIES as TELEGRAM_CAPABILITIES
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram.budget import SendBudget
@@ -34,9 +36,11 @@ from storage.uow import SqlUnitOfWorkFactory
 
 
 def channels_of(settings: Settings) -> dict[str, Capabilities]:
-    """The channels this process serves, and what each can show: Telegram's, and Zalo's
-    when its token is set."""
-    channels = {TELEGRAM: TELEGRAM_CAPABILITIES}
+    """The channels this process serves, and what each can show: each whose token is set.
+    A member on another channel gets no queued message (nothing would send it)."""
+    channels: dict[str, Capabilities] = {}
+    if settings.telegram_bot_token:
+        channels[TELEGRAM] = TELEGRAM_CAPABILITIES
     if settings.zalo_bot_token:
         channels[ZALO] = ZALO_CAPABILITIES
     return channels
@@ -71,6 +75,10 @@ class Graph:
     channels: dict[str, Capabilities]
     upkeep: Upkeep
     group_chats: GroupChats
+    # Files the bot keeps (Zalo's photos and voice notes), and the links to them at
+    # PUBLIC_URL, made when Zalo's channel is on and the bot has a public address.
+    files: KeptFiles
+    public_files: PublicFiles | None
 
     def service(self, invite_link: Callable[[str], str]) -> ConversationService:
         """The conversation service; invitation links need the bot's username."""
@@ -124,4 +132,15 @@ def build_graph(
     )  # fmt: skip
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
                  Metrics(), count, budget, lease, schedule, commendations, channels, upkeep,
-                 GroupChats(units_of_work, clock))  # fmt: skip
+                 GroupChats(units_of_work, clock), KeptFiles(units_of_work, clock),
+                 public_files(settings, clock))  # fmt: skip
+
+
+def public_files(settings: Settings, clock: Callable[[], dt.datetime]) -> PublicFiles | None:
+    """Links to kept files at PUBLIC_URL, for Zalo's sendPhoto: only Zalo fetches
+    pictures from an address, so only with its channel on. They are signed with a key
+    derived from Zalo's token, which every process of the bot has."""
+    if not (settings.public_url and settings.zalo_bot_token):
+        return None
+    lifetime = dt.timedelta(hours=settings.public_link_hours)
+    return PublicFiles(settings.public_url, link_key(settings.zalo_bot_token), lifetime, clock)

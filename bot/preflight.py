@@ -1,5 +1,5 @@
 """What is checked before the bot starts: the schema matches the code, one process at
-most runs on a SQLite file, and Telegram answers and accepts the token."""
+most runs on a SQLite file, and each channel's platform answers and accepts its token."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
-from bot.settings import DEFAULT_API_BASE_URL
+from bot.settings import DEFAULT_API_BASE_URL, Settings
+from handlers.zalo.api import ZaloError, ZaloNetworkError, ZaloUnauthorized
 from storage.db import current_revision, head_revision, known_revision, upgrade
 
 
@@ -108,6 +109,18 @@ def unreachable(error: TelegramError, base_url: str) -> str:
     if base_url != DEFAULT_API_BASE_URL:
         check += f", and TELEGRAM_API_BASE_URL ({base_url})"
     return f"Telegram's Bot API at {host} cannot be reached: {_failure(error)}. Check {check}."
+
+
+def zalo_refusal(error: ZaloError | ZaloNetworkError, settings: Settings) -> str:
+    """Why Zalo's channel cannot start, in a sentence: the token refused, the webhook
+    refused, or the server unreachable. The client masks the token in what it says."""
+    if isinstance(error, ZaloUnauthorized):
+        return ("Zalo refused ZALO_BOT_TOKEN (401): copy the current token from the Zalo Bot "
+                "Creator console.")  # fmt: skip
+    if isinstance(error, ZaloError) and error.method == "setWebhook":
+        return (f"Zalo refused the webhook ZALO_WEBHOOK_URL={settings.zalo_webhook_url} "
+                f"({error}): check that it is a public https address.")  # fmt: skip
+    return f"Cannot reach the Zalo Bot API at {settings.zalo_api_base_url}: {error}"
 
 
 def _failure(error: TelegramError) -> str:

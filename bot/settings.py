@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
 
+from handlers.zalo.channel import DEFAULT_RATE as DEFAULT_ZALO_RATE
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 DEFAULT_ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com"
@@ -25,6 +27,16 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 # Zalo's setWebhook secret_token: "8 to 256 characters"; it travels in a header, so
 # visible ASCII only.
 _ZALO_SECRET = re.compile(r"^[!-~]{8,256}$")
+# How long a link to a picture at PUBLIC_URL works: Zalo fetches it when it is sent, and
+# a reviewer may open a voice note's link days later (a weekend).
+DEFAULT_PUBLIC_LINK_HOURS = 72.0
+MAX_PUBLIC_LINK_HOURS = 720
+# Messages a second to Zalo at most: the platform documents no limit; Telegram's is 30.
+MAX_ZALO_RATE = 30.0
+# Read only when Telegram's channel is on: with Zalo alone they mean nothing.
+TELEGRAM_ONLY = ("TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
+                 "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_ALLOWED_UPDATES", "BROADCAST_RATE",
+                 "SEND_SLOTS")  # fmt: skip
 # The updates the bot handles: messages (and a channel's posts, for /linkchat), button
 # presses, and being blocked or removed.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post")
@@ -36,9 +48,10 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the bot is configured with."""
+    """Everything the bot is configured with: at least one channel's token."""
 
-    telegram_bot_token: str
+    # Telegram's channel is on when its token is set, Zalo's when its token is.
+    telegram_bot_token: str = ""
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     timezone: ZoneInfo = UNION_TIMEZONE
@@ -54,12 +67,17 @@ class Settings:
     nudge_quiet_until: int = 7
     broadcast_rate: float = 29.0
     send_slots: int = 8
-    # The Zalo channel runs beside Telegram's when its token is set.
     zalo_bot_token: str = ""
     zalo_api_base_url: str = DEFAULT_ZALO_API_BASE_URL
+    # Messages a second the Zalo sender sends (ZALO_RATE).
+    zalo_rate: float = DEFAULT_ZALO_RATE
     # Zalo's webhook mode, beside Telegram's, served by the same HTTP server.
     zalo_webhook_url: str = ""
     zalo_webhook_secret: str = ""
+    # The bot's public https address (PUBLIC_URL): it serves pictures there for Zalo's
+    # sendPhoto, each at an unguessable link that lasts PUBLIC_LINK_HOURS.
+    public_url: str = ""
+    public_link_hours: float = DEFAULT_PUBLIC_LINK_HOURS
     # Webhook mode (``python -m bot run --webhook``) and the HTTP side (health, metrics).
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -79,7 +97,15 @@ class Settings:
     weekly_time: dt.time = dt.time(8, 0)
 
     def check_webhook(self) -> None:
-        """Webhook mode needs a public https address and a secret Telegram will send back."""
+        """Webhook mode needs, for each channel that is on, a public https address and a
+        secret the platform will send back."""
+        if self.telegram_bot_token:
+            self.check_telegram_webhook()
+        if self.zalo_bot_token:
+            self.check_zalo_webhook()
+
+    def check_telegram_webhook(self) -> None:
+        """Telegram's webhook: a public https address and a secret Telegram sends back."""
         url = urlsplit(self.webhook_url)
         if url.scheme != "https" or not url.hostname:
             raise SettingsError(
@@ -92,12 +118,9 @@ class Settings:
                 "output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
 
-        if self.zalo_bot_token:
-            self.check_zalo_webhook()
-
     def check_zalo_webhook(self) -> None:
-        """Zalo's webhook, when its channel is on, needs the same: its own https address,
-        on a path other than Telegram's, and a secret Zalo will send back."""
+        """Zalo's webhook needs the same: its own https address (on a path other than
+        Telegram's when both are on), and a secret Zalo will send back."""
         url = urlsplit(self.zalo_webhook_url)
         if url.scheme != "https" or not url.hostname:
             raise SettingsError(
@@ -105,7 +128,7 @@ class Settings:
                 "e.g. https://bot.congdoan.vn/zalo (ZALO_BOT_TOKEN is set, so webhook mode "
                 "needs it)."
             )
-        if self.zalo_webhook_path == self.webhook_path:
+        if self.telegram_bot_token and self.zalo_webhook_path == self.webhook_path:
             raise SettingsError(
                 "ZALO_WEBHOOK_URL and WEBHOOK_URL must have different paths (e.g. /zalo and "
                 "/telegram): one HTTP server serves both."
@@ -132,9 +155,11 @@ class Settings:
         return (
             f"Settings(database_url={self.database_url!r}, "
             f"telegram_api_base_url={self.telegram_api_base_url!r}, timezone={self.timezone}, "
-            f"default_language={self.default_language!r}, telegram_bot_token='***', "
+            f"default_language={self.default_language!r}, "
+            f"telegram_bot_token={'***' if self.telegram_bot_token else ''!r}, "
             f"zalo_api_base_url={self.zalo_api_base_url!r}, "
-            f"zalo_bot_token={'***' if self.zalo_bot_token else ''!r})"
+            f"zalo_bot_token={'***' if self.zalo_bot_token else ''!r}, "
+            f"zalo_rate={self.zalo_rate})"
         )
 
     @classmethod
@@ -149,18 +174,9 @@ class Settings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         """Validate settings given as strings."""
-        token = values.get("TELEGRAM_BOT_TOKEN", "").strip()
+        token, zalo_token = _tokens(values)
         if not token:
-            raise SettingsError(
-                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
-                "(send /newbot), then put the token it gives you in the environment or in .env "
-                "(see .env.example)."
-            )
-        if not _TOKEN.match(token):
-            raise SettingsError(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then about "
-                "35 letters). Copy it again from @BotFather in Telegram (/mybots → API Token)."
-            )
+            values = {name: value for name, value in values.items() if name not in TELEGRAM_ONLY}
         zone = values.get("BOT_TIMEZONE", "Asia/Ho_Chi_Minh")
         try:
             timezone = ZoneInfo(zone)
@@ -202,14 +218,16 @@ class Settings:
             nudge_quiet_until=quiet_until,
             broadcast_rate=_rate(values),
             send_slots=_slots(values),
-            alert_chat_id=_alert_chat(values),
+            alert_chat_id=_alert_chat(values, telegram=bool(token)),
             **_web(values),
+            **_public(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_api_base_url=(
                 values.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
             ).rstrip("/"),
-            zalo_bot_token=values.get("ZALO_BOT_TOKEN", "").strip(),
+            zalo_bot_token=zalo_token,
+            zalo_rate=_zalo_rate(values),
             zalo_api_base_url=(values.get("ZALO_API_BASE_URL") or DEFAULT_ZALO_API_BASE_URL).rstrip(
                 "/"
             ),
@@ -217,6 +235,65 @@ class Settings:
             default_language=language,
             migrate_on_start=values.get("BOT_MIGRATE_ON_START", "1") not in ("0", "false", "no"),
         )
+
+
+def _tokens(values: Mapping[str, str]) -> tuple[str, str]:
+    """Telegram's token and Zalo's: either alone is a working bot, both run together."""
+    token = values.get("TELEGRAM_BOT_TOKEN", "").strip()
+    zalo_token = values.get("ZALO_BOT_TOKEN", "").strip()
+    if not token and not zalo_token:
+        raise SettingsError(
+            "Neither TELEGRAM_BOT_TOKEN nor ZALO_BOT_TOKEN is set: the bot needs at least one. "
+            "For Telegram, create a bot with @BotFather (send /newbot); for Zalo, create one in "
+            "the Zalo Bot Creator console. Put the token in the environment or in .env (see "
+            ".env.example)."
+        )
+    if token and not _TOKEN.match(token):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then about "
+            "35 letters). Copy it again from @BotFather in Telegram (/mybots → API Token)."
+        )
+    return token, zalo_token
+
+
+def _zalo_rate(values: Mapping[str, str]) -> float:
+    """Messages a second to Zalo: the platform documents no limit, so a cautious default."""
+    text = values.get("ZALO_RATE", "").strip()
+    if not text:
+        return DEFAULT_ZALO_RATE
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    # NaN and infinity are numbers to float() but not a pace.
+    if not 0 < rate <= MAX_ZALO_RATE:
+        raise SettingsError(
+            f"ZALO_RATE must be a number of messages a second above 0 and at most "
+            f"{MAX_ZALO_RATE:g} (default {DEFAULT_ZALO_RATE:g}; Zalo documents no limit)."
+        )
+    return rate
+
+
+def _public(values: Mapping[str, str]) -> dict[str, Any]:
+    """The bot's public address, where Zalo fetches pictures, and how long links last."""
+    url = values.get("PUBLIC_URL", "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if url and (parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment):
+        raise SettingsError(
+            "PUBLIC_URL must be the bot's public https address, where its HTTP server "
+            "(HTTP_PORT) is reached, e.g. https://bot.congdoan.vn: Zalo fetches the pictures "
+            "the bot sends from there."
+        )
+    try:
+        hours = float(values.get("PUBLIC_LINK_HOURS", "").strip() or DEFAULT_PUBLIC_LINK_HOURS)
+    except ValueError:
+        hours = 0.0
+    if not 1 <= hours <= MAX_PUBLIC_LINK_HOURS:
+        raise SettingsError(
+            f"PUBLIC_LINK_HOURS must be a number of hours from 1 to {MAX_PUBLIC_LINK_HOURS} "
+            f"(default {DEFAULT_PUBLIC_LINK_HOURS:g}): how long a picture's link works."
+        )
+    return {"public_url": url, "public_link_hours": hours}
 
 
 def _rate(values: Mapping[str, str]) -> float:
@@ -272,11 +349,16 @@ def _web(values: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _alert_chat(values: Mapping[str, str]) -> int | None:
-    """The chat errors are told to: a person's id, or a group's (negative)."""
+def _alert_chat(values: Mapping[str, str], *, telegram: bool) -> int | None:
+    """The Telegram chat errors are told to: a person's id, or a group's (negative)."""
     chat = values.get("ALERT_CHAT_ID", "").strip()
     if not chat:
         return None
+    if not telegram:
+        raise SettingsError(
+            "ALERT_CHAT_ID is a Telegram chat, and alerts go through the Telegram bot: set "
+            "TELEGRAM_BOT_TOKEN too, or leave ALERT_CHAT_ID empty (errors are still logged)."
+        )
     try:
         chat_id = int(chat)
     except ValueError:

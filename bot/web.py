@@ -1,5 +1,4 @@
-"""The bot's HTTP side (aiohttp): Telegram's and Zalo's webhooks, ``/healthz`` and
-``/metrics``.
+"""The bot's HTTP side (aiohttp): each channel's webhook, ``/healthz`` and ``/metrics``.
 
 A webhook request is answered only once its update is handled (and committed): if the
 process dies first, Telegram gets no answer and delivers the update again, to this
@@ -10,21 +9,20 @@ their message_id plays the update id's part.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
-from telegram.error import TelegramError
 
 from bot.metrics import Metrics
-from handlers.zalo.api import SECRET_HEADER as ZALO_SECRET_HEADER
-from handlers.zalo.api import ZaloEvent, parse_event
+from domain.kept import OCTET_STREAM, KeptFiles
+from handlers.public_files import EXTENSIONS, PublicFiles
 from storage.db import current_revision, head_revision
 
 log = logging.getLogger(__name__)
@@ -34,9 +32,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20
 # Telegram numbers updates with positive integers; the id is kept as text of 64 at most.
 MAX_UPDATE_ID = 2**63 - 1
-# How long a successful Bot API check is trusted, so that probes do not call Telegram
-# every few seconds.
+# How long a platform's successful answer is trusted, so that probes do not call it
+# every few seconds; and how long one is waited for.
 BOT_API_CHECK_EVERY = 30.0
+BOT_API_TIMEOUT = 5.0
 
 
 @dataclass
@@ -48,18 +47,18 @@ class Check:
 
 
 class Health:
-    """Whether this process can do its work: database, schema, Bot API, job lease."""
+    """Whether this process can do its work: database, schema, each channel's platform
+    (``<channel>_api``), job lease."""
 
-    def __init__(
-        self,
-        engine: Any,
-        bot: Any,
-        lease: Callable[[], Awaitable[str]],
-    ) -> None:
+    def __init__(self, engine: Any, lease: Callable[[], Awaitable[str]]) -> None:
         self._engine = engine
-        self._bot = bot
         self._lease = lease
-        self._bot_ok_at = -BOT_API_CHECK_EVERY
+        self._platforms: dict[str, Callable[[], Awaitable[object]]] = {}
+        self._ok_at: dict[str, float] = {}
+
+    def watch(self, channel: str, ask: Callable[[], Awaitable[object]]) -> None:
+        """Report on a channel's platform: ``ask`` calls it, and raises when it fails."""
+        self._platforms[channel] = ask
 
     async def report(self) -> dict[str, Check]:
         """Each check with what it found."""
@@ -72,42 +71,48 @@ class Health:
         except Exception as error:  # any failure means "not reachable"
             checks["database"] = Check(False, type(error).__name__)
             checks["schema"] = Check(False, "unknown")
-        checks["bot_api"] = await self._bot_api()
+        for channel, ask in self._platforms.items():
+            checks[f"{channel}_api"] = await self._platform(channel, ask)
         try:
             checks["job_lease"] = Check(True, await self._lease())
         except Exception as error:
             checks["job_lease"] = Check(False, type(error).__name__)
         return checks
 
-    async def _bot_api(self) -> Check:
+    async def _platform(self, channel: str, ask: Callable[[], Awaitable[object]]) -> Check:
+        """Whether the channel's platform answers (a good answer trusted a while)."""
         now = time.monotonic()
-        if now - self._bot_ok_at < BOT_API_CHECK_EVERY:
+        if now - self._ok_at.get(channel, -BOT_API_CHECK_EVERY) < BOT_API_CHECK_EVERY:
             return Check(True, "reachable")
         try:
-            await self._bot.get_me(read_timeout=5, connect_timeout=5)
-        except TelegramError as error:
+            await asyncio.wait_for(ask(), BOT_API_TIMEOUT)
+        except Exception as error:  # any failure means "not reachable"
             return Check(False, type(error).__name__)
-        self._bot_ok_at = now
+        self._ok_at[channel] = now
         return Check(True, "reachable")
 
 
-def _is_update_id(value: object) -> bool:
-    """Whether ``value`` can be an update's id: an integer, and JSON's true is not one."""
+def is_update_id(value: object) -> bool:
+    """Whether ``value`` can be a Telegram update's id: an integer, and JSON's true is not
+    one."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UPDATE_ID
 
 
 Refresh = Callable[[Metrics], Awaitable[None]]
-Handle = Callable[[Update], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class ZaloRoute:
-    """Zalo's webhook: the path served, the secret Zalo sends back, and what takes each
-    event (in its member's order) to the core."""
+class WebhookRoute:
+    """A platform's webhook: the path served, the header its secret comes in, the secret,
+    and what takes a request's JSON to the core (in its member's order) once handled;
+    ``take`` answers False for JSON that is not one of the platform's updates, refused
+    with ``not_one`` as the reason."""
 
     path: str
+    header: str
     secret: str
-    handle: Callable[[ZaloEvent], Awaitable[None]]
+    take: Callable[[Any], Awaitable[bool]]
+    not_one: str = "not an update"
 
 
 Refuse = Callable[[int, str], web.Response]
@@ -135,55 +140,65 @@ async def _admitted(
         return refuse(400, unreadable)
 
 
-def _zalo_receiver(
-    zalo: ZaloRoute, refuse: Refuse
+def _receiver(
+    route: WebhookRoute, refuse: Refuse
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Zalo's webhook route: the event (bare or in its envelope) handled, then 200."""
+    """A webhook route: the update handled (and committed), then 200."""
 
     async def receive(request: web.Request) -> web.Response:
-        data = await _admitted(request, ZALO_SECRET_HEADER, zalo.secret, refuse, "not an event")
+        data = await _admitted(request, route.header, route.secret, refuse, route.not_one)
         if isinstance(data, web.Response):
             return data
-        event = parse_event(data)
-        if event is None:
-            return refuse(400, "not an event")
-        await zalo.handle(event)
+        if not await route.take(data):
+            return refuse(400, route.not_one)
         return web.Response(text="ok")
 
     return receive
 
 
+@dataclass(frozen=True)
+class FileRoute:
+    """Kept files at the bot's public address (PUBLIC_URL), where Zalo fetches the
+    pictures the bot sends: the links' checker, and the files."""
+
+    public: PublicFiles
+    files: KeptFiles
+
+
+def _file_server(route: FileRoute) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A kept file by its link: the file with its type, or 404 for a link unknown,
+    expired or changed in any character (the same answer, so nothing can be learnt)."""
+
+    async def serve(request: web.Request) -> web.Response:
+        digest = route.public.digest_of(request.match_info["name"])
+        kept = await route.files.get(digest) if digest is not None else None
+        if kept is None:
+            return web.Response(status=404, text="not found")
+        # Only pictures and recordings are shown as what they are, never as a page.
+        mime_type = kept.mime_type if kept.mime_type in EXTENSIONS else OCTET_STREAM
+        disposition = "attachment" if mime_type == OCTET_STREAM else "inline"
+        headers = {"Cache-Control": "private", "X-Content-Type-Options": "nosniff",
+                   "Content-Disposition": disposition}  # fmt: skip
+        return web.Response(body=kept.data, content_type=mime_type, headers=headers)
+
+    return serve
+
+
 def web_app(
     *,
-    handle: Handle,
-    decode: Callable[[dict[str, Any]], Update],
     metrics: Metrics,
     health: Health,
     refresh: Refresh,
-    webhook_path: str | None = None,
-    secret: str = "",
-    zalo: ZaloRoute | None = None,
+    webhooks: Sequence[WebhookRoute] = (),
+    files: FileRoute | None = None,
 ) -> web.Application:
-    """The routes: Telegram's webhook (when ``webhook_path`` is given), Zalo's (when
-    ``zalo`` is), health and metrics."""
+    """The routes: each channel's webhook (in webhook mode), health, metrics and, with a
+    public address, the kept files' links (GET only)."""
     app = web.Application(client_max_size=MAX_BODY)
 
     def refuse(status: int, reason: str) -> web.Response:
         metrics.rejected.labels(reason).inc()
         return web.Response(status=status, text=reason)
-
-    async def receive(request: web.Request) -> web.Response:
-        data = await _admitted(request, SECRET_HEADER, secret, refuse, "not an update")
-        if isinstance(data, web.Response):
-            return data
-        try:
-            if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
-                raise ValueError("not an update")
-            update = decode(data)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            return refuse(400, "not an update")
-        await handle(update)
-        return web.Response(text="ok")
 
     async def healthz(_request: web.Request) -> web.Response:
         checks = await health.report()
@@ -199,10 +214,11 @@ def web_app(
         return web.Response(body=metrics.exposition(),
                             content_type="text/plain", charset="utf-8")  # fmt: skip
 
-    if webhook_path is not None:
-        app.router.add_post(webhook_path, receive)
-    if zalo is not None:
-        app.router.add_post(zalo.path, _zalo_receiver(zalo, refuse))
+    for route in webhooks:
+        app.router.add_post(route.path, _receiver(route, refuse))
+    if files is not None:
+        app.router.add_get(f"{files.public.path}/{{name}}", _file_server(files),
+                           allow_head=False)  # fmt: skip
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     return app

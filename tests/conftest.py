@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.app import build_application
+from bot.serve import build_runtime
 from bot.settings import Settings
 from domain.units import import_units
 from storage.db import create_engine, upgrade
@@ -165,13 +165,10 @@ async def start_bot(database_url: str, clock: Clock) -> AsyncIterator[StartBot]:
         settings = Settings(telegram_bot_token=TOKEN, database_url=database_url,
                             migrate_on_start=False, **changes)  # fmt: skip
         api = api or FakeBotApi()
-        application = build_application(settings, request=api, clock=clock)
-        harness = Harness(application, api)
-        await application.initialize()
-        # run_polling would call post_init; tests start the pieces themselves.
-        assert application.post_init is not None, "build_application sets post_init"
-        await application.post_init(application)
-        await application.start()
+        runtime = build_runtime(settings, request=api, clock=clock)
+        harness = Harness(runtime, api)
+        # As `python -m bot run` starts it, but receiving nothing: tests put the updates.
+        await runtime.start()
         running.append(harness)
         return harness
 
@@ -184,13 +181,8 @@ async def start_bot(database_url: str, clock: Clock) -> AsyncIterator[StartBot]:
 
 
 async def stop(harness: Harness) -> None:
-    """Stop an application as a shutdown would."""
-    application: Any = harness.application
-    if application.running:
-        await application.stop()
-        await application.post_stop(application)
-    await application.shutdown()
-    await application.post_shutdown(application)
+    """Stop a bot as a shutdown would."""
+    await harness.runtime.stop()
 
 
 @pytest.fixture
@@ -198,7 +190,7 @@ async def zalo(start_bot: StartBot, database_url: str) -> AsyncIterator[Worker]:
     """The bot with its Zalo channel on, against a fake Zalo Bot API, and a Zalo worker;
     the example unit tree imported."""
     await seed_units(database_url)
-    async with zalo_worker(start_bot, database_url) as worker:
+    async with zalo_worker(start_bot) as worker:
         yield worker
 
 

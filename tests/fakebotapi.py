@@ -104,10 +104,13 @@ class Member:
 
 
 class Harness:
-    """Drives a real Application: updates in through its queue, calls out to the fake."""
+    """Drives a real bot's Telegram Application: updates in through its queue, calls out
+    to the fake."""
 
-    def __init__(self, application: Any, api: FakeBotApi) -> None:
-        self.application = application
+    def __init__(self, runtime: Any, api: FakeBotApi) -> None:
+        # The whole process (bot.runtime.Runtime), and its Telegram application.
+        self.runtime = runtime
+        self.application = runtime.channel("telegram").application
         self.api = api
         self.errors: list[BaseException] = []
         self._delivered = 0
@@ -115,7 +118,7 @@ class Harness:
         async def collect(update: object, context: Any) -> None:
             self.errors.append(context.error)
 
-        application.add_error_handler(collect)
+        self.application.add_error_handler(collect)
 
     def member(self, user_id: int, first_name: str, last_name: str = "") -> Member:
         """A member talking to this bot."""

@@ -18,8 +18,7 @@ from aiohttp import web
 from sqlalchemy import Row, func, select
 
 from benchmarks.harness import DIALOG, Person
-from bot.app import build_application
-from bot.serve import serve
+from bot.serve import build_runtime, serve
 from bot.settings import Settings
 from bot.web import SECRET_HEADER
 from domain.delivery import DeliveryService, OutgoingState
@@ -53,7 +52,7 @@ class Telegram(FastFakeBotApi):
 
 @dataclass
 class Instance:
-    application: Any
+    runtime: Any
     stop: asyncio.Event
     task: asyncio.Task[None]
     port: int
@@ -100,10 +99,10 @@ def start_instances(database_url: str, telegram: Telegram, count: int = 3) -> li
                             # Replies of all three counted together would hold 2.850 updates
                             # to 29 a second (test_lease tests that count); here: the rest.
                             limit_replies=False)  # fmt: skip
-        application = build_application(settings, request=telegram)
+        runtime = build_runtime(settings, request=telegram)
         stop = asyncio.Event()
-        task = asyncio.create_task(serve(application, settings, webhook=True, stop=stop))
-        instances.append(Instance(application, stop, task, port))
+        task = asyncio.create_task(serve(runtime, webhook=True, stop=stop))
+        instances.append(Instance(runtime, stop, task, port))
     return instances
 
 
@@ -118,16 +117,16 @@ async def stop_instances(instances: list[Instance], runner: web.AppRunner) -> No
 async def lease_holders(instances: list[Instance]) -> list[Instance]:
     """Those holding the job lease, once all have started and one of them holds it."""
     for _ in range(300):
-        duties = [i.application.bot_data.duty for i in instances]
+        duties = [i.runtime.duty for i in instances]
         if all(duties) and any(duty.held for duty in duties):
             break
         await asyncio.sleep(0.02)
-    return [i for i in instances if i.application.bot_data.duty.held]
+    return [i for i in instances if i.runtime.duty.held]
 
 
 def kill(instance: Instance) -> None:
     """The process dies: its lease is lost mid-work and it stops answering HTTP."""
-    instance.application.bot_data.duty.kill()
+    instance.runtime.duty.kill()
     instance.alive = False
     instance.stop.set()
 
@@ -192,7 +191,7 @@ async def talk_while_the_holder_dies(
 
 async def finished_tally(instance: Instance, broadcast: int) -> dict[OutgoingState, int]:
     """The broadcast's tally once nothing of it is queued or being sent (or time is up)."""
-    deliveries: DeliveryService = instance.application.bot_data.deliveries
+    deliveries: DeliveryService = instance.runtime.deliveries
     for _ in range(600):
         tally = await deliveries.tally(broadcast)
         if not tally[OutgoingState.QUEUED] and not tally[OutgoingState.SENDING]:
@@ -221,7 +220,7 @@ async def run_the_nudge_job_everywhere(instances: list[Instance]) -> list[int]:
     """Run the nudge job on each instance; the indexes of those where it did its work."""
     ran: list[int] = []
     for index, instance in enumerate(instances):
-        upkeep = instance.application.bot_data.upkeep
+        upkeep = instance.runtime.graph.upkeep
         assert upkeep is not None
         original = upkeep.nudges_due
 
@@ -230,8 +229,7 @@ async def run_the_nudge_job_everywhere(instances: list[Instance]) -> list[int]:
             return int(await original())
 
         upkeep.nudges_due = counted
-        (job,) = instance.application.job_queue.get_jobs_by_name("nudges")
-        await job.run(instance.application)
+        await instance.runtime.jobs.run("nudges")
     return ran
 
 
@@ -250,7 +248,7 @@ async def test_three_instances_share_the_work_and_survive_the_lease_holder(
         holders = await lease_holders(instances)
         assert len(holders) == 1, "one lease holder"
         (holder,) = holders
-        deliveries = holder.application.bot_data.deliveries
+        deliveries = holder.runtime.deliveries
         broadcast = await deliveries.broadcast("announce", ANNOUNCEMENT, listeners, None)
         people = [Person(600_000 + n) for n in range(PEOPLE)]
         await talk_while_the_holder_dies(traffic, people, holder)
@@ -258,11 +256,11 @@ async def test_three_instances_share_the_work_and_survive_the_lease_holder(
         survivors = [i for i in instances if i.alive]
         tally = await finished_tally(survivors[0], broadcast)
         assert tally[OutgoingState.SENT] == len(listeners), tally
-        assert sum(i.application.bot_data.duty.held for i in survivors) == 1
+        assert sum(i.runtime.duty.held for i in survivors) == 1
         announced = telegram.announced
         assert set(announced) == {70_000 + n for n in range(300)}, "none is missed"
         repeated = sum(announced.values()) - 300
-        assert repeated <= holder.application.bot_data.sender.slots, (
+        assert repeated <= holder.runtime.channel("telegram").sender.slots, (
             "at most the dead holder's messages in flight are sent again"
         )
         assert not telegram.notices, f"a step was handled out of order: {telegram.notices[:3]}"

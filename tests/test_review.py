@@ -277,8 +277,7 @@ async def test_pending_lists_the_scope_oldest_first(
 async def run_job(harness: Harness, name: str) -> None:
     """Run a scheduled job now, as the job queue would, and wait until the messages it
     queued are sent."""
-    (job,) = harness.application.job_queue.get_jobs_by_name(name)
-    await job.run(harness.application)
+    await harness.runtime.jobs.run(name)
     await drain(harness)
 
 

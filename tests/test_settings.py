@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.app import build_application
+from bot.serve import build_runtime
 from bot.settings import Settings, SettingsError
 from tests.fakebotapi import TOKEN, FakeBotApi
 
 
 def test_missing_token_says_where_to_get_one() -> None:
-    with pytest.raises(SettingsError, match="BotFather"):
-        Settings.from_mapping({})
+    with pytest.raises(SettingsError, match="BotFather") as refused:
+        Settings.from_mapping({"TELEGRAM_BOT_TOKEN": " ", "ZALO_BOT_TOKEN": ""})
+    message = str(refused.value)
+    assert "TELEGRAM_BOT_TOKEN nor ZALO_BOT_TOKEN" in message and "Zalo Bot Creator" in message
+
+
+ZALO_TOKEN = "1459232241454765289:zalo-secret-part"
+
+
+def test_a_zalo_token_alone_is_a_bot() -> None:
+    settings = Settings.from_mapping({"ZALO_BOT_TOKEN": ZALO_TOKEN})
+    assert (settings.telegram_bot_token, settings.zalo_bot_token) == ("", ZALO_TOKEN)
+    assert settings.zalo_rate == 5.0
+    assert ZALO_TOKEN not in repr(settings) and "telegram_bot_token=''" in repr(settings)
+    # Telegram's own settings mean nothing without Telegram: not read, not refused.
+    telegram_only = {"WEBHOOK_MAX_CONNECTIONS": "lots", "BROADCAST_RATE": "99",
+                     "SEND_SLOTS": "0", "WEBHOOK_ALLOWED_UPDATES": "nonsense"}  # fmt: skip
+    settings = Settings.from_mapping({"ZALO_BOT_TOKEN": ZALO_TOKEN, **telegram_only})
+    assert (settings.webhook_max_connections, settings.send_slots) == (40, 8)
+    with pytest.raises(SettingsError, match="ALERT_CHAT_ID is a Telegram chat"):
+        Settings.from_mapping({"ZALO_BOT_TOKEN": ZALO_TOKEN, "ALERT_CHAT_ID": "123456789"})
+
+
+def test_zalo_rate() -> None:
+    values = {"ZALO_BOT_TOKEN": ZALO_TOKEN}
+    assert Settings.from_mapping({**values, "ZALO_RATE": " 2.5 "}).zalo_rate == 2.5
+    assert Settings.from_mapping({**values, "ZALO_RATE": "30"}).zalo_rate == 30.0
+    for wrong in ("0", "-1", "fast", "nan", "inf", "30.5"):
+        with pytest.raises(SettingsError, match="ZALO_RATE must be a number of messages a second"):
+            Settings.from_mapping({**values, "ZALO_RATE": wrong})
+
+
+def test_webhook_mode_with_zalo_alone_needs_only_zalos_webhook() -> None:
+    values = {"ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_WEBHOOK_URL": "https://bot.example/",
+              "ZALO_WEBHOOK_SECRET": "zalo:Secret/42"}  # fmt: skip
+    Settings.from_mapping(values).check_webhook()  # no WEBHOOK_URL, and "/" is Zalo's alone
+    with pytest.raises(SettingsError, match="ZALO_WEBHOOK_URL must be the public https"):
+        Settings.from_mapping({**values, "ZALO_WEBHOOK_URL": ""}).check_webhook()
 
 
 def test_malformed_token_is_refused() -> None:
@@ -46,7 +83,8 @@ async def test_self_hosted_bot_api_server_is_used(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
     })  # fmt: skip
     api = FakeBotApi()
-    application = build_application(settings, request=api)
+    telegram: Any = build_runtime(settings, request=api).channel("telegram")
+    application = telegram.application
     await application.initialize()
     try:
         assert api.calls[0].method == "getMe"
@@ -62,9 +100,11 @@ def test_run_without_a_token_stops_with_a_clear_message(
     from bot.__main__ import main
 
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("ZALO_BOT_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 2
-    assert "BotFather" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "BotFather" in error and "ZALO_BOT_TOKEN" in error
 
 
 def test_nudge_settings() -> None:
@@ -129,3 +169,18 @@ def test_run_webhook_with_zalo_but_no_zalo_webhook_stops_clearly(
     monkeypatch.delenv("ZALO_WEBHOOK_URL", raising=False)
     assert main(["run", "--webhook"]) == 2
     assert "Cannot start: ZALO_WEBHOOK_URL must be" in capsys.readouterr().err
+
+
+def test_run_webhook_with_zalo_alone_asks_only_for_zalos_webhook(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("ZALO_BOT_TOKEN", ZALO_TOKEN)
+    monkeypatch.delenv("ZALO_WEBHOOK_URL", raising=False)
+    assert main(["run", "--webhook"]) == 2
+    error = capsys.readouterr().err
+    assert "Cannot start: ZALO_WEBHOOK_URL must be" in error and "Telegram" not in error

@@ -12,8 +12,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_application
-from bot.serve import http_side, serve
+from bot.serve import build_runtime, serve
 from bot.settings import Settings
 from bot.web import SECRET_HEADER
 from tests.conftest import StartBot
@@ -40,8 +39,8 @@ def web_settings(database_url: str, **changes: Any) -> Settings:
 @pytest.fixture
 async def site(start_bot: StartBot, database_url: str) -> AsyncIterator[tuple[Harness, str]]:
     """A bot with its HTTP side on a loopback port: (harness, base address)."""
-    bot = await start_bot()
-    server = TestServer(http_side(bot.application, web_settings(database_url), webhook=True))
+    bot = await start_bot(webhook_url=URL, webhook_secret=SECRET)
+    server = TestServer(bot.runtime.http_side(webhook=True))
     await server.start_server()
     try:
         yield bot, str(server.make_url("/")).rstrip("/")
@@ -130,7 +129,8 @@ async def test_health_and_metrics(site: tuple[Harness, str]) -> None:
     status, text = await get(base, "/healthz")
     report = json.loads(text)
     assert status == 200 and report["ok"], report
-    assert report["schema"]["ok"] and report["bot_api"]["ok"]
+    assert report["schema"]["ok"] and report["telegram_api"]["ok"]
+    assert "zalo_api" not in report, "only the channels that are on"
     assert report["job_lease"]["detail"] == "held by this process"
     status, metrics = await get(base, "/metrics")
     assert status == 200
@@ -142,8 +142,7 @@ async def test_health_and_metrics(site: tuple[Harness, str]) -> None:
 
 async def test_health_says_when_the_bot_api_cannot_be_reached(site: tuple[Harness, str]) -> None:
     bot, base = site
-    health = bot.application.bot_data.health
-    health._bot_ok_at = -1e9  # the last good answer is long ago
+    bot.runtime.health._ok_at.clear()  # the last good answer is long ago
 
     async def down(*_args: Any, **_kwargs: Any) -> tuple[int, bytes]:
         return 502, b'{"ok": false, "error_code": 502, "description": "Bad Gateway"}'
@@ -151,7 +150,7 @@ async def test_health_says_when_the_bot_api_cannot_be_reached(site: tuple[Harnes
     bot.api.do_request = down  # type: ignore[method-assign]
     status, text = await get(base, "/healthz")
     assert status == 503
-    assert json.loads(text)["bot_api"]["ok"] is False
+    assert json.loads(text)["telegram_api"]["ok"] is False
 
 
 def free_port() -> int:
@@ -165,9 +164,10 @@ async def test_webhook_mode_registers_the_webhook_and_serves_it(database_url: st
     settings = web_settings(database_url, http_listen="127.0.0.1", http_port=port,
                             webhook_max_connections=12)  # fmt: skip
     api = FakeBotApi()
-    application = build_application(settings, request=api)
     stop = asyncio.Event()
-    running = asyncio.create_task(serve(application, settings, webhook=True, stop=stop))
+    running = asyncio.create_task(
+        serve(build_runtime(settings, request=api), webhook=True, stop=stop)
+    )
     try:
         for _ in range(200):
             if any(c.method == "setWebhook" for c in api.calls):
@@ -202,7 +202,7 @@ async def test_polling_mode_serves_health_when_given_a_port(database_url: str) -
     api = FakeBotApi()
     stop = asyncio.Event()
     running = asyncio.create_task(
-        serve(build_application(settings, request=api), settings, webhook=False, stop=stop)
+        serve(build_runtime(settings, request=api), webhook=False, stop=stop)
     )
     try:
         for _ in range(200):

@@ -12,9 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import build_application
 from bot.preflight import StartError
-from bot.serve import serve
+from bot.serve import build_runtime, serve
 from bot.settings import Settings
 from handlers.zalo.api import SECRET_HEADER, TEXT_RECEIVED, parse_event
 from handlers.zalo.fake import Delivery, FakeZaloApi, event
@@ -84,8 +83,8 @@ async def running(database_url: str) -> AsyncIterator[Running]:
         settings = settings_for(database_url, fake, port)
         telegram = FakeBotApi()
         stop = asyncio.Event()
-        application = build_application(settings, request=telegram)
-        task = asyncio.create_task(serve(application, settings, webhook=True, stop=stop))
+        runtime = build_runtime(settings, request=telegram)
+        task = asyncio.create_task(serve(runtime, webhook=True, stop=stop))
         try:
             await until(lambda: task.done() or fake.webhook_url, "the Zalo webhook is set")
             await until(
@@ -217,8 +216,8 @@ async def test_polling_deletes_a_registered_webhook_first(database_url: str) -> 
                             migrate_on_start=False, zalo_bot_token=fake.token,
                             zalo_api_base_url=fake.base_url)  # fmt: skip
         stop = asyncio.Event()
-        application = build_application(settings, request=FakeBotApi())
-        task = asyncio.create_task(serve(application, settings, webhook=False, stop=stop))
+        runtime = build_runtime(settings, request=FakeBotApi())
+        task = asyncio.create_task(serve(runtime, webhook=False, stop=stop))
         try:
             fake.say(WORKER, f"/start {MAY10}")
             await fake.wait_for_messages(WORKER, 1, timeout=10)
@@ -236,8 +235,8 @@ async def test_stopping_leaves_the_webhook_registered(database_url: str) -> None
     async with FakeZaloApi() as fake:
         settings = settings_for(database_url, fake, port)
         stop = asyncio.Event()
-        application = build_application(settings, request=FakeBotApi())
-        task = asyncio.create_task(serve(application, settings, webhook=True, stop=stop))
+        runtime = build_runtime(settings, request=FakeBotApi())
+        task = asyncio.create_task(serve(runtime, webhook=True, stop=stop))
         await until(lambda: task.done() or fake.webhook_url, "the Zalo webhook is set")
         stop.set()
         await asyncio.wait_for(task, 20)
@@ -249,9 +248,7 @@ async def test_a_refused_webhook_stops_the_start_with_a_sentence(database_url: s
     async with FakeZaloApi() as fake:
         settings = settings_for(database_url, fake, free_port())
         fake.fail_next("setWebhook", 400, "Bad request: url is not reachable")
-        application = build_application(settings, request=FakeBotApi())
+        runtime = build_runtime(settings, request=FakeBotApi())
         with pytest.raises(StartError, match="Zalo refused the webhook ZALO_WEBHOOK_URL=https://"):
-            await asyncio.wait_for(
-                serve(application, settings, webhook=True, stop=asyncio.Event()), 20
-            )
+            await asyncio.wait_for(serve(runtime, webhook=True, stop=asyncio.Event()), 20)
         assert fake.webhook_url == ""
