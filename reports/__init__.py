@@ -1,0 +1,1 @@
+"""Report files any front end hands out: the Excel workbooks of ``domain.reports``."""
