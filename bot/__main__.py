@@ -26,10 +26,12 @@ from bot.unit_links import link_channels, print_entries
 from domain.errors import InputError
 from domain.model import RoleKind
 from domain.progress import add_phase, import_groups, import_targets
+from domain.reports import Exporter, ReportKind
 from domain.roles import grant_role, list_roles, revoke_role
 from domain.unit_import import UnitImportError
 from domain.units import grassroots_units, import_units
 from locales import Translator
+from reports.xlsx import XlsxWriter
 from storage.db import create_engine, current_revision, head_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -239,6 +241,30 @@ def groups_import(args: argparse.Namespace) -> int:
     return _import_file(args, run)
 
 
+def export_command(args: argparse.Namespace) -> int:
+    """Write one of the Excel reports of a unit's subtree, as the operator."""
+
+    async def main() -> int:
+        translator = Translator(UNION_TIMEZONE)
+        async with _database(_database_url(args)) as factory:
+            exporter = Exporter(factory, XlsxWriter(translator, UNION_TIMEZONE))
+            try:
+                unit_id, phase_id = await exporter.by_codes(args.unit, args.phase)
+                report = await exporter.make(
+                    ReportKind(args.report), None, unit_id, phase_id,
+                    dt.datetime.now(UNION_TIMEZONE).date(), args.lang,
+                    confidential=not args.no_confidential,
+                )  # fmt: skip
+            except InputError as error:
+                print(translator.render(error.text, "en"), file=sys.stderr)
+                return 1
+        Path(args.out).write_bytes(report.data)
+        print(f"{args.out}: {report.rows} rows")
+        return 0
+
+    return asyncio.run(main())
+
+
 def db_command(args: argparse.Namespace) -> int:
     """Apply migrations or show the schema version."""
 
@@ -314,6 +340,18 @@ def parser() -> argparse.ArgumentParser:
     groups_in.add_argument("file")
     groups_in.add_argument("--lang", choices=("vi", "en"), default="vi")
     groups_in.set_defaults(func=groups_import)
+    export = commands.add_parser("export", help="write an Excel report of a unit's subtree")
+    export.add_argument("report", choices=[k.value for k in ReportKind])
+    export.add_argument("--unit", metavar="CODE", required=True, help="the unit's code")
+    export.add_argument("--phase", metavar="CODE", help="the phase's code; default: today's")
+    export.add_argument("--out", metavar="FILE.xlsx", required=True)
+    export.add_argument("--lang", choices=("vi", "en"), default="vi")
+    export.add_argument(
+        "--no-confidential",
+        action="store_true",
+        help="leave out confidential details (a copy for outside the review)",
+    )
+    export.set_defaults(func=export_command)
     database = commands.add_parser("db", help="database schema")
     database.add_argument("action", choices=("upgrade", "current"))
     database.set_defaults(func=db_command)

@@ -20,6 +20,7 @@ from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
 from domain.kept import KeptFiles
 from domain.nudges import NudgePolicy
+from domain.reports import Exporter
 from domain.service import ConversationService
 from domain.ui import Capabilities, Card
 from domain.upkeep import Upkeep
@@ -30,6 +31,7 @@ from handlers.telegram.budget import SendBudget
 from handlers.zalo.render import CAPABILITIES as ZALO_CAPABILITIES
 from handlers.zalo.render import CHANNEL as ZALO
 from locales import Translator
+from reports.xlsx import XlsxWriter
 from storage.db import create_engine
 from storage.lease import Lease, SendCount
 from storage.uow import SqlUnitOfWorkFactory
@@ -93,6 +95,8 @@ class Graph:
             schedule=self.schedule,
             renderer=self.translator,
             channels=self.channels,
+            web_address=settings.public_url,
+            exporter=Exporter(self.units_of_work, XlsxWriter(self.translator, settings.timezone)),
         )
 
 

@@ -10,6 +10,7 @@ Everything is opened in ``start`` (and ``serve_http``, ``receive``) and closed i
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -23,8 +24,10 @@ from bot.metrics import Metrics
 from bot.preflight import check_schema
 from bot.settings import Settings
 from bot.web import FileRoute, Health, WebhookRoute, web_app
+from domain.actions import Actions
 from domain.delivery import DeliveryService
 from handlers.telegram import CHANNEL as TELEGRAM
+from handlers.web import WebConfig, web_view
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,21 @@ class Runtime:
         public = self.graph.public_files
         files = FileRoute(public, self.graph.files) if public is not None else None
         return web_app(metrics=self.metrics, health=self.health, refresh=self._refresh,
-                       webhooks=routes, files=files)  # fmt: skip
+                       webhooks=routes, files=files, staff=self._staff_view())  # fmt: skip
+
+    def _staff_view(self) -> web.Application | None:
+        """The staff web view at PUBLIC_URL/web, when the bot has a public address."""
+        settings, graph = self.settings, self.graph
+        if not settings.public_url:
+            return None
+        return web_view(WebConfig(
+            graph.units_of_work, Actions(graph.units_of_work, graph.clock, graph.channels),
+            graph.translator, graph.clock, secure=settings.public_url.startswith("https://"),
+            session_lifetime=dt.timedelta(hours=settings.web_session_hours),
+            default_language=settings.default_language,
+            telegram_token=settings.telegram_bot_token,
+            init_data_max_age=dt.timedelta(hours=settings.web_init_data_hours),
+        ))  # fmt: skip
 
     async def receive(self, webhook: bool) -> None:
         """Every channel takes updates: long polling, or webhooks (after the HTTP side is

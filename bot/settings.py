@@ -31,6 +31,10 @@ _ZALO_SECRET = re.compile(r"^[!-~]{8,256}$")
 # a reviewer may open a voice note's link days later (a weekend).
 DEFAULT_PUBLIC_LINK_HOURS = 72.0
 MAX_PUBLIC_LINK_HOURS = 720
+DEFAULT_WEB_SESSION_HOURS = 8.0
+MAX_WEB_SESSION_HOURS = 72
+DEFAULT_WEB_INIT_DATA_HOURS = 24.0
+MAX_WEB_INIT_DATA_HOURS = 168
 # Messages a second to Zalo at most: the platform documents no limit; Telegram's is 30.
 MAX_ZALO_RATE = 30.0
 # Read only when Telegram's channel is on: with Zalo alone they mean nothing.
@@ -78,6 +82,10 @@ class Settings:
     # sendPhoto, each at an unguessable link that lasts PUBLIC_LINK_HOURS.
     public_url: str = ""
     public_link_hours: float = DEFAULT_PUBLIC_LINK_HOURS
+    # The staff web view at PUBLIC_URL/web: how long a sign-in lasts, and how old
+    # Telegram's Mini App launch data may be.
+    web_session_hours: float = DEFAULT_WEB_SESSION_HOURS
+    web_init_data_hours: float = DEFAULT_WEB_INIT_DATA_HOURS
     # Webhook mode (``python -m bot run --webhook``) and the HTTP side (health, metrics).
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -293,7 +301,29 @@ def _public(values: Mapping[str, str]) -> dict[str, Any]:
             f"PUBLIC_LINK_HOURS must be a number of hours from 1 to {MAX_PUBLIC_LINK_HOURS} "
             f"(default {DEFAULT_PUBLIC_LINK_HOURS:g}): how long a picture's link works."
         )
-    return {"public_url": url, "public_link_hours": hours}
+    return {"public_url": url, "public_link_hours": hours, **_staff_web(values)}
+
+
+def _hours(values: Mapping[str, str], name: str, default: float, top: int) -> float:
+    """A number of hours from 1 to ``top``."""
+    try:
+        hours = float(values.get(name, "").strip() or default)
+    except ValueError:
+        hours = 0.0
+    if not 1 <= hours <= top:
+        raise SettingsError(f"{name} must be a number of hours from 1 to {top} "
+                            f"(default {default:g}).")  # fmt: skip
+    return hours
+
+
+def _staff_web(values: Mapping[str, str]) -> dict[str, Any]:
+    """The staff web view: how long a sign-in lasts, how old a Mini App launch may be."""
+    return {
+        "web_session_hours": _hours(values, "WEB_SESSION_HOURS", DEFAULT_WEB_SESSION_HOURS,
+                                    MAX_WEB_SESSION_HOURS),
+        "web_init_data_hours": _hours(values, "WEB_INIT_DATA_HOURS",
+                                      DEFAULT_WEB_INIT_DATA_HOURS, MAX_WEB_INIT_DATA_HOURS),
+    }  # fmt: skip
 
 
 def _rate(values: Mapping[str, str]) -> float:

@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.metrics import Metrics
 from domain.kept import OCTET_STREAM, KeptFiles
 from handlers.public_files import EXTENSIONS, PublicFiles
+from handlers.web import PREFIX
 from storage.db import current_revision, head_revision
 
 log = logging.getLogger(__name__)
@@ -191,9 +192,10 @@ def web_app(
     refresh: Refresh,
     webhooks: Sequence[WebhookRoute] = (),
     files: FileRoute | None = None,
+    staff: web.Application | None = None,
 ) -> web.Application:
     """The routes: each channel's webhook (in webhook mode), health, metrics and, with a
-    public address, the kept files' links (GET only)."""
+    public address, the kept files' links (GET only) and the staff web view (``/web``)."""
     app = web.Application(client_max_size=MAX_BODY)
 
     def refuse(status: int, reason: str) -> web.Response:
@@ -219,6 +221,8 @@ def web_app(
     if files is not None:
         app.router.add_get(f"{files.public.path}/{{name}}", _file_server(files),
                            allow_head=False)  # fmt: skip
+    if staff is not None:
+        app.add_subapp(PREFIX, staff)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     return app

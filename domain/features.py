@@ -15,6 +15,7 @@ from domain.announce import AnnounceDesk
 from domain.chats import ChatDesk
 from domain.commend import CardDesk, Schedule
 from domain.drafting import Drafting
+from domain.exports import ExportDesk
 from domain.invites import InviteDesk
 from domain.joining import Joining
 from domain.linking import Linking
@@ -26,6 +27,7 @@ from domain.routes import Prompt, Routes, merge
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Text
 from domain.turn import Turn
+from domain.web_access import WebDesk
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class FeatureSettings:
     caption_limit: int = 0
     # The running channels, by the names of their apps: accounts on two may be linked.
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The bot's public address (PUBLIC_URL), where the staff web view is; empty: none.
+    web_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,5 +93,7 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         ChatDesk().routes(),
         CardDesk(settings.schedule or Schedule(0, dt.time(8), tz)).routes(),
         Linking(engine.prompt, settings.labels).routes(),
+        ExportDesk().routes(),
+        WebDesk(settings.web_address).routes(),
     ))  # fmt: skip
     return Features(routes, joining.ask_unit)

@@ -12,6 +12,7 @@ from domain.model import (
     Approval,
     Conversation,
     CountChange,
+    FieldOfUse,
     Figures,
     HistoryEntry,
     Initiative,
@@ -23,14 +24,20 @@ from domain.model import (
     ReviewCard,
     Role,
     RoleKind,
+    SolutionKind,
     Unit,
 )
+from domain.ports_access import AccountLinks as AccountLinks
+from domain.ports_access import WebAccess as WebAccess
+from domain.ports_access import WebSession as WebSession
+from domain.ports_files import InitiativeLine as InitiativeLine
+from domain.ports_files import KeptFileRepository as KeptFileRepository
+from domain.ports_files import ReportSource as ReportSource
 from domain.text import Text
 from domain.unit_import import UnitRecord
 
 if TYPE_CHECKING:
     from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
-    from domain.kept import KeptFile
     from domain.ui import Reply
 
 
@@ -91,32 +98,6 @@ class MemberRepository(Protocol):
         """Write a member's changes."""
 
 
-class AccountLinks(Protocol):
-    """One-time codes that link a person's accounts on several channels."""
-
-    async def issue(self, member_id: int, code_hash: str, expires_at: dt.datetime,
-                    now: dt.datetime) -> None:  # fmt: skip
-        """Store a new code for the member, replacing theirs; expired codes go."""
-
-    async def taken(self, code_hash: str, now: dt.datetime) -> int | None:
-        """The member who was shown this code, if it is still valid; it is used up."""
-
-    async def failures(self, member_id: int, since: dt.datetime) -> int:
-        """Wrong codes the member typed since then."""
-
-    async def failed(self, member_id: int, since: dt.datetime, now: dt.datetime) -> None:
-        """Count one more wrong code; tries before ``since`` are forgotten."""
-
-    async def channels(self, member_id: int) -> set[str]:
-        """The channels of the member's accounts."""
-
-    async def has_record(self, member_id: int) -> bool:
-        """Whether the member submitted an initiative or holds a role."""
-
-    async def absorb(self, absorbed_id: int, survivor_id: int, now: dt.datetime) -> None:
-        """Give the absorbed member's accounts and drafts to the survivor."""
-
-
 class ConversationRepository(Protocol):
     """Dialog states."""
 
@@ -137,6 +118,15 @@ class Waiting:
     items: tuple[Initiative, ...]
     total: int
     per_unit: tuple[tuple[Unit, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFilter:
+    """Narrows what awaits review: one kind, one field, submitted before a moment."""
+
+    kind: SolutionKind | None = None
+    field: FieldOfUse | None = None
+    submitted_before: dt.datetime | None = None
 
 
 class InitiativeRepository(Protocol):
@@ -175,8 +165,10 @@ class InitiativeRepository(Protocol):
     async def history(self, initiative_id: int) -> list[HistoryEntry]:
         """The initiative's record, oldest first."""
 
-    async def pending_in(self, roots: Sequence[int], offset: int, limit: int) -> Waiting:
-        """Pending initiatives in the subtrees of ``roots``, oldest first."""
+    async def pending_in(
+        self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
+    ) -> Waiting:
+        """Pending initiatives in the subtrees of ``roots``, oldest first; ``only`` narrows."""
 
     async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
         """Send a decided version back for changes; False when it is not decided."""
@@ -507,20 +499,6 @@ class ChatLinks(Protocol):
         """The link of a chat, if it has one."""
 
 
-class KeptFileRepository(Protocol):
-    """Files the bot keeps, by the SHA-256 of their bytes."""
-
-    async def add(self, file: KeptFile) -> None:
-        """Store a file; one kept already keeps its bytes and lives at least as long as
-        this one would (for good, if either is)."""
-
-    async def get(self, digest: str) -> KeptFile | None:
-        """A file with its bytes, expired or not."""
-
-    async def forget_expired(self, now: dt.datetime) -> int:
-        """Delete the files whose time is up; return how many."""
-
-
 class Inbox(Protocol):
     """Inbound events already handled."""
 
@@ -551,6 +529,8 @@ class UnitOfWork(Protocol):
     chats: ChatLinks
     links: AccountLinks
     files: KeptFileRepository
+    web: WebAccess
+    reports: ReportSource
 
     async def __aenter__(self) -> Self:
         """Begin."""

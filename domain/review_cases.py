@@ -33,6 +33,7 @@ from domain.parsing import clean_text
 from domain.ports import (
     InitiativeRepository,
     MemberRepository,
+    PendingFilter,
     ProgressRepository,
     ReviewCardRepository,
     RoleRepository,
@@ -370,15 +371,27 @@ async def reopen(
 # -- reading ------------------------------------------------------------------------------
 
 
-async def pending(store: ReviewStore, actor: Member, page: int, page_size: int) -> PendingPage:
-    """What waits in the admin's units, oldest first, a page at a time."""
+async def pending(
+    store: ReviewStore,
+    actor: Member,
+    page: int,
+    page_size: int,
+    only: PendingFilter | None = None,
+    within: Unit | None = None,
+) -> PendingPage:
+    """What waits in the admin's units (or in ``within``, one of them or below), oldest
+    first, a page at a time; ``only`` narrows it."""
     roots = await units_held(store, actor.id, RoleKind.ADMIN)
     if not roots:
         raise NotAllowed(_("This command is for union admins."))
+    if within is not None:
+        if not await covers(store, roots, within):
+            raise NotAllowed(_("You may not review this unit."))
+        roots = [within.id]
     fetched: list[Waiting] = []
 
     async def fetch(offset: int, limit: int) -> tuple[Sequence[Initiative], int]:
-        fetched.append(await store.initiatives.pending_in(roots, offset, limit))
+        fetched.append(await store.initiatives.pending_in(roots, offset, limit, only))
         return fetched[-1].items, fetched[-1].total
 
     shown = await fetch_page(fetch, max(page, 0), page_size)

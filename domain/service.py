@@ -16,6 +16,7 @@ from domain import codes, typed
 from domain.commend import Schedule
 from domain.delivery import queue
 from domain.errors import InputError
+from domain.exports import prepare_documents
 from domain.features import Engine, FeatureSettings, register
 from domain.model import (
     DialogState,
@@ -25,6 +26,7 @@ from domain.numbered import chosen, last_choices
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.preferences import LANGUAGES
 from domain.proxy import helper_units
+from domain.reports import Exporter
 from domain.routes import CommandRoute, Routes, merge
 from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
@@ -84,9 +86,13 @@ class ConversationService:
         schedule: Schedule | None = None,
         renderer: Renderer | None = None,
         channels: Mapping[str, Capabilities] | None = None,
+        web_address: str = "",
+        exporter: Exporter | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
+        # Makes the Excel reports that /export sends, once the turn is over.
+        self._exporter = exporter
         self._tz = timezone
         self._default_language = default_language
         # What each channel can do; the core asks this, never a channel's name.
@@ -96,7 +102,8 @@ class ConversationService:
         caption_limit = min((c.caption_limit for c in self._channels.values() if c.queued),
                             default=0)  # fmt: skip
         feature_settings = FeatureSettings(timezone, invite_link, invite_lifetime, schedule,
-                                           caption_limit, _labels(self._channels))  # fmt: skip
+                                           caption_limit, _labels(self._channels),
+                                           web_address)  # fmt: skip
         features = register(
             Engine(self._prompt, self._spell, self._button, self._cancel), feature_settings
         )
@@ -153,6 +160,8 @@ class ConversationService:
                                          card_updates=outcome.card_updates)  # fmt: skip
             await uow.commit()
         turn.outcome.language = member.language
+        # Files are made outside the transaction: nothing is held while a big one is written.
+        await prepare_documents(turn.outcome, self._exporter, member, turn.today)
         return turn.outcome
 
     async def _member(

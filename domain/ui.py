@@ -92,6 +92,17 @@ class Card:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent with a reply, its text as the caption. The core fills in ``data``
+    after the turn's transaction from ``order`` (a ``domain.reports.ReportOrder``): a big
+    file is not written while the member's transaction is open."""
+
+    file_name: str
+    data: bytes = field(default=b"", repr=False)
+    order: object | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to show; ``keyboard`` replaces the reply keyboard when given."""
 
@@ -113,6 +124,8 @@ class Reply:
     # The broadcast whose progress this message shows (with its stop button): the channel
     # says where it was shown, so the button can go when the broadcast ends.
     progress: int | None = None
+    # A file to send, the text as its caption.
+    document: Document | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ EXTENSIONS: dict[str, str] = {
     "audio/ogg": ".ogg",
     "audio/amr": ".amr",
     "audio/wav": ".wav",
+    # The Excel reports an admin on Zalo downloads (Zalo cannot send them a file).
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
 
 

@@ -21,10 +21,12 @@ from domain.ports import (
     Outbox,
     ProgressRepository,
     ReminderLog,
+    ReportSource,
     ReviewCardRepository,
     RoleRepository,
     SubmissionSnapshots,
     UnitRepository,
+    WebAccess,
     WeeklySource,
 )
 from storage.db import inline_sqlite_engine
@@ -43,10 +45,12 @@ from storage.repositories import (
     SqlOutbox,
     SqlProgressRepository,
     SqlReminderLog,
+    SqlReportSource,
     SqlReviewCardRepository,
     SqlRoleRepository,
     SqlSubmissionSnapshots,
     SqlUnitRepository,
+    SqlWebAccess,
     SqlWeeklySource,
 )
 
@@ -71,6 +75,8 @@ class SqlUnitOfWork:
     chats: ChatLinks
     links: AccountLinks
     files: KeptFileRepository
+    web: WebAccess
+    reports: ReportSource
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
         self._engine = engine
@@ -109,6 +115,8 @@ class SqlUnitOfWork:
         self.chats = SqlChatLinks(executor)
         self.links = SqlAccountLinks(executor)
         self.files = SqlKeptFiles(executor)
+        self.web = SqlWebAccess(executor)
+        self.reports = SqlReportSource(executor)
         self._executor = executor
         return self
 

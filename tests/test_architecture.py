@@ -9,10 +9,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
-    "domain": ("telegram", "sqlalchemy", "storage", "handlers", "bot", "babel", "alembic"),
+    "domain": (
+        "telegram",
+        "sqlalchemy",
+        "storage",
+        "handlers",
+        "bot",
+        "babel",
+        "alembic",
+        "reports",
+        "openpyxl",
+        "aiohttp",
+        "jinja2",
+    ),
     "handlers": ("sqlalchemy", "storage", "alembic"),
     "storage": ("telegram", "handlers", "bot"),
     "charts": ("telegram", "sqlalchemy", "storage", "handlers", "bot"),
+    "reports": ("telegram", "sqlalchemy", "storage", "handlers", "bot"),
 }
 
 

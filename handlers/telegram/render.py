@@ -125,6 +125,12 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
     """Send one reply; buttons go with the last piece of a long text, files after it."""
     translator = context.translator
     text = translator.lines(reply.text, language)
+    if reply.document is not None and caption_length(text) <= CAPABILITIES.caption_limit:
+        # A report: the file, its text as the caption (1.024 characters at most).
+        document = InputFile(reply.document.data, filename=reply.document.file_name)
+        return await context.bot.send_document(
+            chat_id, document, caption=text, reply_markup=markup(reply, translator, language)
+        )
     picture: str | bytes | InputFile | None = await picture_of(reply, translator, language)
     if isinstance(picture, str):
         # A photo a Zalo member sent is kept by the bot: uploaded from its bytes.
@@ -146,6 +152,9 @@ async def send_reply(context: BotContext, chat_id: int, reply: Reply, language: 
         message = await context.bot.send_message(
             chat_id, piece, reply_markup=markup(reply, translator, language) if last else None
         )
+    if reply.document is not None:
+        document = InputFile(reply.document.data, filename=reply.document.file_name)
+        await context.bot.send_document(chat_id, document)
     for attachment in reply.media:
         await _send_media(context, chat_id, attachment)
     assert message is not None

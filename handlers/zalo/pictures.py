@@ -9,6 +9,7 @@ alone."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -18,7 +19,8 @@ from charts import render_card, render_png
 from charts.qr import qr_png
 from domain.kept import KeptFile, KeptFiles, digest, digest_of
 from domain.model import Attachment, AttachmentKind
-from domain.text import Text, Verbatim, _
+from domain.reports import XLSX_TYPE
+from domain.text import Moment, Text, Verbatim, _
 from domain.ui import Reply, caption_length
 from handlers.public_files import PublicFiles
 from handlers.zalo.api import (
@@ -48,6 +50,9 @@ Message = str | Photo
 # bytes of a picture drawn for it.
 Picture = tuple[str | None, bytes | None]
 NO_PICTURE: Picture = (None, None)
+# A report asked for on Zalo, when the bot has no public address to link it at.
+NO_FILES = _("Zalo cannot receive files: export this report from Telegram, the web page "
+             "or the command line.")  # fmt: skip
 # Drawn pictures remembered as kept, so that one sent to many is stored once.
 _REMEMBERED = 64
 
@@ -80,6 +85,8 @@ class ZaloPictures:
     ) -> list[Message]:
         """What shows the reply: its picture with the text as caption (the text first when
         longer than a caption), then its photos; only the texts without an address."""
+        if reply.document is not None:
+            return self._document(reply, language, await self._document_link(reply))
         if self._files is None or self._public is None:
             return list(render(reply, self._translator, language))
         say = self._translator
@@ -96,6 +103,28 @@ class ZaloPictures:
         if caption_length(whole) <= CAPABILITIES.caption_limit:
             return [Photo(url, whole), *photos]
         return [*pieces(text, choices), Photo(url), *photos]
+
+    async def _document_link(self, reply: Reply) -> tuple[str, dt.datetime] | None:
+        """A file (a report) kept for as long as its link lasts, and that link; None
+        without a public address. Zalo's bots cannot send files, only texts and photos."""
+        if self._files is None or self._public is None or reply.document is None:
+            return None
+        kept = await self._files.keep(reply.document.data, XLSX_TYPE, self._public.lifetime)
+        expires = kept.expires_at or self._public.expiry()
+        return self._public.url(kept.digest, kept.mime_type, expires), expires
+
+    def _document(
+        self, reply: Reply, language: str, link: tuple[str, dt.datetime] | None
+    ) -> list[Message]:
+        """The reply's text with the link to its file, or with where to get the file."""
+        if link is None:
+            line = NO_FILES
+        else:
+            line = _("📥 Download the file (the link works until {moment}): {link}",
+                     moment=Moment(link[1]), link=Verbatim(link[0]))  # fmt: skip
+        say = self._translator
+        text = "\n".join((say.lines(reply.text, language), say.render(line, language)))
+        return list(pieces(text, choice_lines(reply, say, language)))
 
     def _media(self, media: Sequence[Attachment], language: str) -> tuple[list[str], list[Message]]:
         """An initiative's files: lines (links to listen, files sent on Telegram) and

@@ -16,10 +16,12 @@ from storage.repositories.links import SqlAccountLinks
 from storage.repositories.members import Prefetched, SqlConversationRepository, SqlMemberRepository
 from storage.repositories.nudges import SqlNudgeLog
 from storage.repositories.progress import SqlProgressRepository
+from storage.repositories.reports import SqlReportSource
 from storage.repositories.review import SqlReminderLog, SqlReviewCardRepository
 from storage.repositories.roles import SqlInviteRepository, SqlRoleRepository
 from storage.repositories.snapshots import SqlSubmissionSnapshots
 from storage.repositories.units import SqlUnitRepository
+from storage.repositories.web import SqlWebAccess
 
 __all__ = [
     "Prefetched",
@@ -35,9 +37,11 @@ __all__ = [
     "SqlOutbox",
     "SqlProgressRepository",
     "SqlReminderLog",
+    "SqlReportSource",
     "SqlReviewCardRepository",
     "SqlRoleRepository",
     "SqlSubmissionSnapshots",
     "SqlUnitRepository",
+    "SqlWebAccess",
     "SqlWeeklySource",
 ]

@@ -36,6 +36,8 @@ from storage.models import (
     UnitAncestorRow,
     UnitCountRow,
     UnitRow,
+    WebLoginRow,
+    WebSessionRow,
 )
 
 units = cast(Table, UnitRow.__table__)
@@ -43,6 +45,8 @@ members = cast(Table, MemberRow.__table__)
 identities = cast(Table, IdentityRow.__table__)
 link_codes = cast(Table, LinkCodeRow.__table__)
 link_attempts = cast(Table, LinkAttemptRow.__table__)
+web_logins = cast(Table, WebLoginRow.__table__)
+web_sessions = cast(Table, WebSessionRow.__table__)
 conversations = cast(Table, ConversationRow.__table__)
 initiatives = cast(Table, InitiativeRow.__table__)
 coauthors = cast(Table, CoauthorRow.__table__)

@@ -19,7 +19,7 @@ from domain.model import (
     SolutionKind,
     Step,
 )
-from domain.ports import Waiting
+from domain.ports import PendingFilter, Waiting
 from storage.executor import Executor
 from storage.repositories._base import (
     _new_id,
@@ -65,6 +65,20 @@ def _attachment_values(initiative_id: int, position: int, a: Attachment) -> dict
         "answer": a.answer,
         "duration": a.duration,
     }
+
+
+def _narrowed(only: PendingFilter | None) -> list[Any]:
+    """The conditions a filter of the review queue adds."""
+    if only is None:
+        return []
+    conditions: list[Any] = []
+    if only.kind is not None:
+        conditions.append(initiatives.c.kind == only.kind.value)
+    if only.field is not None:
+        conditions.append(initiatives.c.field == only.field.value)
+    if only.submitted_before is not None:
+        conditions.append(initiatives.c.submitted_at <= only.submitted_before)
+    return conditions
 
 
 _INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
@@ -279,13 +293,16 @@ class SqlInitiativeRepository:
             for row in rows
         ]
 
-    async def pending_in(self, roots: Sequence[int], offset: int, limit: int) -> Waiting:
-        """Pending initiatives in the subtrees of ``roots``, oldest first."""
+    async def pending_in(
+        self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
+    ) -> Waiting:
+        """Pending initiatives in the subtrees of ``roots``, oldest first; ``only`` narrows."""
         tree = select(units.c.id).where(units.c.id.in_(set(roots))).cte("tree", recursive=True)
         tree = tree.union_all(select(units.c.id).where(units.c.parent_id == tree.c.id))
         condition = and_(
             initiatives.c.status == InitiativeStatus.PENDING.value,
             initiatives.c.unit_id.in_(select(tree.c.id)),
+            *_narrowed(only),
         )
         per_unit = (
             await self._db.execute(

@@ -1,0 +1,72 @@
+"""The review queue as a page shows it: what waits in the admin's units, oldest first,
+narrowed by unit, kind, field and time waited; and one initiative opened in full, with
+its record. The same checks as the chat's /pending and "📄 Read in full"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from domain.errors import NotAllowed
+from domain.model import FieldOfUse, Initiative, Member, RoleKind, SolutionKind, Unit
+from domain.ports import PendingFilter, UnitOfWork
+from domain.review_cases import PendingPage, Trail, history, pending, read_full
+from domain.roles import units_held
+from domain.text import _
+
+# Days waited a filter may ask for: more than a year means a year.
+MAX_WAITED_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """What the admin narrowed the queue to; None (or 0 days) means any."""
+
+    unit: int | None = None
+    kind: SolutionKind | None = None
+    field: FieldOfUse | None = None
+    waited_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    """One page of the queue, and the units the admin may narrow it to."""
+
+    listing: PendingPage
+    units: tuple[Unit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An initiative in full, its record, and its unit."""
+
+    initiative: Initiative
+    trail: Trail
+    unit: Unit | None
+
+
+async def review_queue(
+    uow: UnitOfWork, actor: Member, only: QueueFilter, now: dt.datetime, page: int, size: int
+) -> QueueView:
+    """A page of what waits in the admin's units (or the one unit asked for, when it is
+    theirs), narrowed as asked, oldest first."""
+    within = await uow.units.get(only.unit) if only.unit is not None else None
+    if only.unit is not None and within is None:
+        raise NotAllowed(_("You may not review this unit."))
+    days = min(max(only.waited_days, 0), MAX_WAITED_DAYS)
+    narrowed = PendingFilter(only.kind, only.field,
+                             now - dt.timedelta(days=days) if days else None)  # fmt: skip
+    listing = await pending(uow, actor, page, size, narrowed, within)
+    held = await units_held(uow, actor.id, RoleKind.ADMIN)
+    own = [u for u in [await uow.units.get(i) for i in held] if u is not None]
+    units = {u.id: u for u in own}
+    for unit in ([within] if within else []) + [u for u, _count in listing.per_unit]:
+        units.setdefault(unit.id, unit)
+    return QueueView(listing, tuple(units.values()))
+
+
+async def open_initiative(uow: UnitOfWork, actor: Member, initiative_id: int) -> Opened:
+    """One initiative in full, confidential parts included, for those who may read it."""
+    initiative = await read_full(uow, actor, initiative_id)
+    trail = await history(uow, actor, initiative_id)
+    return Opened(initiative, trail, await uow.units.get(initiative.unit_id))

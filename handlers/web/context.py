@@ -1,0 +1,66 @@
+"""What every page of the web view shares: its configuration, the pages' renderer, and
+the signed-in admin of a request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from domain.actions import Actions
+from domain.ports import Renderer, UnitOfWorkFactory
+from domain.web_access import DEFAULT_SESSION_LIFETIME, Staff
+from handlers.web.pages import Pages
+
+# Where the web view is served; the session cookie is sent only there.
+PREFIX = "/web"
+COOKIE = "sk_web"
+STAFF = web.RequestKey("staff", Staff)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """How the web view is set up (``bot.runtime`` builds it from the settings)."""
+
+    units_of_work: UnitOfWorkFactory
+    actions: Actions
+    renderer: Renderer
+    clock: Callable[[], dt.datetime]
+    # PUBLIC_URL is https: the cookie is sent over https only.
+    secure: bool
+    session_lifetime: dt.timedelta = DEFAULT_SESSION_LIFETIME
+    default_language: str = "vi"
+    # Telegram's Mini App: the bot's token checks its launch data; empty turns it off.
+    telegram_token: str = ""
+    init_data_max_age: dt.timedelta = dt.timedelta(days=1)
+    telegram_channel: str = "telegram"
+    page_size: int = 20
+
+
+@dataclass(frozen=True)
+class Web:
+    """The configuration and the page renderer, handed to every page's routes."""
+
+    config: WebConfig
+    pages: Pages
+
+    def set_session(self, response: web.StreamResponse, session_id: str) -> None:
+        """Give the browser its session's cookie."""
+        response.set_cookie(
+            COOKIE, session_id, path=PREFIX, httponly=True, samesite="Lax",
+            secure=self.config.secure,
+            max_age=int(self.config.session_lifetime.total_seconds()),
+        )  # fmt: skip
+
+    @staticmethod
+    def clear_session(response: web.StreamResponse) -> None:
+        """Make the browser forget its session's cookie."""
+        response.del_cookie(COOKIE, path=PREFIX)
+
+
+def staff(request: web.Request) -> Staff:
+    """The admin signed in for this request (checked by the guard)."""
+    found: Staff = request[STAFF]
+    return found

@@ -1,0 +1,83 @@
+"""The web view in a real browser: Debian's Chromium driven by Playwright (never a
+downloaded browser). Sign in by the chat's link, open the queue, approve one initiative,
+see the chat card change, sign out."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import StartBot, seed_units
+from tests.fakebotapi import Harness
+from tests.test_review import ADMIN_A, decisions, edits, setup, submit
+from tests.web_world import login_link
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+if not CHROMIUM.exists() and not os.environ.get("REQUIRE_BROWSER"):
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
+                allow_module_level=True)  # fmt: skip
+
+from playwright.async_api import async_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    """A port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serving(bot: Harness, port: int) -> AsyncIterator[None]:
+    """The bot's HTTP side on a real socket."""
+    runner = web.AppRunner(bot.runtime.http_side(False))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def test_sign_in_approve_and_sign_out_in_chromium(
+    start_bot: StartBot, database_url: str
+) -> None:
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    await seed_units(database_url)
+    bot = await start_bot(public_url=address)
+    worker, a, _b, _upper = await setup(bot, database_url)
+    await submit(worker)
+    path = await login_link(a)
+    async with serving(bot, port), async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=["--no-sandbox"])  # fmt: skip
+        try:
+            page = await browser.new_page()
+            await page.goto(address + path)
+            await page.click("form button[type=submit]")
+            await page.wait_for_url(f"{address}/web/queue")
+            await page.click("text=SK-000001")
+            await page.wait_for_url(f"{address}/web/queue/1")
+            assert "Làm giá treo xoay bằng thép" in await page.content()
+            await page.check("input[value=approve]")
+            await page.click("form.decision button[type=submit]")
+            await page.wait_for_selector("text=SK-000001")
+            assert await page.locator("form.decision").count() == 0
+            await bot.settle()
+            assert "Đã duyệt bởi" in edits(bot, ADMIN_A)[-1].text
+            await page.click("header button[type=submit]")
+            await page.wait_for_load_state()
+            answer = await page.goto(f"{address}/web/queue")
+            assert answer is not None and answer.status == 401
+        finally:
+            await browser.close()
+    assert await decisions(database_url) == ["approve"]
