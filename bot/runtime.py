@@ -9,6 +9,7 @@ Everything is opened in ``start`` (and ``serve_http``, ``receive``) and closed i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -24,10 +25,14 @@ from bot.metrics import Metrics
 from bot.preflight import check_schema
 from bot.settings import Settings
 from bot.web import FileRoute, Health, WebhookRoute, web_app
+from charts import render_png
 from domain.actions import Actions
 from domain.delivery import DeliveryService
+from domain.reports import Exporter
+from domain.ui import Chart
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.web import WebConfig, web_view
+from reports.xlsx import XlsxWriter
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +160,14 @@ class Runtime:
             default_language=settings.default_language,
             telegram_token=settings.telegram_bot_token,
             init_data_max_age=dt.timedelta(hours=settings.web_init_data_hours),
+            timezone=settings.timezone,
+            exporter=Exporter(graph.units_of_work, XlsxWriter(graph.translator, settings.timezone)),
+            chart=self._draw_chart,
         ))  # fmt: skip
+
+    async def _draw_chart(self, chart: Chart, language: str) -> bytes:
+        """A progress chart as a PNG, drawn off the event loop."""
+        return await asyncio.to_thread(render_png, chart, self.graph.translator, language)
 
     async def receive(self, webhook: bool) -> None:
         """Every channel takes updates: long polling, or webhooks (after the HTTP side is

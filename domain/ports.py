@@ -33,6 +33,7 @@ from domain.ports_access import WebSession as WebSession
 from domain.ports_files import InitiativeLine as InitiativeLine
 from domain.ports_files import KeptFileRepository as KeptFileRepository
 from domain.ports_files import ReportSource as ReportSource
+from domain.ports_lists import Found, ListQuery, SentAnnouncement
 from domain.text import Text
 from domain.unit_import import UnitRecord
 
@@ -169,6 +170,12 @@ class InitiativeRepository(Protocol):
         self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
     ) -> Waiting:
         """Pending initiatives in the subtrees of ``roots``, oldest first; ``only`` narrows."""
+
+    async def listed_in(
+        self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
+    ) -> Found:
+        """Initiatives sent for review in the subtrees of ``roots``, newest first, as
+        ``query`` narrows them."""
 
     async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
         """Send a decided version back for changes; False when it is not decided."""
@@ -427,6 +434,11 @@ class Outbox(Protocol):
 
     async def cancel(self, broadcast_id: int) -> int:
         """Stop a broadcast: its queued messages are not sent; return how many."""
+
+    async def sent_by(
+        self, member_id: int, kind: str, offset: int, limit: int
+    ) -> tuple[list[SentAnnouncement], int]:
+        """A page of the broadcasts of a kind a member started, newest first, and how many."""
 
     async def sender_of(self, broadcast_id: int) -> int | None:
         """Who started a broadcast."""

@@ -74,6 +74,23 @@ def _details(figures: Figures) -> Text:
              returned=figures.returned, benefit=Amount(figures.benefit_vnd))  # fmt: skip
 
 
+def progress_chart(view: ChildrenProgress) -> Chart | None:
+    """The chart of the units below a unit, as chat and the web page show it; None when
+    none of them has a target."""
+    bars = tuple(Bar(f.unit.name, float(f.percent or 0)) for f in view.children[:CHART_BARS]
+                 if f.target)  # fmt: skip
+    if not bars:
+        return None
+    return Chart(
+        title=_("{unit} · {phase}", unit=Verbatim(view.unit.name),
+                phase=Verbatim(view.phase.name)),
+        bars=bars,
+        pace_percent=view.pace,
+        target_label=_("Target (100%)"),
+        pace_label=_("Expected by today"),
+    )  # fmt: skip
+
+
 class StatsDesk:
     """Figures for members and admins, from the running counters."""
 
@@ -153,21 +170,12 @@ class StatsDesk:
         self._unit_view(turn, view)
 
     def _chart(self, turn: Turn, view: ChildrenProgress) -> None:
-        bars = tuple(Bar(f.unit.name, float(f.percent or 0)) for f in view.children[:CHART_BARS]
-                     if f.target)  # fmt: skip
-        if not bars:
+        chart = progress_chart(view)
+        if chart is None:
             turn.outcome.notice = _("No unit below has a target yet.")
             return
-        unit = Verbatim(view.unit.name)
-        chart = Chart(
-            title=_("{unit} · {phase}", unit=unit, phase=Verbatim(view.phase.name)),
-            bars=bars,
-            pace_percent=view.pace,
-            target_label=_("Target (100%)"),
-            pace_label=_("Expected by today"),
-        )
         caption = _("📈 Units below {unit}: percent of target; the dashed line is where they "
-                    "should be today.", unit=unit)  # fmt: skip
+                    "should be today.", unit=Verbatim(view.unit.name))  # fmt: skip
         turn.outcome.replies.append(Reply((caption,), chart=chart))
 
     async def top(self, turn: Turn) -> None:

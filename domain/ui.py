@@ -59,6 +59,9 @@ class KeyButton:
     request_contact: bool = False
     # The command its label stands for; a channel without keyboards numbers it.
     command: str | None = None
+    # An https address to open as a page inside the app (Telegram's Mini App); a channel
+    # that cannot shows the link on a line of its own.
+    web: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,15 @@ from domain.roles import units_held
 from domain.routes import CommandRoute, Routes
 from domain.text import Verbatim, _
 from domain.turn import Turn
+from domain.ui import MAIN_MENU, KeyButton, Reply
 
 LOGIN_LIFETIME = dt.timedelta(minutes=10)
 DEFAULT_SESSION_LIFETIME = dt.timedelta(hours=8)
 # Where the login links lead, under the bot's public address.
 LOGIN_PATH = "/web/login/"
+# The page a Mini App opens: it signs the admin in with Telegram's launch data.
+APP_PATH = "/web/app"
+ADMIN_PAGE = _("🖥 Admin page")
 
 
 def secret_hash(kind: str, secret: str) -> str:
@@ -74,11 +78,17 @@ class WebDesk:
         await turn.uow.web.issue_login(secret_hash("login", token), turn.member.id, expires,
                                        turn.now)  # fmt: skip
         link = f"{self._address}{LOGIN_PATH}{token}"
-        turn.say(
+        lines = (
             _("🖥 Your link to the web view, valid for {minutes} minutes and only once: {link}",
               minutes=int(LOGIN_LIFETIME.total_seconds()) // 60, link=Verbatim(link)),
             _("Do not forward it: whoever opens it first signs in as you."),
         )  # fmt: skip
+        if not self._address.startswith("https://"):
+            turn.say(*lines)
+            return
+        # A page opens inside a chat app only from an https address: the menu gains it.
+        page = KeyButton(ADMIN_PAGE, web=f"{self._address}{APP_PATH}")
+        turn.outcome.replies.append(Reply(lines, keyboard=(*MAIN_MENU, (page,))))
 
 
 async def admin_units(uow: UnitOfWork, member_id: int) -> tuple[int, ...]:

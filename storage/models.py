@@ -139,6 +139,8 @@ class InitiativeRow(Base):
     step: Mapped[str] = mapped_column(String(16))
     editing: Mapped[bool] = mapped_column(Boolean, default=False)
     title: Mapped[str | None] = mapped_column(String(200))
+    # The title folded (lower case, no diacritics), kept with every save, for search.
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
     kind: Mapped[str | None] = mapped_column(String(16))
     field: Mapped[str | None] = mapped_column(String(16))
     problem: Mapped[str | None] = mapped_column(Text)

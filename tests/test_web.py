@@ -38,6 +38,8 @@ async def test_sign_in_by_link_then_queue_and_full_initiative(
         assert queue.status == 200
         assert "SK-000001" in html and "Giá treo cuộn chỉ xoay" in html
         assert "CĐCS Công ty May 10" in html and "Giải pháp kỹ thuật" in html
+        # On a phone the headers are hidden: each cell says what it is.
+        assert '<td data-label="Đơn vị">CĐCS Công ty May 10</td>' in html, html
         full = await (await client.get("/web/queue/1")).text()
         assert "Làm giá treo xoay bằng thép tận dụng, thay cuộn chỉ trong 1 phút." in full
         assert "Trần Văn Bình" in full, "co-authors are listed"

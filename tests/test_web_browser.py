@@ -1,21 +1,26 @@
 """The web view in a real browser: Debian's Chromium driven by Playwright (never a
 downloaded browser). Sign in by the chat's link, open the queue, approve one initiative,
-see the chat card change, sign out."""
+see the chat card change, sign out; drill into progress and download both reports."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
+from openpyxl import load_workbook
 
 from tests.conftest import StartBot, seed_units
 from tests.fakebotapi import Harness
-from tests.test_review import ADMIN_A, decisions, edits, setup, submit
+from tests.test_review import ADMIN_A, decisions, edits, grant, setup, submit
+from tests.test_stats import seed
 from tests.web_world import login_link
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,3 +86,51 @@ async def test_sign_in_approve_and_sign_out_in_chromium(
         finally:
             await browser.close()
     assert await decisions(database_url) == ["approve"]
+
+
+async def test_drill_into_progress_and_download_both_reports_in_chromium(
+    start_bot: StartBot, database_url: str
+) -> None:
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    await seed_units(database_url)
+    bot = await start_bot(public_url=address)
+    await seed(database_url)
+    await grant(database_url, "NA", 3001)
+    path = await login_link(bot.member(3001, "Nghệ An"))
+    async with serving(bot, port), async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=["--no-sandbox"])  # fmt: skip
+        try:
+            page = await browser.new_page(accept_downloads=True)
+            await page.goto(address + path)
+            await page.click("form button[type=submit]")
+            await page.wait_for_url(f"{address}/web/queue")
+            await page.click("header a[href='/web/progress']")
+            await page.wait_for_url(f"{address}/web/progress")
+            assert await page.locator("tr.own td").first.inner_text() == "LĐLĐ tỉnh Nghệ An"
+            await page.click("text=LĐLĐ TP Vinh")
+            await page.wait_for_url(re.compile(r".*/web/progress\?unit=\d+&phase=\d+$"))
+            assert await page.locator("tr.own td").nth(2).inner_text() == "13.386"
+            chart = page.locator("figure.chart img")
+            assert await chart.evaluate("img => img.naturalWidth") > 0, "the chart is drawn"
+            if shots := os.environ.get("WEB_SCREENSHOTS"):
+                # The README's picture of the page: WEB_SCREENSHOTS=docs/ pytest this test.
+                await page.screenshot(path=f"{shots}/progress.png", full_page=True)
+            downloaded: dict[str, Any] = {}
+            for link in await page.locator(".downloads a").all():
+                async with page.expect_download() as started:
+                    await link.click()
+                download = await started.value
+                data = Path(await download.path()).read_bytes()
+                downloaded[download.suggested_filename] = load_workbook(BytesIO(data)).worksheets[0]
+            listed = downloaded["danh-sach-sang-kien-NA-VINH-GD1.xlsx"]
+            assert listed.max_row == 1 + 13_386 and listed.cell(2, 1).value == "SK-000001"
+            progress = downloaded["tien-do-don-vi-NA-VINH-GD1.xlsx"]
+            assert (
+                progress.cell(2, 1).value == "NA-VINH-BVHN" and progress.cell(2, 4).value == 13_386
+            )
+            await page.click(".crumbs a")
+            await page.wait_for_selector("h1:has-text('LĐLĐ tỉnh Nghệ An')")
+        finally:
+            await browser.close()

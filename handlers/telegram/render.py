@@ -17,6 +17,7 @@ from telegram import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    WebAppInfo,
 )
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, TelegramError
@@ -101,7 +102,8 @@ def markup(
     if reply.keyboard:
         return ReplyKeyboardMarkup(
             [[KeyboardButton(translator.render(b.label, language),
-                             request_contact=b.request_contact)
+                             request_contact=b.request_contact,
+                             web_app=WebAppInfo(b.web) if b.web else None)
               for b in row] for row in reply.keyboard],
             resize_keyboard=True,
         )  # fmt: skip

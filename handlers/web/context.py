@@ -4,16 +4,21 @@ the signed-in admin of a request."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from domain.actions import Actions
 from domain.ports import Renderer, UnitOfWorkFactory
+from domain.reports import Exporter
+from domain.ui import Chart
 from domain.web_access import DEFAULT_SESSION_LIFETIME, Staff
 from handlers.web.pages import Pages
 
+UNION_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+ChartDrawer = Callable[[Chart, str], Awaitable[bytes]]
 # Where the web view is served; the session cookie is sent only there.
 PREFIX = "/web"
 COOKIE = "sk_web"
@@ -37,6 +42,11 @@ class WebConfig:
     init_data_max_age: dt.timedelta = dt.timedelta(days=1)
     telegram_channel: str = "telegram"
     page_size: int = 20
+    # The union's clock: which day "today" is for a phase's days left and pace.
+    timezone: dt.tzinfo = UNION_TIMEZONE
+    # The Excel reports, and the progress chart as a PNG (drawn off the event loop).
+    exporter: Exporter | None = None
+    chart: ChartDrawer | None = None
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class QueuePages:
                     for days in WAITED_DAYS],
             older=_link(only, listing.page + 1) if listing.page + 1 < listing.pages else None,
             newer=_link(only, listing.page - 1) if listing.page > 0 else None,
-            csrf=staff(request).session.csrf,
+            csrf=staff(request).session.csrf, exports=_exports(only, shown),
         )  # fmt: skip
 
     async def show(self, request: web.Request, initiative_id: int, notice: Text | None = None,
@@ -184,6 +184,15 @@ class QueuePages:
         except InputError as wrong:
             return await self.show(request, initiative_id, wrong.text, status=400)
         raise web.HTTPSeeOther(f"{PREFIX}/queue/{initiative_id}")
+
+
+def _exports(only: QueueFilter, shown: QueueView) -> dict[str, str]:
+    """The two reports of the unit the queue is narrowed to (else the admin's first) in
+    today's phase."""
+    unit = only.unit or (shown.units[0].id if shown.units else None)
+    if unit is None:
+        return {}
+    return {kind: f"{PREFIX}/export/{kind}?unit={unit}" for kind in ("initiatives", "progress")}
 
 
 def _rows(shown: QueueView, now: dt.datetime) -> list[dict[str, Any]]:

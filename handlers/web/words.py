@@ -7,6 +7,9 @@ from domain.text import Text, _
 WORDS: dict[str, Text] = {
     "site": _("Initiatives: staff web view"),
     "queue": _("Review queue"),
+    "progress": _("Progress"),
+    "export_initiatives": _("⬇️ Excel: list of initiatives"),
+    "export_progress": _("⬇️ Excel: progress by unit"),
     "sign_out": _("Sign out"),
     "sign_in": _("Sign in"),
     "sign_in_title": _("Sign in to the web view"),
@@ -51,6 +54,23 @@ WORDS: dict[str, Text] = {
     "document": _("Document"),
     "voice": _("Voice note"),
     "video_note": _("Video note"),
+    # The initiatives and announcements pages.
+    "initiatives": _("Initiatives"),
+    "found": _("Found"),
+    "search": _("Search"),
+    "search_hint": _("Words of the title, or the number"),
+    "updated": _("Last change"),
+    "nothing_found": _("No initiative matches."),
+    "announcements": _("Announcements"),
+    "sent_at": _("Sent at"),
+    "announcement": _("Announcement"),
+    "progress_word": _("Delivery"),
+    "delivered": _("delivered"),
+    "blocked": _("blocked the bot"),
+    "failed": _("failed"),
+    "stopped": _("stopped"),
+    "stop_sending": _("⛔ Stop sending"),
+    "no_announcements": _("You have not sent any announcement yet. Send /announce to the bot."),
 }
 # How long an item has waited, as the filter offers it.
 WAITED_DAYS = (3, 7, 14, 30)

@@ -48,13 +48,16 @@ def choice_lines(reply: Reply, translator: Translator, language: str) -> str:
     """A reply's buttons, or the commands of its keyboard, as numbered lines ending with
     how to choose; "" when it offers none. The order is the core's (``numbered``): a
     number typed next means the choice shown with it."""
+    # Pages to open (a Mini App's button elsewhere) are links here, on lines of their own.
+    links = [f"{translator.render(key.label, language)}: {key.web}"
+             for row in reply.keyboard or () for key in row if key.web]  # fmt: skip
     offered = numbered(reply)
     if not offered:
-        return ""
+        return "\n".join(links)
     lines = [f"{number}. {translator.render(choice.label, language)}"
              for number, choice in enumerate(offered, start=1)]  # fmt: skip
     lines.append(translator.render(how_to_choose(len(offered)), language))
-    return "\n".join(lines)
+    return "\n".join([*links, *lines])
 
 
 def how_to_choose(count: int) -> Text:

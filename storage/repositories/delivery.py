@@ -10,6 +10,7 @@ from sqlalchemy import Row, func, insert, literal, select, update
 
 from domain.delivery import BroadcastExtras, Outgoing, OutgoingState
 from domain.message import decode_reply, encode_reply, rendered
+from domain.ports_lists import SentAnnouncement
 from domain.proxy import PROXY_CHANNEL
 from domain.text import verbatim
 from domain.ui import Reply
@@ -247,6 +248,40 @@ class SqlOutbox:
             .values(state=OutgoingState.CANCELLED.value)
         )
         return int(result.rowcount or 0)
+
+    async def sent_by(
+        self, member_id: int, kind: str, offset: int, limit: int
+    ) -> tuple[list[SentAnnouncement], int]:
+        """A page of the broadcasts of a kind a member started, newest first, each with
+        its messages counted by state, and how many there are."""
+        mine = (broadcasts.c.created_by_id == member_id, broadcasts.c.kind == kind)
+        total = (
+            await self._db.execute(select(func.count()).select_from(broadcasts).where(*mine))
+        ).scalar_one()
+        rows = (
+            await self._db.execute(
+                select(broadcasts.c.id, broadcasts.c.message, broadcasts.c.text,
+                       broadcasts.c.buttons, broadcasts.c.created_at, broadcasts.c.status)
+                .where(*mine).order_by(broadcasts.c.id.desc()).offset(offset).limit(limit)
+            )
+        ).all()  # fmt: skip
+        counted: dict[int, dict[OutgoingState, int]] = {
+            row.id: dict.fromkeys(OutgoingState, 0) for row in rows
+        }
+        if counted:
+            rows_by_state = await self._db.execute(
+                select(outgoing.c.broadcast_id, outgoing.c.state, func.count())
+                .where(outgoing.c.broadcast_id.in_(counted))
+                .group_by(outgoing.c.broadcast_id, outgoing.c.state)
+            )
+            for broadcast_id, state, count in map(tuple, rows_by_state):
+                counted[broadcast_id][OutgoingState(state)] = int(count)
+        return [
+            SentAnnouncement(row.id, rendered(row.text, row.buttons) if row.message is None
+                             else decode_reply(row.message), row.created_at, row.status,
+                             counted[row.id])
+            for row in rows
+        ], int(total)  # fmt: skip
 
     async def sender_of(self, broadcast_id: int) -> int | None:
         """Who started a broadcast."""

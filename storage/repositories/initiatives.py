@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, true, update
 
 from domain.model import (
     Attachment,
@@ -19,12 +19,15 @@ from domain.model import (
     SolutionKind,
     Step,
 )
+from domain.parsing import normalize_search
 from domain.ports import PendingFilter, Waiting
+from domain.ports_lists import Found, Listed, ListQuery
 from storage.executor import Executor
 from storage.repositories._base import (
     _new_id,
     _unit,
     _with_flags,
+    ancestors,
     attachments,
     coauthors,
     events,
@@ -49,6 +52,7 @@ def _initiative_values(initiative: Initiative) -> dict[str, Any]:
     values["step"] = initiative.step.value
     values["kind"] = initiative.kind.value if initiative.kind else None
     values["field"] = initiative.field.value if initiative.field else None
+    values["search_text"] = normalize_search(initiative.title or "")
     return values
 
 
@@ -80,6 +84,10 @@ def _narrowed(only: PendingFilter | None) -> list[Any]:
         conditions.append(initiatives.c.submitted_at <= only.submitted_before)
     return conditions
 
+
+# What a list of initiatives shows: everything sent for review; drafts are nobody's yet.
+_LISTED = [s.value for s in (InitiativeStatus.PENDING, InitiativeStatus.APPROVED,
+                             InitiativeStatus.RETURNED, InitiativeStatus.REJECTED)]  # fmt: skip
 
 _INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
 
@@ -323,6 +331,42 @@ class SqlInitiativeRepository:
         )
         page = await self._with_children(rows.all())
         return Waiting(tuple(page), total, tuple((_unit(row), row.waiting) for row in per_unit))
+
+    async def listed_in(
+        self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
+    ) -> Found:
+        """Initiatives sent for review in the subtrees of ``roots``, newest first, as
+        ``query`` narrows them: each folded word somewhere in the folded title (a bounded
+        scan of the scope with LIKE, the same on both engines), or the number."""
+        conditions: list[Any] = [
+            initiatives.c.unit_id.in_(
+                select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(roots)))
+            ),
+            initiatives.c.status.in_([query.status.value] if query.status else _LISTED),
+        ]  # fmt: skip
+        words = [initiatives.c.search_text.contains(word, autoescape=True)
+                 for word in query.words]  # fmt: skip
+        if query.number is not None:
+            conditions.append(or_(initiatives.c.id == query.number, and_(true(), *words)))
+        elif words:
+            conditions.extend(words)
+        total = (
+            await self._db.execute(select(func.count()).select_from(initiatives).where(*conditions))
+        ).scalar_one()
+        rows = await self._db.execute(
+            select(initiatives.c.id, initiatives.c.title, initiatives.c.status,
+                   initiatives.c.unit_id, initiatives.c.submitted_at, initiatives.c.updated_at,
+                   units.c.name.label("unit"), members.c.full_name, members.c.display_name)
+            .join(units, units.c.id == initiatives.c.unit_id)
+            .join(members, members.c.id == initiatives.c.author_id)
+            .where(*conditions).order_by(initiatives.c.id.desc()).offset(offset).limit(limit)
+        )  # fmt: skip
+        return Found(tuple(
+            Listed(row.id, row.title or "", InitiativeStatus(row.status),
+                   row.full_name or row.display_name, row.unit_id, row.unit, row.submitted_at,
+                   row.updated_at)
+            for row in rows
+        ), int(total))  # fmt: skip
 
     async def reopen(self, initiative_id: int, version: int, now: dt.datetime) -> bool:
         """Send a decided version back for changes; False when it is not decided."""
