@@ -52,7 +52,7 @@ async def serving(bot: Harness, port: int) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-async def test_sign_in_approve_and_sign_out_in_chromium(
+async def test_sign_in_approve_return_sign_out_and_revoked_in_chromium(
     start_bot: StartBot, database_url: str
 ) -> None:
     port = free_port()
@@ -61,31 +61,58 @@ async def test_sign_in_approve_and_sign_out_in_chromium(
     bot = await start_bot(public_url=address)
     worker, a, _b, _upper = await setup(bot, database_url)
     await submit(worker)
-    path = await login_link(a)
+    await submit(worker, "Khay đựng phụ liệu có ngăn")
+    shots = os.environ.get("WEB_SCREENSHOTS")
     async with serving(bot, port), async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                    args=["--no-sandbox"])  # fmt: skip
         try:
             page = await browser.new_page()
-            await page.goto(address + path)
-            await page.click("form button[type=submit]")
-            await page.wait_for_url(f"{address}/web/queue")
-            await page.click("text=SK-000001")
-            await page.wait_for_url(f"{address}/web/queue/1")
-            assert "Làm giá treo xoay bằng thép" in await page.content()
-            await page.check("input[value=approve]")
-            await page.click("form.decision button[type=submit]")
-            await page.wait_for_selector("text=SK-000001")
-            assert await page.locator("form.decision").count() == 0
+            await sign_in_by_link(page, address, await login_link(a))
+            if shots:
+                await page.screenshot(path=f"{shots}/queue.png", full_page=True)
+            await decide(page, address, 1, "approve")
             await bot.settle()
             assert "Đã duyệt bởi" in edits(bot, ADMIN_A)[-1].text
+            await decide(page, address, 2, "return", "Bổ sung số liệu thời gian tiết kiệm.")
+            await bot.settle()
+            assert "Bổ sung số liệu thời gian tiết kiệm." in worker.transcript(3)
             await page.click("header button[type=submit]")
             await page.wait_for_load_state()
             answer = await page.goto(f"{address}/web/queue")
             assert answer is not None and answer.status == 401
+
+            # Signed in again, then the role goes: the next click is refused.
+            await sign_in_by_link(page, address, await login_link(a))
+            await grant(database_url, "HN-LB-MAY10", ADMIN_A, revoke=True)
+            async with page.expect_navigation() as refused:
+                await page.click("header a[href='/web/initiatives']")
+            response = await refused.value
+            assert response is not None and response.status == 403
         finally:
             await browser.close()
-    assert await decisions(database_url) == ["approve"]
+    assert await decisions(database_url, 1) == ["approve"]
+    assert await decisions(database_url, 2) == ["return"]
+
+
+async def sign_in_by_link(page: Any, address: str, path: str) -> None:
+    """Open the chat's login link and press its button: the queue opens."""
+    await page.goto(address + path)
+    await page.click("form button[type=submit]")
+    await page.wait_for_url(f"{address}/web/queue")
+
+
+async def decide(page: Any, address: str, initiative: int, decision: str, reason: str = "") -> None:
+    """Open an initiative from the queue and take a decision on it."""
+    await page.goto(f"{address}/web/queue")
+    await page.click(f"text=SK-{initiative:06d}")
+    await page.wait_for_url(f"{address}/web/queue/{initiative}")
+    await page.check(f"input[value={decision}]")
+    if reason:
+        await page.fill("textarea[name=reason]", reason)
+    await page.click("form.decision button[type=submit]")
+    await page.wait_for_load_state()
+    assert await page.locator("form.decision").count() == 0, await page.content()
 
 
 async def test_drill_into_progress_and_download_both_reports_in_chromium(
