@@ -37,7 +37,8 @@ worst series (admin and page) on the worst engine; ``export_rows``,
 the export failed.
 
 Usage: ``python -m benchmarks.web [--quick] [--postgres-url URL] [--no-postgres]
-[--keep DIR]``; ``--keep DIR`` keeps the generated databases and reuses them on a later
+[--keep DIR] [--pages-only]``; ``--pages-only`` measures the pages and skips the export
+(its keys are then null); ``--keep DIR`` keeps the generated databases and reuses them on a later
 run of the same size (as ``benchmarks.stats --keep`` does, whose databases it shares;
 a kept database behind the current migration is brought up to it).
 """
@@ -338,7 +339,7 @@ class EngineResult:
     timings: dict[str, float]
     series: list[Series]
     errors: int
-    export: Export
+    export: Export | None
 
     def worst(self, prefix: str) -> float | None:
         """The worst series' p95 among pages starting with ``prefix``, ms."""
@@ -370,8 +371,10 @@ async def run_engine(
         repeats = QUICK_REQUESTS if args.quick else FULL_REQUESTS
         progress(f"{engine_name}: web pages, {repeats} requests per admin and page")
         series, errors = await measure_pages(url, tree, repeats)
-        progress(f"{engine_name}: export by the command line")
-        export = await measure_export(url, QUICK_EXPORT if args.quick else FULL_EXPORT)
+        export = None
+        if not args.pages_only:
+            progress(f"{engine_name}: export by the command line")
+            export = await measure_export(url, QUICK_EXPORT if args.quick else FULL_EXPORT)
     return EngineResult(engine_name, reused, timings.steps, series, errors, export)
 
 
@@ -391,6 +394,8 @@ def report(results: Sequence[EngineResult], tree: Tree) -> None:
             print(f"  {s.key:<12}{s.page:<18}{len(s.latencies):>4}{s.p(50):>9.1f}"
                   f"{s.p(95):>9.1f}{s.p(100):>9.1f}{s.size / 1024:>8.0f}{s.bad:>9}")  # fmt: skip
         e = r.export
+        if e is None:
+            continue
         print(f"  export of {e.unit} ({e.expected} initiatives): {e.rows} rows in "
               f"{e.seconds:.1f} s, peak RSS {e.peak_rss_mb:.0f} MB, exit {e.status}")  # fmt: skip
         if e.status != 0:
@@ -407,9 +412,9 @@ def _engine_figures(r: EngineResult | None, engine: str) -> dict[str, Any]:
         f"{engine}_p95_ms": {f"{s.key}:{s.page}": rounded(s.p(95)) for s in r.series}
         if r
         else None,
-        f"{engine}_export_rows": r.export.rows if r else None,
-        f"{engine}_export_seconds": rounded(r.export.seconds, 2) if r else None,
-        f"{engine}_export_peak_rss_mb": rounded(r.export.peak_rss_mb) if r else None,
+        f"{engine}_export_rows": e.rows if (e := r and r.export) else None,
+        f"{engine}_export_seconds": rounded(e.seconds, 2) if (e := r and r.export) else None,
+        f"{engine}_export_peak_rss_mb": rounded(e.peak_rss_mb) if (e := r and r.export) else None,
         f"{engine}_generation_s": rounded(r.timings.get("total"), 1) if r else None,
     }
 
@@ -421,30 +426,31 @@ def summary(
     by = {r.engine: r for r in results}
     queue = [q for r in results if (q := r.worst("queue")) is not None]
     pages = [p for r in results if (p := r.worst("progress")) is not None]
-    slowest = max(results, key=lambda r: r.export.seconds)
+    exports = [r.export for r in results if r.export is not None]
+    slowest = max(exports, key=lambda e: e.seconds) if exports else None
     out: dict[str, Any] = {
         "initiatives": tree.initiatives,
         "units": len(tree.units),
         "queue_p95_ms": rounded(max(queue)) if queue else None,
         "progress_p95_ms": rounded(max(pages)) if pages else None,
-        "export_rows": slowest.export.rows,
-        "export_seconds": rounded(slowest.export.seconds, 2),
-        "export_peak_rss_mb": rounded(max(r.export.peak_rss_mb for r in results)),
+        "export_rows": slowest.rows if slowest else None,
+        "export_seconds": rounded(slowest.seconds, 2) if slowest else None,
+        "export_peak_rss_mb": rounded(max(e.peak_rss_mb for e in exports)) if exports else None,
     }
     for engine in ("sqlite", "postgres"):
         out.update(_engine_figures(by.get(engine), engine))
-    out["export_unit"] = slowest.export.unit
+    out["export_unit"] = slowest.unit if slowest else None
     out["bad_answers"] = sum(r.bad for r in results)
     out["errors"] = sum(r.errors for r in results)
     out["progress_page"] = PROGRESS_MODULE.exists()
     out["goals_met"] = {
         "pages_under_100ms": bool(queue) and max(queue + pages) < GOAL_PAGE_MS,
-        "export_under_30s": out["export_seconds"] < GOAL_EXPORT_S,
-        "export_under_200mb": out["export_peak_rss_mb"] < GOAL_EXPORT_MB,
+        "export_under_30s": bool(slowest) and out["export_seconds"] < GOAL_EXPORT_S,
+        "export_under_200mb": bool(exports) and out["export_peak_rss_mb"] < GOAL_EXPORT_MB,
     }
     if postgres_note:
         out["postgres_unavailable"] = postgres_note[:200]
-    exported = all(r.export.status == 0 and r.export.rows == r.export.expected for r in results)
+    exported = all(e.status == 0 and e.rows == e.expected for e in exports)
     ok = out["bad_answers"] == 0 and out["errors"] == 0 and exported
     out["ok"] = ok
     return out, ok
@@ -483,6 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="keep the databases (SQLite file in DIR) and reuse them")  # fmt: skip
+    parser.add_argument("--pages-only", action="store_true",
+                        help="measure the pages only, not the export")  # fmt: skip
     return harness.run(main_async, parser.parse_args(argv))
 
 

@@ -171,6 +171,15 @@ class InitiativeRepository(Protocol):
     ) -> Waiting:
         """Pending initiatives in the subtrees of ``roots``, oldest first; ``only`` narrows."""
 
+    async def waiting_count(self, roots: Sequence[int], only: PendingFilter | None = None) -> int:
+        """How many wait for review in the subtrees of ``roots``; ``only`` narrows."""
+
+    async def waiting_page(
+        self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
+    ) -> tuple[list[Initiative], int]:
+        """A page of what waits in the subtrees of ``roots``, oldest first, and the total,
+        without the count per unit."""
+
     async def listed_in(
         self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
     ) -> Found:

@@ -136,13 +136,12 @@ async def _unit_view(
 ) -> UnitProgress:
     own = (await store.progress.figures([unit], phase.id))[0]
     children = ranked(await store.progress.children_figures(unit.id, phase.id))
-    waiting = await store.initiatives.pending_in([unit.id], 0, 0)
     up = unit.parent_id if unit.parent_id is not None and unit.id not in admin_units else None
     return UnitProgress(
         phase=phase,
         days_left=phase.days_left(today),
         own=await _standing(store, own, phase),
-        waiting_in_all=waiting.total,
+        waiting_in_all=await store.initiatives.waiting_count([unit.id]),
         children=tuple(children),
         up=up,
         other_phases=tuple(p for p in await store.progress.phases() if p.id != phase.id),

@@ -398,6 +398,31 @@ async def pending(
     return PendingPage(shown.items, shown.total, fetched[-1].per_unit, shown.page, shown.pages)
 
 
+async def waiting_page(
+    store: ReviewStore,
+    actor: Member,
+    page: int,
+    page_size: int,
+    only: PendingFilter | None = None,
+    within: Unit | None = None,
+) -> PendingPage:
+    """What ``pending`` shows, without the count per unit (left empty): what a page of the
+    queue needs at national scale, where a count per unit walks every pending initiative."""
+    roots = await units_held(store, actor.id, RoleKind.ADMIN)
+    if not roots:
+        raise NotAllowed(_("This command is for union admins."))
+    if within is not None:
+        if not await covers(store, roots, within):
+            raise NotAllowed(_("You may not review this unit."))
+        roots = [within.id]
+
+    async def fetch(offset: int, limit: int) -> tuple[Sequence[Initiative], int]:
+        return await store.initiatives.waiting_page(roots, offset, limit, only)
+
+    shown = await fetch_page(fetch, max(page, 0), page_size)
+    return PendingPage(shown.items, shown.total, (), shown.page, shown.pages)
+
+
 async def history(store: ReviewStore, actor: Member, initiative_id: int) -> Trail:
     """The record of an initiative, for its author, its helper and its reviewers."""
     initiative = await store.initiatives.get(initiative_id)

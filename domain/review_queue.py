@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from domain.errors import NotAllowed
 from domain.model import FieldOfUse, Initiative, Member, RoleKind, SolutionKind, Unit
 from domain.ports import PendingFilter, UnitOfWork
-from domain.review_cases import PendingPage, Trail, history, pending, read_full
+from domain.review_cases import PendingPage, Trail, history, read_full, waiting_page
 from domain.roles import units_held
 from domain.text import _
 
 # Days waited a filter may ask for: more than a year means a year.
 MAX_WAITED_DAYS = 366
+# Units directly below one that the unit filter offers at most (a province has ~100).
+MAX_OFFERED = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class QueueView:
 
     listing: PendingPage
     units: tuple[Unit, ...]
+    # The name of the unit of each initiative on the page.
+    unit_names: dict[int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +60,25 @@ async def review_queue(
     days = min(max(only.waited_days, 0), MAX_WAITED_DAYS)
     narrowed = PendingFilter(only.kind, only.field,
                              now - dt.timedelta(days=days) if days else None)  # fmt: skip
-    listing = await pending(uow, actor, page, size, narrowed, within)
+    listing = await waiting_page(uow, actor, page, size, narrowed, within)
+    shown = {item.unit_id for item in listing.items}
+    found = [await uow.units.get(unit_id) for unit_id in sorted(shown)]
+    names = {unit.id: unit.name for unit in found if unit is not None}
+    return QueueView(listing, await _offered(uow, actor, within), names)
+
+
+async def _offered(uow: UnitOfWork, actor: Member, within: Unit | None) -> tuple[Unit, ...]:
+    """The units the filter offers: the admin's own, the one narrowed to, and those directly
+    below it (below their own when not narrowed): one drills down by choosing one."""
     held = await units_held(uow, actor.id, RoleKind.ADMIN)
     own = [u for u in [await uow.units.get(i) for i in held] if u is not None]
     units = {u.id: u for u in own}
-    for unit in ([within] if within else []) + [u for u, _count in listing.per_unit]:
-        units.setdefault(unit.id, unit)
-    return QueueView(listing, tuple(units.values()))
+    if within is not None:
+        units.setdefault(within.id, within)
+    for parent in [within] if within is not None else own:
+        for unit in await uow.units.children(parent.id, MAX_OFFERED):
+            units.setdefault(unit.id, unit)
+    return tuple(units.values())
 
 
 async def open_initiative(uow: UnitOfWork, actor: Member, initiative_id: int) -> Opened:

@@ -129,6 +129,9 @@ class InitiativeRow(Base):
     __table_args__ = (
         Index("ix_initiatives_author_status", "author_id", "status"),
         Index("ix_initiatives_unit_status", "unit_id", "status"),
+        # The review queue: what waits, oldest first; and what waits outside any phase.
+        Index("ix_initiatives_status_submitted", "status", "submitted_at", "id"),
+        Index("ix_initiatives_status_phase", "status", "phase_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

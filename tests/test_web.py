@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 
 from domain.model import InitiativeStatus
 from tests.conftest import Clock, StartBot, seed_units
@@ -13,6 +14,8 @@ from tests.test_review import ADMIN_A, WORKER, decisions, edits, grant, notice, 
 from tests.test_submission import load
 from tests.test_web_auth import fields, launch
 from tests.web_world import PUBLIC_URL, csrf_of, login_link, sign_in, web_client
+
+PROVINCE_ADMIN = 9401
 
 
 async def web_bot(start_bot: StartBot, database_url: str) -> Harness:
@@ -247,3 +250,41 @@ async def test_the_mini_app_signs_in_with_checked_launch_data(
         opened = await client.post("/web/app/session", data={"init_data": good})
         assert opened.status == 200 and (await opened.json())["next"] == "/web/queue"
         assert "SK-000001" in await (await client.get("/web/queue")).text()
+
+
+def _offered_units(html: str) -> set[str]:
+    """The names the queue's unit filter offers."""
+    start = html.index('<select name="unit">')
+    options = html[start : html.index("</select>", start)]
+    return set(re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', options))
+
+
+async def test_the_unit_filter_offers_own_units_and_those_directly_below(
+    start_bot: StartBot, database_url: str
+) -> None:
+    bot = await web_bot(start_bot, database_url)
+    worker, _a, _b, _upper = await setup(bot, database_url)
+    await submit(worker)
+    await grant(database_url, "HN", PROVINCE_ADMIN)
+    province = bot.member(PROVINCE_ADMIN, "Dũng")
+    async with web_client(bot) as client:
+        await sign_in(client, province)
+        html = await (await client.get("/web/queue")).text()
+        assert _offered_units(html) == {
+            "LĐLĐ TP Hà Nội",
+            "LĐLĐ quận Long Biên",
+            "LĐLĐ quận Hoàng Mai",
+        }, "not the units further down"
+        assert "SK-000001" in html and "CĐCS Công ty May 10" in html
+        assert ": 1</h1>" in html, "the total counted from the running figures"
+        async with bot.runtime.graph.units_of_work() as uow:
+            long_bien = await uow.units.by_code("HN-LB")
+        assert long_bien is not None
+        drilled = await (await client.get(f"/web/queue?unit={long_bien.id}")).text()
+        assert _offered_units(drilled) == {
+            "LĐLĐ TP Hà Nội",
+            "LĐLĐ quận Long Biên",
+            "CĐCS Công ty May 10",
+            "CĐCS Công ty May Đức Giang",
+        }, "choosing a unit offers the units below it"
+        assert "SK-000001" in drilled

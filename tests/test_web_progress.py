@@ -10,11 +10,13 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.settings import UNION_TIMEZONE
 from domain.progress import add_phase, import_groups
 from domain.reports import XLSX_TYPE
+from handlers.web import progress as progress_pages
 from handlers.web.words import WORDS
 from locales import Translator
 from tests.conftest import StartBot, seed_units
@@ -235,3 +237,22 @@ async def test_both_reports_download_from_the_progress_and_queue_pages(
         assert from_queue.status == 200 and workbook(await from_queue.read())[-1][3] == 30
         listed_again = await client.get(links(queue, said("export_initiatives")))
         assert len(workbook(await listed_again.read())) == 31
+
+
+async def test_the_units_below_come_a_page_at_a_time(
+    start_bot: StartBot, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_pages, "ROWS_PER_PAGE", 1)
+    bot = await progress_bot(start_bot, database_url)
+    admin = bot.member(NA_ADMIN, "Nghệ An")
+    async with web_client(bot) as client:
+        await sign_in(client, admin)
+        top = await page(client, "/web/progress")
+        vinh = await page(client, links(top, "LĐLĐ TP Vinh"))
+        below = tables(vinh)[1]
+        assert [r[0] for r in below] == ["CĐCS Bệnh viện Hữu nghị Đa khoa Nghệ An"], below
+        assert below[0][4] == "1/2" and "Các đơn vị trước" not in vinh
+        later = await page(client, links(vinh, "Các đơn vị tiếp theo ▶️"))
+        below = tables(later)[1]
+        assert [r[0] for r in below] == ["CĐCS Công ty CP Cấp nước Nghệ An"], below
+        assert below[0][4] == "2/2" and "Các đơn vị tiếp theo" not in later

@@ -22,6 +22,8 @@ from handlers.web.context import PREFIX, Web, staff
 from handlers.web.words import WORDS
 
 MAX_ID = 2**62
+# Units below shown a page at a time: an upper-level unit may have hundreds.
+ROWS_PER_PAGE = 50
 # A chart of the units below changes only when figures do; a browser may keep it briefly.
 CHART_CACHE = "private, max-age=60"
 
@@ -41,6 +43,8 @@ PAGE_WORDS: dict[str, Text] = {
     "groups": _("Emulation groups"),
     "no_units_below": _("This unit has no units below it."),
     "no_target": _("—"),
+    "earlier_units": _("◀️ Previous units"),
+    "later_units": _("Next units ▶️"),
 }
 
 
@@ -121,19 +125,26 @@ class ProgressPages:
             return self._pages.message(404, member.language, missing.text)
         except NotAllowed as refusal:
             return self._pages.message(403, member.language, refusal.text)
-        return self._render(request, shown)
+        return self._render(request, shown, ident(request.query, "page") or 0)
 
-    def _render(self, request: web.Request, shown: ProgressPage) -> web.Response:
-        """The page of a unit's progress."""
+    def _render(self, request: web.Request, shown: ProgressPage, page: int) -> web.Response:
+        """The page of a unit's progress, with one page of the units below it."""
         signed_in = staff(request)
         view, unit, phase = shown.view, shown.unit, shown.view.phase
         children = view.children
+        pages = max((len(children) + ROWS_PER_PAGE - 1) // ROWS_PER_PAGE, 1)
+        page = min(page, pages - 1)
+        first = page * ROWS_PER_PAGE
+        here = address("progress", unit.id, phase.id)
         return self._pages.page(
             "progress.html", signed_in.member.language, member=signed_in.member,
             csrf=signed_in.session.csrf, pw=PAGE_WORDS, unit=unit, phase=phase,
             header=_header(shown), path=shown.path, phases=shown.phases,
             own=row(view.own.figures, view.own.rank, view.own.of),
-            rows=[row(f, rank, len(children)) for rank, f in enumerate(children, start=1)],
+            rows=[row(f, rank, len(children)) for rank, f in
+                  enumerate(children[first:first + ROWS_PER_PAGE], start=first + 1)],
+            earlier=f"{here}&page={page - 1}" if page > 0 else None,
+            later=f"{here}&page={page + 1}" if page + 1 < pages else None,
             chart=(address("progress/chart.png", unit.id, phase.id)
                    if any(f.target for f in children) else None),
             groups=[{"name": g.name, "mine": g.mine.id,

@@ -197,7 +197,7 @@ def _exports(only: QueueFilter, shown: QueueView) -> dict[str, str]:
 
 def _rows(shown: QueueView, now: dt.datetime) -> list[dict[str, Any]]:
     """The queue's table rows."""
-    names = {u.id: u.name for u in shown.units}
+    names = shown.unit_names
     rows = []
     for item in shown.listing.items:
         since = item.submitted_at or item.created_at

@@ -30,6 +30,7 @@ from storage.repositories._base import (
     ancestors,
     attachments,
     coauthors,
+    counts,
     events,
     initiatives,
     members,
@@ -88,6 +89,9 @@ def _narrowed(only: PendingFilter | None) -> list[Any]:
 # What a list of initiatives shows: everything sent for review; drafts are nobody's yet.
 _LISTED = [s.value for s in (InitiativeStatus.PENDING, InitiativeStatus.APPROVED,
                              InitiativeStatus.RETURNED, InitiativeStatus.REJECTED)]  # fmt: skip
+
+# Below this many waiting, the queue's page is found through the units' own index.
+_SMALL_SCOPE = 5000
 
 _INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
 
@@ -331,6 +335,62 @@ class SqlInitiativeRepository:
         )
         page = await self._with_children(rows.all())
         return Waiting(tuple(page), total, tuple((_unit(row), row.waiting) for row in per_unit))
+
+    async def _outermost(self, roots: Sequence[int]) -> list[int]:
+        """The roots not below another of them, so no subtree is counted twice."""
+        wanted = set(roots)
+        if len(wanted) < 2:
+            return list(wanted)
+        below = await self._db.execute(
+            select(ancestors.c.unit_id).where(
+                ancestors.c.unit_id.in_(wanted), ancestors.c.ancestor_id.in_(wanted),
+                ancestors.c.depth > 0)
+        )  # fmt: skip
+        return sorted(wanted - {row.unit_id for row in below})
+
+    async def waiting_count(self, roots: Sequence[int], only: PendingFilter | None = None) -> int:
+        """How many wait in the subtrees of ``roots``: unnarrowed, from the running
+        figures of every phase and what waits outside any phase; else counted."""
+        tops = await self._outermost(roots)
+        in_tree = initiatives.c.unit_id.in_(
+            select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(tops))
+        )
+        pending = initiatives.c.status == InitiativeStatus.PENDING.value
+        if _narrowed(only):
+            query = select(func.count()).where(pending, in_tree, *_narrowed(only))
+            return int((await self._db.execute(query)).scalar_one())
+        counted = select(func.coalesce(func.sum(counts.c.pending), 0)).where(
+            counts.c.unit_id.in_(tops)
+        )
+        unphased = select(func.count()).where(pending, initiatives.c.phase_id.is_(None), in_tree)
+        total = (await self._db.execute(counted)).scalar_one()
+        return int(total) + int((await self._db.execute(unphased)).scalar_one())
+
+    async def waiting_page(
+        self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
+    ) -> tuple[list[Initiative], int]:
+        """A page of what waits in the subtrees of ``roots``, oldest first, and how many
+        wait there in all: walked in the order of submission, each checked against the
+        closure of units, without counting per unit."""
+        total = await self.waiting_count(roots, only)
+        if not limit or offset >= total:
+            return [], total
+        in_tree = initiatives.c.unit_id.in_(
+            select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(roots)))
+        )
+        status: Any = initiatives.c.status
+        if total < _SMALL_SCOPE:
+            # Few wait here: reach them by their units, not by walking every pending one in
+            # submission order (a concatenation keeps both engines off the status index).
+            status = status.concat("")
+        rows = await self._db.execute(
+            _with_flags()
+            .where(status == InitiativeStatus.PENDING.value, in_tree, *_narrowed(only))
+            .order_by(initiatives.c.submitted_at, initiatives.c.id)
+            .offset(offset)
+            .limit(limit)
+        )  # fmt: skip
+        return await self._with_children(rows.all()), total
 
     async def listed_in(
         self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
