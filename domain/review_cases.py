@@ -371,6 +371,19 @@ async def reopen(
 # -- reading ------------------------------------------------------------------------------
 
 
+async def _review_roots(store: ReviewStore, actor: Member, within: Unit | None) -> list[int]:
+    """The units whose queue the admin reads: theirs, or ``within`` when it is one of them
+    or below one."""
+    roots = await units_held(store, actor.id, RoleKind.ADMIN)
+    if not roots:
+        raise NotAllowed(_("This command is for union admins."))
+    if within is not None:
+        if not await covers(store, roots, within):
+            raise NotAllowed(_("You may not review this unit."))
+        roots = [within.id]
+    return roots
+
+
 async def pending(
     store: ReviewStore,
     actor: Member,
@@ -381,13 +394,7 @@ async def pending(
 ) -> PendingPage:
     """What waits in the admin's units (or in ``within``, one of them or below), oldest
     first, a page at a time; ``only`` narrows it."""
-    roots = await units_held(store, actor.id, RoleKind.ADMIN)
-    if not roots:
-        raise NotAllowed(_("This command is for union admins."))
-    if within is not None:
-        if not await covers(store, roots, within):
-            raise NotAllowed(_("You may not review this unit."))
-        roots = [within.id]
+    roots = await _review_roots(store, actor, within)
     fetched: list[Waiting] = []
 
     async def fetch(offset: int, limit: int) -> tuple[Sequence[Initiative], int]:
@@ -408,13 +415,7 @@ async def waiting_page(
 ) -> PendingPage:
     """What ``pending`` shows, without the count per unit (left empty): what a page of the
     queue needs at national scale, where a count per unit walks every pending initiative."""
-    roots = await units_held(store, actor.id, RoleKind.ADMIN)
-    if not roots:
-        raise NotAllowed(_("This command is for union admins."))
-    if within is not None:
-        if not await covers(store, roots, within):
-            raise NotAllowed(_("You may not review this unit."))
-        roots = [within.id]
+    roots = await _review_roots(store, actor, within)
 
     async def fetch(offset: int, limit: int) -> tuple[Sequence[Initiative], int]:
         return await store.initiatives.waiting_page(roots, offset, limit, only)
