@@ -37,10 +37,11 @@ worst series (admin and page) on the worst engine; ``export_rows``,
 the export failed.
 
 Usage: ``python -m benchmarks.web [--quick] [--postgres-url URL] [--no-postgres]
-[--keep DIR] [--pages-only]``; ``--pages-only`` measures the pages and skips the export
-(its keys are then null); ``--keep DIR`` keeps the generated databases and reuses them on a later
-run of the same size (as ``benchmarks.stats --keep`` does, whose databases it shares;
-a kept database behind the current migration is brought up to it).
+[--keep DIR] [--pages-only | --export-only]``; ``--pages-only`` measures the pages and
+skips the export (its keys are then null), ``--export-only`` the other way round;
+``--keep DIR`` keeps the generated databases and reuses them on a later run of the same
+size (as ``benchmarks.stats --keep`` does, whose databases it shares; a kept database
+behind the current migration is brought up to it).
 """
 
 from __future__ import annotations
@@ -368,9 +369,12 @@ async def run_engine(
             started = time.perf_counter()
             await generate(engine_name, url, tree, timings)
             timings.steps["total"] = time.perf_counter() - started
-        repeats = QUICK_REQUESTS if args.quick else FULL_REQUESTS
-        progress(f"{engine_name}: web pages, {repeats} requests per admin and page")
-        series, errors = await measure_pages(url, tree, repeats)
+        series: list[Series] = []
+        errors = 0
+        if not args.export_only:
+            repeats = QUICK_REQUESTS if args.quick else FULL_REQUESTS
+            progress(f"{engine_name}: web pages, {repeats} requests per admin and page")
+            series, errors = await measure_pages(url, tree, repeats)
         export = None
         if not args.pages_only:
             progress(f"{engine_name}: export by the command line")
@@ -489,8 +493,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="keep the databases (SQLite file in DIR) and reuse them")  # fmt: skip
-    parser.add_argument("--pages-only", action="store_true",
-                        help="measure the pages only, not the export")  # fmt: skip
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--pages-only", action="store_true",
+                      help="measure the pages only, not the export")  # fmt: skip
+    only.add_argument("--export-only", action="store_true",
+                      help="measure the export only, not the pages")  # fmt: skip
     return harness.run(main_async, parser.parse_args(argv))
 
 

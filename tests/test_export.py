@@ -3,9 +3,11 @@ engines, read back with openpyxl."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,17 @@ from bot.settings import UNION_TIMEZONE
 from domain.errors import NotAllowed
 from domain.model import Decision
 from domain.progress_cases import unit_progress
-from domain.reports import ADMINS_ONLY, Exporter, ReportKind
+from domain.reports import (
+    ADMINS_ONLY,
+    YES,
+    Batches,
+    CellKind,
+    Column,
+    Exporter,
+    ReportKind,
+    Sheet,
+)
+from domain.text import Verbatim, _
 from handlers.zalo.pictures import NO_FILES
 from locales import Translator
 from reports.xlsx import XlsxWriter
@@ -175,3 +187,42 @@ async def test_export_on_zalo_links_the_file(start_bot: StartBot, database_url: 
         assert link is not None, answer
         status, body, _headers = await fetch(link.group(0))
         assert status == 200 and sheet(body)[1][0] == "NA-VINH"
+
+
+async def test_the_workbook_keeps_formats_and_never_runs_what_was_typed() -> None:
+    columns = (
+        Column(_("Title"), width=40),
+        Column(_("Submitted"), CellKind.MOMENT, 17),
+        Column(_("Estimated benefit (VND)"), CellKind.MONEY, 20),
+        Column(_("Percent of target"), CellKind.PERCENT, 12),
+        Column(_("Status"), width=20),
+    )
+    typed = '=HYPERLINK("http://x.example","Bấm")'
+    moment = dt.datetime(2026, 5, 10, 3, 30, tzinfo=dt.UTC)
+
+    async def batches() -> Batches:
+        yield [[typed, moment, Decimal("1200000"), 0.25, YES]]
+        yield [["a & b <c>\x00\x1b\r\nd", None, 1_500_000.5, None, "x" * 40_000],
+               [" lề ", None, None, None, _("Total: {unit}", unit=Verbatim("HN"))]]  # fmt: skip
+
+    data = await XlsxWriter(VI, UNION_TIMEZONE)(Sheet(_("Initiatives"), columns), batches(), "en")
+    ws = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert ws.title == "Initiatives"
+    assert [c.value for c in ws[1]] == [
+        "Title", "Submitted", "Estimated benefit (VND)", "Percent of target", "Status"
+    ]  # fmt: skip
+    assert all(c.font.b and c.alignment.wrap_text for c in ws[1]), "bold, wrapped headers"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:E4"
+    assert [ws.column_dimensions[letter].width for letter in "ABCDE"] == [40, 17, 20, 12, 20]
+    formula, when, money, percent, status = ws[2]
+    assert formula.value == typed and formula.data_type == "s", "text, never a formula"
+    assert when.value == dt.datetime(2026, 5, 10, 10, 30), "a date in the union's clock"
+    assert when.number_format == "dd/mm/yyyy hh:mm" and when.is_date
+    assert money.value == 1_200_000 and type(money.value) is int
+    assert money.number_format == "#,##0" and percent.number_format == "0.0%"
+    assert percent.value == 0.25 and status.value == "Yes"
+    odd, empty, fraction, _percent, long = ws[3]
+    assert odd.value == "a & b <c>\nd", "escaped, without what a file cannot hold"
+    assert empty.value is None and fraction.value == 1_500_000.5
+    assert long.value == "x" * 32_767, "Excel's longest text in a cell"
+    assert ws.cell(4, 1).value == " lề " and ws.cell(4, 5).value == "Total: HN"
