@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, Table, select
+from sqlalchemy import Column, CursorResult, Row, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.model import Member, Unit
+from storage.executor import Executor
 from storage.models import (
     AttachmentRow,
     BroadcastRow,
@@ -115,3 +117,17 @@ def _with_flags() -> Any:
         has_coauthors.label("has_coauthors"),
         has_attachments.label("has_attachments"),
     )
+
+
+async def take_once(
+    db: Executor, table: Table, key: Column[str], value: str, now: dt.datetime
+) -> int | None:
+    """The member a one-time code (kept as ``value`` in ``key``) was given to, while it is
+    valid; the code is used up. Of two takers at once, the DELETE lets one through."""
+    row = (
+        await db.execute(select(table.c.member_id).where(key == value, table.c.expires_at > now))
+    ).first()
+    if row is None:
+        return None
+    gone = await db.execute(delete(table).where(key == value))
+    return int(row.member_id) if gone.rowcount == 1 else None

@@ -16,6 +16,7 @@ from storage.repositories._base import (
     link_codes,
     members,
     roles,
+    take_once,
 )
 
 # The channel of a member absorbed into another: no account leads to it any more.
@@ -44,17 +45,7 @@ class SqlAccountLinks:
 
     async def taken(self, code_hash: str, now: dt.datetime) -> int | None:
         """The member who was shown this code, if it is still valid; it is used up."""
-        row = (
-            await self._db.execute(
-                select(link_codes.c.member_id).where(
-                    link_codes.c.code_hash == code_hash, link_codes.c.expires_at > now
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        await self._db.execute(delete(link_codes).where(link_codes.c.code_hash == code_hash))
-        return int(row.member_id)
+        return await take_once(self._db, link_codes, link_codes.c.code_hash, code_hash, now)
 
     async def failures(self, member_id: int, since: dt.datetime) -> int:
         """Wrong codes the member typed since then."""

@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 
 from domain.ports import WebSession
 from storage.executor import Executor
-from storage.repositories._base import web_logins, web_sessions
+from storage.repositories._base import take_once, web_logins, web_sessions
 
 
 class SqlWebAccess:
@@ -29,20 +29,8 @@ class SqlWebAccess:
 
     async def use_login(self, token_hash: str, now: dt.datetime) -> int | None:
         """The member a valid link was sent to; the link is used up. Of two openings at
-        once, the DELETE lets one through."""
-        row = (
-            await self._db.execute(
-                select(web_logins.c.member_id).where(
-                    web_logins.c.token_hash == token_hash, web_logins.c.expires_at > now
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        gone = await self._db.execute(
-            delete(web_logins).where(web_logins.c.token_hash == token_hash)
-        )
-        return int(row.member_id) if gone.rowcount == 1 else None
+        once, one gets through."""
+        return await take_once(self._db, web_logins, web_logins.c.token_hash, token_hash, now)
 
     async def open_session(self, session: WebSession, now: dt.datetime) -> None:
         """Store a new session; expired ones go."""
