@@ -11,7 +11,6 @@ from aiohttp import web
 
 from domain.announce_cases import Stopped, stop_announcement
 from domain.delivery import OutgoingState
-from domain.errors import NotAllowed
 from domain.model import Member
 from domain.paging import Page
 from domain.ports import UnitOfWork
@@ -82,10 +81,7 @@ class AnnouncementPages:
         async def case(uow: UnitOfWork, actor: Member, _now: dt.datetime) -> Page[SentAnnouncement]:
             return await sent_announcements(uow, actor, page, config.page_size)
 
-        try:
-            shown = await config.actions.run(member.id, case)
-        except NotAllowed as refusal:
-            return pages.message(403, member.language, refusal.text)
+        shown = await config.actions.run(member.id, case)
         notice = Text(STOPPED.msgid, {"count": int(stopped)}) if stopped.isdigit() and len(
             stopped) < 10 else None  # fmt: skip
         return pages.page(
@@ -105,8 +101,5 @@ class AnnouncementPages:
         async def case(uow: UnitOfWork, actor: Member, _now: dt.datetime) -> Stopped:
             return await stop_announcement(uow, actor, broadcast_id)
 
-        try:
-            stopped = await self._config.actions.run(member.id, case)
-        except NotAllowed as refusal:
-            return self._pages.message(403, member.language, refusal.text)
+        stopped = await self._config.actions.run(member.id, case)
         raise web.HTTPSeeOther(f"{PREFIX}/announcements?stopped={stopped.cancelled}")

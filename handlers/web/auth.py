@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from domain.errors import NotAllowed
+from domain.errors import NotAllowed, NotFound
 from domain.web_access import sign_in_by_link, sign_in_on_telegram, sign_out, staff_of
 from handlers.web.context import COOKIE, PREFIX, STAFF, Web, staff
 from handlers.web.initdata import InitDataRefused, check_init_data
@@ -32,7 +32,7 @@ MAX_TOKEN = 100
 
 def guard(view: Web) -> Middleware:
     """The middleware: a page needs a live session of a current admin, and a POST its
-    CSRF token."""
+    CSRF token; what a use case refuses or cannot find becomes a 403 or 404 page."""
     config, pages = view.config, view.pages
 
     @web.middleware
@@ -62,7 +62,13 @@ def guard(view: Web) -> Middleware:
                 log.warning("web: a POST without its CSRF token was refused")
                 return pages.message(403, found.member.language, WORDS["forbidden"])
         request[STAFF] = found
-        return await handler(request)
+        try:
+            return await handler(request)
+        except NotFound as missing:
+            return pages.message(404, found.member.language, missing.text)
+        except NotAllowed as refusal:
+            # What the use case refused this admin (a unit outside their scope…).
+            return pages.message(403, found.member.language, refusal.text)
 
     return check
 

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from domain.errors import NotAllowed, NotFound
 from domain.reports import XLSX_TYPE, ReportKind
 from handlers.web.context import Web, staff
 from handlers.web.progress import ident
@@ -43,15 +42,10 @@ class ExportPages:
         if config.exporter is None or unit_id is None:
             return pages.message(404, member.language, WORDS["not_found"])
         today = config.clock().astimezone(config.timezone).date()
-        try:
-            report = await config.exporter.make(
-                ReportKind(request.match_info["kind"]), member, unit_id,
-                ident(request.query, "phase"), today, member.language,
-            )  # fmt: skip
-        except NotFound as missing:
-            return pages.message(404, member.language, missing.text)
-        except NotAllowed as refusal:
-            return pages.message(403, member.language, refusal.text)
+        report = await config.exporter.make(
+            ReportKind(request.match_info["kind"]), member, unit_id,
+            ident(request.query, "phase"), today, member.language,
+        )  # fmt: skip
         return web.Response(body=report.data, content_type=XLSX_TYPE,
                             headers={"Content-Disposition": attachment(report.file_name),
                                      "Cache-Control": "no-store",

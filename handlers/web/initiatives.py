@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from domain import dialog
-from domain.errors import NotAllowed
 from domain.model import InitiativeStatus, Member, format_number
 from domain.paging import Page
 from domain.parsing import SEARCH_INPUT_MAX
@@ -69,10 +68,7 @@ class InitiativePages:
         async def case(uow: UnitOfWork, actor: Member, _now: dt.datetime) -> Page[Listed]:
             return await initiative_list(uow, actor, query, page, config.page_size)
 
-        try:
-            shown = await config.actions.run(member.id, case)
-        except NotAllowed as refusal:
-            return pages.message(403, member.language, refusal.text)
+        shown = await config.actions.run(member.id, case)
         return pages.page(
             "initiatives.html", member.language, member=member, typed=typed,
             chosen=query.status, statuses=[(s, dialog.STATUS_LABELS[s]) for s in LISTED_STATUSES],

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from domain.errors import NotAllowed, NotFound
 from domain.model import Figures, Member
 from domain.ports import UnitOfWork
 from domain.progress_cases import ChildrenProgress, children_progress
@@ -119,12 +118,7 @@ class ProgressPages:
         async def case(uow: UnitOfWork, actor: Member, _now: dt.datetime) -> ProgressPage:
             return await progress_page(uow, actor, unit_id, phase_id, today)
 
-        try:
-            shown = await self._config.actions.run(member.id, case)
-        except NotFound as missing:
-            return self._pages.message(404, member.language, missing.text)
-        except NotAllowed as refusal:
-            return self._pages.message(403, member.language, refusal.text)
+        shown = await self._config.actions.run(member.id, case)
         return self._render(request, shown, ident(request.query, "page") or 0)
 
     def _render(self, request: web.Request, shown: ProgressPage, page: int) -> web.Response:
@@ -167,10 +161,7 @@ class ProgressPages:
         async def case(uow: UnitOfWork, actor: Member, _now: dt.datetime) -> ChildrenProgress:
             return await children_progress(uow, actor, unit_id, phase_id, today)
 
-        try:
-            below = await self._config.actions.run(member.id, case)
-        except NotAllowed as refusal:
-            return self._pages.message(403, member.language, refusal.text)
+        below = await self._config.actions.run(member.id, case)
         chart = progress_chart(below)
         if chart is None:
             return self._pages.message(404, member.language,

@@ -114,10 +114,7 @@ class QueuePages:
         async def case(uow: UnitOfWork, actor: Any, now: dt.datetime) -> QueueView:
             return await review_queue(uow, actor, only, now, page, config.page_size)
 
-        try:
-            shown = await config.actions.run(member.id, case)
-        except NotAllowed as refusal:
-            return pages.message(403, member.language, refusal.text)
+        shown = await config.actions.run(member.id, case)
         listing = shown.listing
         return pages.page(
             "queue.html", member.language, member=member, listing=listing, only=only,
@@ -141,12 +138,7 @@ class QueuePages:
         async def case(uow: UnitOfWork, actor: Any, _now: dt.datetime) -> Opened:
             return await open_initiative(uow, actor, initiative_id)
 
-        try:
-            opened = await self._config.actions.run(member.id, case)
-        except NotFound as missing:
-            return pages.message(404, member.language, missing.text)
-        except NotAllowed as refusal:
-            return pages.message(403, member.language, refusal.text)
+        opened = await self._config.actions.run(member.id, case)
         initiative = opened.initiative
         return pages.page(
             "initiative.html", member.language, status=status, member=member,
