@@ -17,7 +17,9 @@ of ``benchmarks.stats`` (``benchmarks.national``, loaded by ``benchmarks.nationa
    (the last page when there are fewer), and narrowed by kind, field and 30 days waited;
    2 unmeasured requests, then 30 (``--quick``: 10) sequential ones each (at most 30 s a
    series). Latency = the client's request until the whole body is read. Every answer
-   must be 200; any other status is counted in ``bad_answers``.
+   must be 200; any other status is counted in ``bad_answers``. (A narrowed queue is
+   counted only up to ``domain.ports.NARROWED_COUNT_LIMIT``; past it the page says
+   "more than", so the narrowed series measures a bounded count.)
 
 3. The progress page (``GET /web/progress``), the same way, for each admin: their own
    unit and, when the page offers it, a unit one level below (drilled into); measured

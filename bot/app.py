@@ -39,6 +39,7 @@ from handlers.telegram import (
     respond,
 )
 from handlers.telegram.budget import BudgetLimiter
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.kept import KeptUploads
 from handlers.telegram.processor import PerMemberUpdateProcessor
 from handlers.telegram.sender import Sender
@@ -192,6 +193,8 @@ def telegram_channel(runtime: Runtime, *, request: BaseRequest | None = None) ->
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
     register_handlers(application)
+    # The web view shows the photos and recordings members sent here.
+    runtime.channel_files = TelegramFiles(application.bot)
     chat_id = settings.alert_chat_id
     alerts = OperatorAlerts(chat_id, graph.clock) if chat_id is not None else None
     if alerts is not None:

@@ -28,6 +28,7 @@ from bot.web import FileRoute, Health, WebhookRoute, web_app
 from charts import render_png
 from domain.actions import Actions
 from domain.delivery import DeliveryService
+from domain.ports_files import ChannelFiles
 from domain.reports import Exporter
 from domain.ui import Chart
 from handlers.telegram import CHANNEL as TELEGRAM
@@ -101,6 +102,8 @@ class Runtime:
         self.health = Health(graph.engine, self._lease_holder)
         # Tells an operator of an error (Telegram's ALERT_CHAT_ID), when a channel can.
         self.alert: Callable[[BaseException], Awaitable[None]] | None = None
+        # Fetches files by a channel's own file id for the web view (Telegram's, when on).
+        self.channel_files: ChannelFiles | None = None
         self.channels: list[Channel] = []
         self._stack = contextlib.AsyncExitStack()
 
@@ -162,7 +165,7 @@ class Runtime:
             init_data_max_age=dt.timedelta(hours=settings.web_init_data_hours),
             timezone=settings.timezone,
             exporter=Exporter(graph.units_of_work, XlsxWriter(graph.translator, settings.timezone)),
-            chart=self._draw_chart,
+            chart=self._draw_chart, channel_files=self.channel_files,
         ))  # fmt: skip
 
     async def _draw_chart(self, chart: Chart, language: str) -> bytes:

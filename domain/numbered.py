@@ -31,7 +31,9 @@ class Choice:
 def numbered(reply: Reply) -> tuple[Choice, ...]:
     """The choices a reply offers, in the order they are numbered."""
     if reply.buttons:
-        return tuple(Choice(b.label, code=b.code) for row in reply.buttons for b in row)
+        # A page is opened, not chosen: it has no number.
+        return tuple(Choice(b.label, code=b.code) for row in reply.buttons for b in row
+                     if b.web is None)  # fmt: skip
     if reply.keyboard:
         return tuple(Choice(k.label, command=k.command) for row in reply.keyboard
                      for k in row if k.command is not None)  # fmt: skip

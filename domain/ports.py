@@ -130,6 +130,11 @@ class PendingFilter:
     submitted_before: dt.datetime | None = None
 
 
+# A narrowed review queue is counted up to one past this many: at national scale a filter
+# can match a hundred thousand, and counting each would take longer than the page may.
+NARROWED_COUNT_LIMIT = 1000
+
+
 class InitiativeRepository(Protocol):
     """Initiatives and drafts."""
 
@@ -178,7 +183,8 @@ class InitiativeRepository(Protocol):
         self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
     ) -> tuple[list[Initiative], int]:
         """A page of what waits in the subtrees of ``roots``, oldest first, and the total,
-        without the count per unit."""
+        without the count per unit; narrowed, the total is at most NARROWED_COUNT_LIMIT + 1
+        (more than the limit)."""
 
     async def listed_in(
         self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
@@ -225,6 +231,9 @@ class RoleRepository(Protocol):
 
     async def of_member(self, member_id: int) -> list[Role]:
         """The member's roles in force."""
+
+    async def ever_held(self, member_id: int, kind: RoleKind) -> bool:
+        """Whether the member holds or once held a role of this kind."""
 
     async def holders(self, unit_ids: Sequence[int], kind: RoleKind) -> dict[int, list[Member]]:
         """Members holding a role in force for each of these units."""

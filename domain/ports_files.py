@@ -41,10 +41,11 @@ class ReportSource(Protocol):
     """What the Excel reports read, a batch at a time."""
 
     async def initiative_lines(
-        self, root_id: int, phase_id: int, after_id: int, limit: int
+        self, root_id: int, phase_id: int, after: tuple[int, int], limit: int
     ) -> list[InitiativeLine]:
-        """Submitted initiatives of a phase in the subtree of ``root_id`` with ids above
-        ``after_id``, by id, at most ``limit``."""
+        """Submitted initiatives of a phase in the subtree of ``root_id`` after ``after``
+        (a unit id and an initiative id; (0, 0) for the first), by unit id then id, at
+        most ``limit``."""
 
     async def unit_paths(self, unit_ids: Sequence[int]) -> dict[int, list[str]]:
         """The names of each unit's ancestors and its own, the top first."""
@@ -62,3 +63,15 @@ class KeptFileRepository(Protocol):
 
     async def forget_expired(self, now: dt.datetime) -> int:
         """Delete the files whose time is up; return how many."""
+
+
+class FileUnavailable(Exception):
+    """A channel did not give a file's bytes: unknown to it, too large, or unreachable."""
+
+
+class ChannelFiles(Protocol):
+    """The bytes of a file that a messaging channel keeps by its own file id."""
+
+    async def fetch(self, file_id: str, limit: int) -> bytes:
+        """The file's bytes, at most ``limit`` of them; FileUnavailable when the channel
+        does not give them."""

@@ -31,8 +31,9 @@ class Listed:
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    """What a list of initiatives is narrowed to: folded words all in the title (or the
-    initiative of that number), and one status; empty means everything listed."""
+    """What a list of initiatives is narrowed to: folded words, each in the title or the
+    author's name (or the initiative of that number), and one status; empty means
+    everything listed."""
 
     words: tuple[str, ...] = ()
     number: int | None = None

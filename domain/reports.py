@@ -302,8 +302,10 @@ class Exporter:
         return Report(file_name(kind, scope), data, counted[0])
 
     async def _initiatives(self, scope: ExportScope) -> Batches:
-        """The list's rows a batch at a time, each read in its own transaction."""
-        after = 0
+        """The list's rows a batch at a time, each read in its own transaction: unit by
+        unit (in the order units were added, so a unit's rows stay together), each unit's
+        by number."""
+        after = (0, 0)
         paths: dict[int, list[str]] = {}
         while True:
             async with self._uow() as uow:
@@ -316,7 +318,7 @@ class Exporter:
                 return
             yield [initiative_row(line, paths.get(line.unit.id, ()), scope.confidential)
                    for line in lines]  # fmt: skip
-            after = lines[-1].id
+            after = (lines[-1].unit.id, lines[-1].id)
 
     async def _progress(self, scope: ExportScope) -> Batches:
         """The units directly below, ranked as /stats ranks them, then the unit's own

@@ -7,8 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from domain.errors import NotAllowed
-from domain.model import FieldOfUse, Initiative, Member, RoleKind, SolutionKind, Unit
+from domain.errors import NotAllowed, NotFound
+from domain.kept import KeptFile, digest_of
+from domain.model import (
+    Attachment,
+    FieldOfUse,
+    Initiative,
+    Member,
+    RoleKind,
+    SolutionKind,
+    Unit,
+)
 from domain.ports import PendingFilter, UnitOfWork
 from domain.review_cases import PendingPage, Trail, history, read_full, waiting_page
 from domain.roles import units_held
@@ -49,6 +58,15 @@ class Opened:
     unit: Unit | None
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedFile:
+    """One file of an initiative: what it is, and its bytes when the bot keeps it
+    (else the channel that gave it keeps it, by its file id)."""
+
+    attachment: Attachment
+    kept: KeptFile | None
+
+
 async def review_queue(
     uow: UnitOfWork, actor: Member, only: QueueFilter, now: dt.datetime, page: int, size: int
 ) -> QueueView:
@@ -86,3 +104,21 @@ async def open_initiative(uow: UnitOfWork, actor: Member, initiative_id: int) ->
     initiative = await read_full(uow, actor, initiative_id)
     trail = await history(uow, actor, initiative_id)
     return Opened(initiative, trail, await uow.units.get(initiative.unit_id))
+
+
+async def open_file(
+    uow: UnitOfWork, actor: Member, initiative_id: int, number: int, now: dt.datetime
+) -> OpenedFile:
+    """The ``number``-th file (from 1) of an initiative, for those who may read it in full:
+    evidence may be confidential, so the same check as the initiative's page."""
+    initiative = await read_full(uow, actor, initiative_id)
+    if not 1 <= number <= len(initiative.attachments):
+        raise NotFound(_("This initiative has no such file."))
+    attachment = initiative.attachments[number - 1]
+    digest = digest_of(attachment.file_id)
+    if digest is None:
+        return OpenedFile(attachment, None)
+    kept = await uow.files.get(digest)
+    if kept is None or (kept.expires_at is not None and kept.expires_at <= now):
+        raise NotFound(_("This file is no longer kept."))
+    return OpenedFile(attachment, kept)

@@ -32,6 +32,7 @@ from domain.text import Text, Verbatim, _
 from domain.turn import Forged, Turn
 from domain.typed import Intent
 from domain.ui import (
+    MAIN_MENU,
     UNKNOWN_COMMAND,
     UNREACHABLE,
     UNSUPPORTED_LABELS,
@@ -46,8 +47,13 @@ from domain.ui import (
     TextMessage,
     Unsupported,
 )
+from domain.web_access import app_page, page_menu
 
 log = logging.getLogger(__name__)
+
+# Commands after which a chat's menu button is checked, besides every main menu: an admin
+# who has joined no unit sees no main menu.
+_MENU_MOMENTS = frozenset({"start", "help"})
 
 
 def _numbered(inbound: Inbound, turn: Turn) -> Payload:
@@ -99,6 +105,7 @@ class ConversationService:
         self._channels = dict(channels or {})
         # Spells button labels in every language, to recognise one typed instead of tapped.
         self._renderer = renderer
+        self._web_address = web_address
         caption_limit = min((c.caption_limit for c in self._channels.values() if c.queued),
                             default=0)  # fmt: skip
         feature_settings = FeatureSettings(timezone, invite_link, invite_lifetime, schedule,
@@ -137,15 +144,17 @@ class ConversationService:
             member, before = await self._member(uow, inbound, now)
             conversation = await uow.conversations.get(member.id)
             conversation_before = replace(conversation, data=dict(conversation.data))
+            capabilities = self._channels.get(member.channel, UNREACHABLE)
             turn = Turn(
                 uow, member, conversation, now, now.astimezone(self._tz).date(),
-                Outcome(language=member.language),
+                Outcome(language=member.language), capabilities,
             )  # fmt: skip
-            buttons = self._channels.get(member.channel, UNREACHABLE).buttons
+            buttons = capabilities.buttons
             if _moved(before, member):
                 await self._arrive(turn, before.channel, inbound.payload)
             else:
                 await self._dispatch(turn, inbound.payload if buttons else _numbered(inbound, turn))
+            await self._page_menu(turn, inbound.payload)
             if not buttons and turn.outcome.replies:
                 conversation.choices = tuple(c.stored() for c in last_choices(turn.outcome.replies))
             if member != before:
@@ -163,6 +172,17 @@ class ConversationService:
         # Files are made outside the transaction: nothing is held while a big one is written.
         await prepare_documents(turn.outcome, self._exporter, member, turn.today)
         return turn.outcome
+
+    async def _page_menu(self, turn: Turn, payload: Payload) -> None:
+        """At /start and /help, and where the main menu comes back, on an app that opens pages, its
+        menu button is set to what the member may open: an admin gets the staff web view
+        there for good."""
+        page = app_page(self._web_address, turn.capabilities)
+        if page is None or turn.outcome.page_menu is not None:
+            return
+        asked = isinstance(payload, Command) and payload.name in _MENU_MOMENTS
+        if asked or any(reply.keyboard is MAIN_MENU for reply in turn.outcome.replies):
+            turn.outcome.page_menu = await page_menu(turn.uow, turn.member.id, page)
 
     async def _member(
         self, uow: UnitOfWork, inbound: Inbound, now: dt.datetime

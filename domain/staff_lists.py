@@ -1,7 +1,7 @@
 """The staff web view's lists as plain calls: the initiatives of an admin's units, found
-by words of their title (diacritics and case ignored) or by number, and the admin's own
-announcements with how far each has gone. Each call re-checks that the actor is an admin
-now, and lists only what lies in their units."""
+by words of their title or their author's name (diacritics and case ignored) or by
+number, and the admin's own announcements with how far each has gone. Each call
+re-checks that the actor is an admin now, and lists only what lies in their units."""
 
 from __future__ import annotations
 

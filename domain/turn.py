@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from domain.model import Conversation, DialogState, Member
 from domain.ports import UnitOfWork
 from domain.text import Text
-from domain.ui import MAIN_MENU, Button, Outcome, Reply
+from domain.ui import MAIN_MENU, UNREACHABLE, Button, Capabilities, Outcome, Reply
 from domain.ui import Forged as Forged  # features meet it here, with the turn
 
 
@@ -22,6 +22,8 @@ class Turn:
     now: dt.datetime
     today: dt.date
     outcome: Outcome
+    # What the member's channel can show.
+    capabilities: Capabilities = UNREACHABLE
 
     def say(self, *lines: Text, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         """Add a message to the replies."""

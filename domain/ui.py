@@ -31,6 +31,9 @@ class Capabilities:
     # The app's name as its users know it ("Zalo"), a proper noun in every language: how
     # a member linking their accounts on two channels is told which is which.
     label: str = ""
+    # Opens an https page inside the app and hands it the member's signed identity
+    # (Telegram's Mini Apps): the staff web view signs an admin in without a link.
+    pages: bool = False
 
 
 def caption_length(text: str) -> int:
@@ -45,10 +48,12 @@ UNREACHABLE = Capabilities(buttons=False, text_limit=0, caption_limit=0, queued=
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button: a label and the code it sends back."""
+    """An inline button: a label and the code it sends back, or the https page it opens
+    inside the app (only where the channel declares ``pages``)."""
 
     label: Text
     code: str
+    web: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,15 @@ class CardUpdate:
     reply: Reply
 
 
+@dataclass(frozen=True, slots=True)
+class PageMenu:
+    """What the menu button beside where a member types opens: a page (the staff web view)
+    under its label, or, with no page, the bot's commands."""
+
+    label: Text | None = None
+    page: str | None = None
+
+
 @dataclass
 class Outcome:
     """The replies to one inbound event, in the member's language."""
@@ -174,6 +188,9 @@ class Outcome:
     pressed: Reply | None = None
     # How many notifications went into the delivery queue.
     queued: int = 0
+    # The chat's own menu button, set anew: the staff web view for an admin, the commands
+    # for everyone else (None: left as it is).
+    page_menu: PageMenu | None = None
 
 
 def reply(*text: Text, buttons: tuple[tuple[Button, ...], ...] = (), **kw: object) -> Reply:

@@ -20,7 +20,7 @@ from domain.roles import units_held
 from domain.routes import CommandRoute, Routes
 from domain.text import Verbatim, _
 from domain.turn import Turn
-from domain.ui import MAIN_MENU, KeyButton, Reply
+from domain.ui import Button, Capabilities, PageMenu
 
 LOGIN_LIFETIME = dt.timedelta(minutes=10)
 DEFAULT_SESSION_LIFETIME = dt.timedelta(hours=8)
@@ -83,12 +83,31 @@ class WebDesk:
               minutes=int(LOGIN_LIFETIME.total_seconds()) // 60, link=Verbatim(link)),
             _("Do not forward it: whoever opens it first signs in as you."),
         )  # fmt: skip
-        if not self._address.startswith("https://"):
+        page = app_page(self._address, turn.capabilities)
+        if page is None:
             turn.say(*lines)
             return
-        # A page opens inside a chat app only from an https address: the menu gains it.
-        page = KeyButton(ADMIN_PAGE, web=f"{self._address}{APP_PATH}")
-        turn.outcome.replies.append(Reply(lines, keyboard=(*MAIN_MENU, (page,))))
+        turn.say(*lines, _("Inside this app, the button below opens it without a link, and "
+                           "so does the menu button “{label}” beside where you type.",
+                           label=ADMIN_PAGE),
+                 buttons=((Button(ADMIN_PAGE, "", web=page),),))  # fmt: skip
+        turn.outcome.page_menu = PageMenu(ADMIN_PAGE, page)
+
+
+def app_page(address: str, capabilities: Capabilities) -> str | None:
+    """The address of the staff web view inside the member's app, where it has pages and
+    the bot an https address (an app opens pages only from one); else None."""
+    if not capabilities.pages or not address.startswith("https://"):
+        return None
+    return f"{address.rstrip('/')}{APP_PATH}"
+
+
+async def page_menu(uow: UnitOfWork, member_id: int, page: str) -> PageMenu | None:
+    """The menu button a member's chat should have: the staff web view for an admin, the
+    commands again for one who no longer is; for everyone else it stays as it is."""
+    if await units_held(uow, member_id, RoleKind.ADMIN):
+        return PageMenu(ADMIN_PAGE, page)
+    return PageMenu() if await uow.roles.ever_held(member_id, RoleKind.ADMIN) else None
 
 
 async def admin_units(uow: UnitOfWork, member_id: int) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -96,6 +97,9 @@ class MemberRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     full_name: Mapped[str | None] = mapped_column(String(200))
+    # The name shown (full, else display) folded for search; kept with every write of
+    # a name, so erasing the name erases it here too.
+    search_name: Mapped[str] = mapped_column(Text, server_default="")
     phone: Mapped[str | None] = mapped_column(String(32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     # Reminders and announcements the member agreed to; /settings turns them off.
@@ -122,6 +126,13 @@ class ConversationRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+# A partial index of pending initiatives; a query uses it when it repeats these words.
+_PENDING_ONLY: dict[str, Any] = {
+    "sqlite_where": text("status = 'pending'"),
+    "postgresql_where": text("status = 'pending'"),
+}
+
+
 class InitiativeRow(Base):
     """An initiative, from draft to decision."""
 
@@ -132,7 +143,17 @@ class InitiativeRow(Base):
         # The review queue: what waits, oldest first; and what waits outside any phase.
         Index("ix_initiatives_status_submitted", "status", "submitted_at", "id"),
         Index("ix_initiatives_status_phase", "status", "phase_id"),
-    )
+        # What waits, and only that (a sixth of the table), each holding what a page of the
+        # queue checks, so it is read without the table: in order; by kind and field; by
+        # unit (storage/repositories/waiting.py chooses). The status they all hold leads
+        # too: so SQLite's planner, without statistics, prefers them to those above.
+        Index("ix_initiatives_pending_submitted", "status", "submitted_at", "id", "unit_id",
+              "kind", "field", **_PENDING_ONLY),
+        Index("ix_initiatives_pending_kind", "status", "kind", "field", "submitted_at", "id",
+              "unit_id", **_PENDING_ONLY),
+        Index("ix_initiatives_pending_unit", "unit_id", "status", "submitted_at", "id", "kind",
+              "field", **_PENDING_ONLY),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -316,9 +337,11 @@ class UnitAncestorRow(Base):
     """The closure of the unit tree: every unit with each unit above it, itself included."""
 
     __tablename__ = "unit_ancestors"
+    # A subtree's units read from the index alone.
+    __table_args__ = (Index("ix_unit_ancestors_ancestor_unit", "ancestor_id", "unit_id"),)
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
-    ancestor_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    ancestor_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     depth: Mapped[int] = mapped_column(Integer)
 
 

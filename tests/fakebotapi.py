@@ -12,19 +12,57 @@ import time
 from typing import Any
 
 from telegram import Update
+from telegram.request import RequestData
 
 from handlers.telegram.fake import (
     BOT_USER,
     TOKEN,
     Call,
     FakeBotApi,
+    answer_body,
     button_update,
+    failure_body,
     message_update,
     next_update_id,
+    parameters_of,
     text_content,
 )
 
-__all__ = ["BOT_USER", "TOKEN", "Call", "FakeBotApi", "Harness", "Member", "next_update_id"]
+__all__ = ["BOT_USER", "TOKEN", "Call", "FakeBotApi", "FilesBotApi", "Harness", "Member",
+           "next_update_id"]  # fmt: skip
+
+
+class FilesBotApi(FakeBotApi):
+    """The fake that also keeps files: getFile answers with a path, and the path's URL
+    (``/file/bot<token>/<path>``) gives the bytes, as Telegram's file server does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:  # fmt: skip
+        """A download by path, else a method call."""
+        if "/file/bot" in url:
+            path = url.split("/file/bot", 1)[1].split("/", 1)[1]
+            self.downloads.append(path)
+            found = self.files.get(path.removeprefix("documents/"))
+            return (200, found) if found is not None else (404, b"Not Found")
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+    async def answer(self, name: str, request_data: RequestData | None) -> tuple[int, bytes]:
+        """getFile for the files kept here; every other method as the fake answers it."""
+        if name != "getFile":
+            return await super().answer(name, request_data)
+        file_id = str(parameters_of(request_data)["file_id"])
+        self.calls.append(Call(name, {"file_id": file_id}))
+        data = self.files.get(file_id)
+        if data is None:
+            return 400, failure_body(400, "Bad Request: invalid file_id")
+        found = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(data),
+                 "file_path": f"documents/{file_id}"}  # fmt: skip
+        return 200, answer_body(found)
 
 
 class Member:

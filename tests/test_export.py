@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from bot.__main__ import main
 from bot.settings import UNION_TIMEZONE
 from domain.errors import NotAllowed
-from domain.model import Decision
+from domain.model import Decision, Member
 from domain.progress_cases import unit_progress
 from domain.reports import (
     ADMINS_ONLY,
@@ -65,9 +65,9 @@ async def unit_id(union: Union, code: str) -> int:
         return (await union.unit(uow, code)).id
 
 
-def exporter(union: Union) -> Exporter:
+def exporter(union: Union, batch: int = 2) -> Exporter:
     return Exporter(union.units_of_work, XlsxWriter(Translator(UNION_TIMEZONE), UNION_TIMEZONE),
-                    batch=2)  # fmt: skip
+                    batch=batch)  # fmt: skip
 
 
 async def two_decided(union: Union) -> Any:
@@ -99,6 +99,29 @@ async def test_the_list_holds_the_scope_with_decisions_and_confidential_details(
                                         confidential=False)  # fmt: skip
     assert {r[16] for r in sheet(hidden.data)[1:]} == {None}
     assert {r[15] for r in sheet(hidden.data)[1:]} == {"Yes"}
+
+
+async def test_the_list_goes_unit_by_unit_each_by_number_whatever_the_batches(
+    union: Union,
+) -> None:
+    people = await union.people()
+    async with union.units_of_work() as uow:
+        hvt, ducgiang = [await uow.members.add(Member(
+            0, "telegram", str(number), "Hà", "vi", unit_id=(await union.unit(uow, code)).id),
+            NOW) for number, code in ((901, "HN-HM-HVT"), (902, "HN-LB-DUCGIANG"))]  # fmt: skip
+        await uow.commit()
+    for author in (hvt, people.author, ducgiang, people.author, hvt):
+        await union.submit(author)
+    hanoi = await unit_id(union, "HN")
+    for batch in (1, 2, 25):
+        report = await exporter(union, batch).make(ReportKind.INITIATIVES, None, hanoi, None,
+                                                   TODAY, "en")  # fmt: skip
+        rows = sheet(report.data)[1:]
+        assert report.rows == 5
+        assert [r[0] for r in rows] == ["SK-000002", "SK-000004", "SK-000003", "SK-000001",
+                                        "SK-000005"], f"batches of {batch}"  # fmt: skip
+        assert [r[6] for r in rows[1:4]] == ["CĐCS Công ty May 10", "CĐCS Công ty May Đức Giang",
+                                             "CĐCS Trường THPT Hoàng Văn Thụ"]  # fmt: skip
 
 
 async def test_only_admins_of_the_unit_or_above_may_export(union: Union) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from io import BytesIO
@@ -17,10 +19,12 @@ import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
+from domain.model import AttachmentKind
 from tests.conftest import StartBot, seed_units
-from tests.fakebotapi import Harness
+from tests.fakebotapi import FilesBotApi, Harness
 from tests.test_review import ADMIN_A, decisions, edits, grant, setup, submit
 from tests.test_stats import seed
+from tests.test_web_files import attach
 from tests.web_world import login_link
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -159,5 +163,52 @@ async def test_drill_into_progress_and_download_both_reports_in_chromium(
             )
             await page.click(".crumbs a")
             await page.wait_for_selector("h1:has-text('LĐLĐ tỉnh Nghệ An')")
+        finally:
+            await browser.close()
+
+
+def png(width: int, height: int) -> bytes:
+    """A plain grey PNG picture."""
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))  # fmt: skip
+
+
+async def test_an_initiatives_photos_show_in_chromium(
+    start_bot: StartBot, database_url: str
+) -> None:
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    await seed_units(database_url)
+    api = FilesBotApi()
+    api.files["AgACAgIAAxkBAAIBphoto"] = png(40, 30)
+    bot = await start_bot(api, public_url=address)
+    worker, a, _b, _upper = await setup(bot, database_url)
+    await submit(worker)
+    await attach(database_url, [(AttachmentKind.PHOTO, "AgACAgIAAxkBAAIBphoto", None),
+                                (AttachmentKind.PHOTO, png(1600, 1200), None)])  # fmt: skip
+    async with serving(bot, port), async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=["--no-sandbox"])  # fmt: skip
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await sign_in_by_link(page, address, await login_link(a))
+            await page.goto(f"{address}/web/queue/1")
+            photos = page.locator("ul.evidence img")
+            await photos.nth(1).scroll_into_view_if_needed()
+            await page.wait_for_function(
+                "[...document.querySelectorAll('ul.evidence img')]"
+                ".every(img => img.complete && img.naturalWidth > 0)"
+            )
+            widths = [await photo.evaluate("img => [img.naturalWidth, img.clientWidth]")
+                      for photo in await photos.all()]  # fmt: skip
+            assert widths[0] == [40, 40], "the Telegram photo, fetched through the Bot API"
+            assert widths[1][0] == 1600 and widths[1][1] <= 390, "a big photo fits the phone"
         finally:
             await browser.close()

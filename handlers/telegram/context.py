@@ -12,6 +12,7 @@ from domain.delivery import DeliveryService
 from domain.service import ConversationService
 from domain.upkeep import Upkeep
 from handlers.telegram.kept import KeptUploads
+from handlers.telegram.menu_button import PageMenus
 from locales import Translator
 
 
@@ -41,6 +42,8 @@ class BotData:
     duty: Any = None
     # Files the bot keeps (a Zalo member's photos and voice notes), sent from their bytes.
     kept: KeptUploads = field(default_factory=KeptUploads)
+    # What each chat's menu button was last set to.
+    page_menus: PageMenus = field(default_factory=PageMenus)
 
 
 class BotContext(

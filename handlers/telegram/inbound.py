@@ -29,6 +29,7 @@ from domain.ui import (
     Unsupported,
 )
 from handlers.telegram.context import BotContext
+from handlers.telegram.menu_button import show_page_menu
 from handlers.telegram.render import CHANNEL, send_outcome, show_card
 from locales import Translator
 
@@ -141,6 +142,7 @@ async def respond(update: Update, context: BotContext) -> None:
     # Notifications to others and new faces of their review cards went into the delivery
     # queue with the event; the sender shows them.
     await send_outcome(context, chat.id, outcome.replies, outcome.language)
+    await show_page_menu(context, chat.id, outcome.page_menu, outcome.language)
 
 
 async def group_command(update: Update, context: BotContext) -> None:

@@ -27,6 +27,7 @@ from charts import render_card, render_png
 from charts.qr import qr_png
 from domain.model import Attachment, AttachmentKind
 from domain.ui import (
+    Button,
     Capabilities,
     Reply,
     caption_length,
@@ -45,6 +46,7 @@ CAPABILITIES = Capabilities(
     caption_limit=MessageLimit.CAPTION_LENGTH,
     queued=True,
     label="Telegram",
+    pages=True,
 )
 
 
@@ -90,14 +92,21 @@ def notification(reply: Reply, translator: Translator, language: str) -> Notific
     return Notification(text, tuple(split_text(text, CAPABILITIES.text_limit)), inline)
 
 
+def _inline(button: Button, label: str) -> InlineKeyboardButton:
+    """An inline button: it sends its code back, or opens its page as a Mini App."""
+    if button.web:
+        return InlineKeyboardButton(label, web_app=WebAppInfo(button.web))
+    return InlineKeyboardButton(label, callback_data=button.code)
+
+
 def markup(
     reply: Reply, translator: Translator, language: str
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """Telegram's keyboard for a reply: inline buttons, a reply keyboard, or removal."""
     if reply.buttons:
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(translator.render(b.label, language), callback_data=b.code)
-              for b in row] for row in reply.buttons]
+            [[_inline(b, translator.render(b.label, language)) for b in row]
+             for row in reply.buttons]
         )  # fmt: skip
     if reply.keyboard:
         return ReplyKeyboardMarkup(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.web import announcements, auth, exports, initiatives, progress, queue
+from handlers.web import announcements, auth, exports, files, initiatives, progress, queue
 from handlers.web.context import PREFIX, Web, WebConfig
 from handlers.web.pages import STATIC, Pages
 
@@ -24,6 +24,7 @@ def web_view(config: WebConfig) -> web.Application:
     app.router.add_routes(auth.routes(view))
     app.router.add_routes(queue.QueuePages(view).routes())
     app.router.add_routes(initiatives.InitiativePages(view).routes())
+    app.router.add_routes(files.FilePages(view).routes())
     app.router.add_routes(announcements.AnnouncementPages(view).routes())
     app.router.add_routes(progress.ProgressPages(view).routes())
     app.router.add_routes(exports.ExportPages(view).routes())

@@ -123,7 +123,7 @@ def routes(view: Web) -> web.RouteTableDef:
                 )
             await uow.commit()
         response = web.json_response({"next": f"{PREFIX}/queue"})
-        view.set_session(response, opened.session_id)
+        view.set_session(response, opened.session_id, embedded=True)
         return response
 
     @table.post("/logout", name="logout")

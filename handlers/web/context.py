@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from domain.actions import Actions
 from domain.ports import Renderer, UnitOfWorkFactory
+from domain.ports_files import ChannelFiles
 from domain.reports import Exporter
 from domain.ui import Chart
 from domain.web_access import DEFAULT_SESSION_LIFETIME, Staff
@@ -47,6 +48,9 @@ class WebConfig:
     # The Excel reports, and the progress chart as a PNG (drawn off the event loop).
     exporter: Exporter | None = None
     chart: ChartDrawer | None = None
+    # Files kept by a channel's own file id (Telegram's; the bot keeps Zalo's itself);
+    # None: such files are listed, not shown.
+    channel_files: ChannelFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -56,18 +60,31 @@ class Web:
     config: WebConfig
     pages: Pages
 
-    def set_session(self, response: web.StreamResponse, session_id: str) -> None:
-        """Give the browser its session's cookie."""
+    def set_session(
+        self, response: web.StreamResponse, session_id: str, embedded: bool = False
+    ) -> None:
+        """Give the browser its session's cookie. Telegram Web runs the Mini App in a
+        frame of another site, where a Lax cookie is never sent: a session started there
+        is SameSite=None, in a jar of that site alone (Partitioned), over https only.
+        The CSRF token every POST carries keeps such a cookie from acting cross-site."""
+        cross_site = embedded and self.config.secure
         response.set_cookie(
-            COOKIE, session_id, path=PREFIX, httponly=True, samesite="Lax",
-            secure=self.config.secure,
+            COOKIE, session_id, path=PREFIX, httponly=True,
+            samesite="None" if cross_site else "Lax", secure=self.config.secure,
             max_age=int(self.config.session_lifetime.total_seconds()),
         )  # fmt: skip
+        if cross_site:
+            # Python's cookies know "Partitioned" only from 3.14: the header is finished here.
+            morsel = response.cookies.pop(COOKIE)
+            response.headers.add(hdrs.SET_COOKIE, f"{morsel.OutputString()}; Partitioned")
 
-    @staticmethod
-    def clear_session(response: web.StreamResponse) -> None:
-        """Make the browser forget its session's cookie."""
+    def clear_session(self, response: web.StreamResponse) -> None:
+        """Make the browser forget its session's cookie, and the Mini App's in Telegram
+        Web (a partitioned cookie is only replaced by a partitioned one)."""
         response.del_cookie(COOKIE, path=PREFIX)
+        if self.config.secure:
+            response.headers.add(hdrs.SET_COOKIE, f"{COOKIE}=; Max-Age=0; Path={PREFIX}; "
+                                 "HttpOnly; Secure; SameSite=None; Partitioned")  # fmt: skip
 
 
 def staff(request: web.Request) -> Staff:

@@ -1,6 +1,7 @@
 """The initiatives page ("Sáng kiến"): those of the admin's units and below, found by
-words of the title (diacritics and case ignored) or by number, newest first, a page at a
-time; each opens in full on the queue's page for it, which re-checks who may read it."""
+words of the title or the author's name (diacritics and case ignored) or by number,
+newest first, a page at a time; each opens in full on the queue's page for it, which
+re-checks who may read it."""
 
 from __future__ import annotations
 

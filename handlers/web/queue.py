@@ -12,8 +12,8 @@ from aiohttp import web
 
 from domain import dialog
 from domain.errors import InputError, NotAllowed, NotFound
-from domain.model import Decision, FieldOfUse, Initiative, InitiativeStatus, SolutionKind
-from domain.ports import UnitOfWork
+from domain.model import Decision, FieldOfUse, InitiativeStatus, SolutionKind
+from domain.ports import NARROWED_COUNT_LIMIT, UnitOfWork
 from domain.review import ACTION_LABELS
 from domain.review_card import PRESET_REASONS, reason_text
 from domain.review_cases import Preset, Reason, ReviewOutdated, decide
@@ -25,8 +25,9 @@ from domain.review_queue import (
     open_initiative,
     review_queue,
 )
-from domain.text import Day, Moment, Text, Verbatim
+from domain.text import Day, Moment, Text, Verbatim, _
 from handlers.web.context import PREFIX, Web, staff
+from handlers.web.files import shown_files
 from handlers.web.words import DAYS, WAITED_DAYS
 
 # Page numbers a query may ask for; the last page there is answers anything beyond.
@@ -67,12 +68,6 @@ def _link(only: QueueFilter, page: int) -> str:
 def _text(value: object) -> Text:
     """A value as a text the translator formats (a date, a moment, a name)."""
     return Text("{value}", {"value": value})
-
-
-def _files(initiative: Initiative) -> list[tuple[str, str]]:
-    """Each file kept with the initiative: its kind's word and its name."""
-    return [(attachment.kind.value, attachment.file_name or "") for attachment in
-            initiative.attachments]  # fmt: skip
 
 
 def _reason(form: Mapping[str, Any]) -> Reason | None:
@@ -118,6 +113,7 @@ class QueuePages:
         listing = shown.listing
         return pages.page(
             "queue.html", member.language, member=member, listing=listing, only=only,
+            total=_total(only, listing.total),
             rows=_rows(shown, config.clock()), units=shown.units, kinds=dialog.KIND_LABELS,
             fields=dialog.FIELD_LABELS,
             waited=[(days, pages.text(_plural_days(days), member.language))
@@ -143,7 +139,8 @@ class QueuePages:
         return pages.page(
             "initiative.html", member.language, status=status, member=member,
             initiative=initiative, lines=dialog.card_lines(initiative, full=True),
-            unit=opened.unit.name if opened.unit else "", files=_files(initiative),
+            unit=opened.unit.name if opened.unit else "",
+            files=shown_files(initiative, self._config.channel_files is not None),
             history=_history(opened), notice=notice, presets=PRESET_REASONS,
             pending=initiative.status is InitiativeStatus.PENDING, csrf=signed_in.session.csrf,
         )  # fmt: skip
@@ -212,6 +209,14 @@ def _history(opened: Opened) -> list[dict[str, Any]]:
         "version": entry.version, "name": entry.actor_name,
         "reason": reason_text(entry.note),
     } for entry in opened.trail.entries]  # fmt: skip
+
+
+def _total(only: QueueFilter, total: int) -> Text:
+    """How many wait, as the heading says it: a narrowed queue is counted only so far."""
+    narrowed = only.kind is not None or only.field is not None or only.waited_days > 0
+    if narrowed and total > NARROWED_COUNT_LIMIT:
+        return _("more than {count}", count=NARROWED_COUNT_LIMIT)
+    return _text(total)
 
 
 def _plural_days(days: int) -> Text:

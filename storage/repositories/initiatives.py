@@ -20,9 +20,10 @@ from domain.model import (
     Step,
 )
 from domain.parsing import normalize_search
-from domain.ports import PendingFilter, Waiting
+from domain.ports import NARROWED_COUNT_LIMIT, PendingFilter, Waiting
 from domain.ports_lists import Found, Listed, ListQuery
 from storage.executor import Executor
+from storage.repositories import waiting
 from storage.repositories._base import (
     _new_id,
     _unit,
@@ -30,12 +31,12 @@ from storage.repositories._base import (
     ancestors,
     attachments,
     coauthors,
-    counts,
     events,
     initiatives,
     members,
     units,
 )
+from storage.repositories.waiting import narrowed as _narrowed
 
 # Scalar columns shared one-to-one by an initiative and its row.
 _INITIATIVE_FIELDS = (
@@ -72,26 +73,9 @@ def _attachment_values(initiative_id: int, position: int, a: Attachment) -> dict
     }
 
 
-def _narrowed(only: PendingFilter | None) -> list[Any]:
-    """The conditions a filter of the review queue adds."""
-    if only is None:
-        return []
-    conditions: list[Any] = []
-    if only.kind is not None:
-        conditions.append(initiatives.c.kind == only.kind.value)
-    if only.field is not None:
-        conditions.append(initiatives.c.field == only.field.value)
-    if only.submitted_before is not None:
-        conditions.append(initiatives.c.submitted_at <= only.submitted_before)
-    return conditions
-
-
 # What a list of initiatives shows: everything sent for review; drafts are nobody's yet.
 _LISTED = [s.value for s in (InitiativeStatus.PENDING, InitiativeStatus.APPROVED,
                              InitiativeStatus.RETURNED, InitiativeStatus.REJECTED)]  # fmt: skip
-
-# Below this many waiting, the queue's page is found through the units' own index.
-_SMALL_SCOPE = 5000
 
 _INITIATIVE_BY_ID = _with_flags().where(initiatives.c.id == bindparam("b_id"))
 
@@ -336,75 +320,52 @@ class SqlInitiativeRepository:
         page = await self._with_children(rows.all())
         return Waiting(tuple(page), total, tuple((_unit(row), row.waiting) for row in per_unit))
 
-    async def _outermost(self, roots: Sequence[int]) -> list[int]:
-        """The roots not below another of them, so no subtree is counted twice."""
-        wanted = set(roots)
-        if len(wanted) < 2:
-            return list(wanted)
-        below = await self._db.execute(
-            select(ancestors.c.unit_id).where(
-                ancestors.c.unit_id.in_(wanted), ancestors.c.ancestor_id.in_(wanted),
-                ancestors.c.depth > 0)
-        )  # fmt: skip
-        return sorted(wanted - {row.unit_id for row in below})
-
     async def waiting_count(self, roots: Sequence[int], only: PendingFilter | None = None) -> int:
         """How many wait in the subtrees of ``roots``: unnarrowed, from the running
         figures of every phase and what waits outside any phase; else counted."""
-        tops = await self._outermost(roots)
-        in_tree = initiatives.c.unit_id.in_(
-            select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(tops))
-        )
-        pending = initiatives.c.status == InitiativeStatus.PENDING.value
-        if _narrowed(only):
-            query = select(func.count()).where(pending, in_tree, *_narrowed(only))
-            return int((await self._db.execute(query)).scalar_one())
-        counted = select(func.coalesce(func.sum(counts.c.pending), 0)).where(
-            counts.c.unit_id.in_(tops)
-        )
-        unphased = select(func.count()).where(pending, initiatives.c.phase_id.is_(None), in_tree)
-        total = (await self._db.execute(counted)).scalar_one()
-        return int(total) + int((await self._db.execute(unphased)).scalar_one())
+        if not _narrowed(only):
+            return await waiting.waiting_under(self._db, await waiting.outermost(self._db, roots))
+        where = await waiting.scope(self._db, roots)
+        return await waiting.counted(self._db, where, only)
 
     async def waiting_page(
         self, roots: Sequence[int], offset: int, limit: int, only: PendingFilter | None = None
     ) -> tuple[list[Initiative], int]:
         """A page of what waits in the subtrees of ``roots``, oldest first, and how many
-        wait there in all: walked in the order of submission, each checked against the
-        closure of units, without counting per unit."""
-        total = await self.waiting_count(roots, only)
+        wait there in all (narrowed: counted up to one past NARROWED_COUNT_LIMIT), without
+        counting per unit; the scope's size chooses how it is reached."""
+        where = await waiting.scope(self._db, roots)
+        total = where.waiting
+        if _narrowed(only):
+            total = await waiting.counted(self._db, where, only, NARROWED_COUNT_LIMIT + 1)
         if not limit or offset >= total:
             return [], total
-        in_tree = initiatives.c.unit_id.in_(
-            select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(roots)))
-        )
-        status: Any = initiatives.c.status
-        if total < _SMALL_SCOPE:
-            # Few wait here: reach them by their units, not by walking every pending one in
-            # submission order (a concatenation keeps both engines off the status index).
-            status = status.concat("")
+        ids = waiting.reach(where, only, offset + limit, True, self._db.dialect.name)
         rows = await self._db.execute(
             _with_flags()
-            .where(status == InitiativeStatus.PENDING.value, in_tree, *_narrowed(only))
-            .order_by(initiatives.c.submitted_at, initiatives.c.id)
-            .offset(offset)
-            .limit(limit)
-        )  # fmt: skip
+            .where(initiatives.c.id.in_(ids.offset(offset).limit(limit)))
+            .order_by(*waiting.ORDER)
+        )
         return await self._with_children(rows.all()), total
 
     async def listed_in(
         self, roots: Sequence[int], query: ListQuery, offset: int, limit: int
     ) -> Found:
         """Initiatives sent for review in the subtrees of ``roots``, newest first, as
-        ``query`` narrows them: each folded word somewhere in the folded title (a bounded
-        scan of the scope with LIKE, the same on both engines), or the number."""
+        ``query`` narrows them: each folded word somewhere in the folded title or the
+        author's folded name (a bounded scan of the scope with LIKE, the same on both
+        engines), or the number."""
         conditions: list[Any] = [
             initiatives.c.unit_id.in_(
                 select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(roots)))
             ),
             initiatives.c.status.in_([query.status.value] if query.status else _LISTED),
         ]  # fmt: skip
-        words = [initiatives.c.search_text.contains(word, autoescape=True)
+        # The authors a word names are found once (members are far fewer than
+        # initiatives), not joined row by row.
+        words = [or_(initiatives.c.search_text.contains(word, autoescape=True),
+                     initiatives.c.author_id.in_(select(members.c.id).where(
+                         members.c.search_name.contains(word, autoescape=True))))
                  for word in query.words]  # fmt: skip
         if query.number is not None:
             conditions.append(or_(initiatives.c.id == query.number, and_(true(), *words)))

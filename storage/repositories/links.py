@@ -116,7 +116,8 @@ class SqlAccountLinks:
             .where(members.c.id == absorbed_id)
             .values(
                 channel=ABSORBED_CHANNEL, external_id=str(absorbed_id),
-                display_name="", full_name=None, phone=None, unit_id=None, reachable=False,
+                display_name="", full_name=None, search_name="", phone=None, unit_id=None,
+                reachable=False,
                 updated_at=now,
             )
         )  # fmt: skip

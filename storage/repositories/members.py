@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import text as sql_text
 
 from domain.model import Conversation, DialogState, Member
+from domain.parsing import normalize_search
 from storage.executor import Executor
 from storage.repositories._base import (
     _by_dialect,
@@ -54,6 +55,11 @@ def _conversation_upsert(insert_: Any) -> Any:
 
 
 _SAVE_CONVERSATION = _by_dialect(_conversation_upsert)
+
+
+def search_name(member: Member) -> str:
+    """The name the member is shown by, folded as a search folds what is typed."""
+    return normalize_search(member.full_name or member.display_name or "")
 
 
 class Prefetched:
@@ -127,6 +133,7 @@ class SqlMemberRepository:
                 display_name=member.display_name,
                 language=member.language,
                 full_name=member.full_name,
+                search_name=search_name(member),
                 phone=member.phone,
                 unit_id=member.unit_id,
                 nudges=member.nudges,
@@ -156,6 +163,7 @@ class SqlMemberRepository:
                 "display_name": member.display_name,
                 "language": member.language,
                 "full_name": member.full_name,
+                "search_name": search_name(member),
                 "phone": member.phone,
                 "unit_id": member.unit_id,
                 "nudges": member.nudges,

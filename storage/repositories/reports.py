@@ -1,12 +1,12 @@
-"""What the Excel reports read: initiatives of a subtree a batch at a time, by id, each
-batch in a handful of simple statements whatever its size."""
+"""What the Excel reports read: initiatives of a subtree a batch at a time, unit by unit
+and by id within a unit, each batch in a handful of simple statements whatever its size."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, or_, select
 
 from domain.model import Coauthor, FieldOfUse, InitiativeStatus, SolutionKind, Unit
 from domain.ports import InitiativeLine
@@ -31,6 +31,10 @@ _LISTED = tuple(
         InitiativeStatus.REJECTED,
     )
 )
+# A batch of n initiatives reads the subtree's units n / 10 at a time: a grassroots unit
+# lists about twenty a phase, so one read of units mostly fills a batch, and the
+# initiatives read for it, sorted by unit and id, stay few.
+_LISTED_PER_UNIT = 10
 # The record's entries that decide a version, or take its decision back.
 _DECIDING = ("approve", "return", "reject", "reopen")
 
@@ -49,24 +53,11 @@ class SqlReportSource:
         self._db = connection
 
     async def initiative_lines(
-        self, root_id: int, phase_id: int, after_id: int, limit: int
+        self, root_id: int, phase_id: int, after: tuple[int, int], limit: int
     ) -> list[InitiativeLine]:
-        """Submitted initiatives of a phase in the subtree of ``root_id`` with ids above
-        ``after_id``, by id, at most ``limit``."""
-        rows = (
-            await self._db.execute(
-                select(*_COLUMNS)
-                .join(ancestors, ancestors.c.unit_id == initiatives.c.unit_id)
-                .where(
-                    ancestors.c.ancestor_id == root_id,
-                    initiatives.c.phase_id == phase_id,
-                    initiatives.c.status.in_(_LISTED),
-                    initiatives.c.id > after_id,
-                )
-                .order_by(initiatives.c.id)
-                .limit(limit)
-            )
-        ).all()
+        """Submitted initiatives of a phase in the subtree of ``root_id`` after ``after``
+        (a unit id and an initiative id), by unit id then id, at most ``limit``."""
+        rows = await self._listed(root_id, phase_id, after, limit)
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -76,6 +67,57 @@ class SqlReportSource:
         places = await self._units({row.unit_id for row in rows})
         return [self._line(row, names.get(row.id, []), decisions, authors, places)
                 for row in rows]  # fmt: skip
+
+    async def _listed(
+        self, root_id: int, phase_id: int, after: tuple[int, int], limit: int
+    ) -> list[Row[Any]]:
+        """The rows of ``initiative_lines``, read a few units of the subtree at a time.
+
+        Walking the phase's initiatives by id and keeping those of the subtree reads
+        most of the table for every batch of a province; walking the subtree's units
+        reads about what the batch returns (the index on unit and status finds them)."""
+        found: list[Row[Any]] = []
+        chunk_size = max(1, limit // _LISTED_PER_UNIT)
+        start = after[0]
+        while len(found) < limit:
+            chunk = await self._subtree_units(root_id, start, chunk_size)
+            if not chunk:
+                break
+            found += await self._listed_in(chunk, phase_id, after, limit - len(found))
+            if len(chunk) < chunk_size:
+                break
+            start = chunk[-1] + 1
+        return found
+
+    async def _subtree_units(self, root_id: int, start: int, count: int) -> list[int]:
+        """Up to ``count`` ids of units in the subtree of ``root_id`` from ``start`` on."""
+        result = await self._db.execute(
+            select(ancestors.c.unit_id)
+            .where(ancestors.c.ancestor_id == root_id, ancestors.c.unit_id >= start)
+            .order_by(ancestors.c.unit_id)
+            .limit(count)
+        )
+        return list(result.scalars())
+
+    async def _listed_in(
+        self, unit_ids: list[int], phase_id: int, after: tuple[int, int], limit: int
+    ) -> Sequence[Row[Any]]:
+        """Submitted initiatives of a phase in these units (none of them below ``after``'s
+        unit) after ``after``, by unit then id."""
+        after_unit, after_id = after
+        return (
+            await self._db.execute(
+                select(*_COLUMNS)
+                .where(
+                    initiatives.c.unit_id.in_(unit_ids),
+                    initiatives.c.phase_id == phase_id,
+                    initiatives.c.status.in_(_LISTED),
+                    or_(initiatives.c.unit_id > after_unit, initiatives.c.id > after_id),
+                )
+                .order_by(initiatives.c.unit_id, initiatives.c.id)
+                .limit(limit)
+            )
+        ).all()
 
     def _line(
         self,

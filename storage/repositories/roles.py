@@ -86,6 +86,11 @@ class SqlRoleRepository:
         )
         return [_role(row) for row in rows]
 
+    async def ever_held(self, member_id: int, kind: RoleKind) -> bool:
+        """Whether the member holds or once held a role of this kind."""
+        held = select(roles.c.id).where(roles.c.member_id == member_id, roles.c.kind == kind.value)
+        return (await self._db.execute(held.limit(1))).first() is not None
+
     async def holders(self, unit_ids: Sequence[int], kind: RoleKind) -> dict[int, list[Member]]:
         """Members holding a role in force for each of these units."""
         result: dict[int, list[Member]] = {unit_id: [] for unit_id in unit_ids}
