@@ -54,5 +54,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_column("search_name")
+    # Both engines drop a plain column in place (SQLite since 3.35): the batch way would
+    # copy members into a new table, which the rows referring to them forbid.
+    op.execute("ALTER TABLE members DROP COLUMN search_name")
