@@ -94,6 +94,7 @@ def tap(prefix: str, suffix: str = "") -> Step:
 DIALOG: tuple[Step, ...] = (
     say(f"/start {UNIT_CODE}"),
     tap("j:ok:"),
+    tap("pv:yes"),
     say("Nguyễn Văn An"),
     say("/skip"),
     say("/new"),
@@ -118,6 +119,7 @@ DIALOG: tuple[Step, ...] = (
 ZALO_DIALOG: tuple[Step, ...] = (
     say(f"/start {UNIT_CODE}"),
     pick("Đúng"),
+    say("đồng ý"),
     say("Nguyễn Văn An"),
     say("/skip"),
     say("/new"),

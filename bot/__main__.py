@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
+from bot import copy_cli, erase_cli
 from bot.logs import configure
 from bot.preflight import InstanceLock, StartError, check_schema
 from bot.serve import build_runtime, run_until_signalled
@@ -265,6 +266,16 @@ def export_command(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def data_erase(args: argparse.Namespace) -> int:
+    """Erase a member's personal data, for a request on paper or by phone."""
+    return erase_cli.data_erase(args, _database(_database_url(args)))
+
+
+def data_export(args: argparse.Namespace) -> int:
+    """Write a member's copy of their data, for a request on paper or by phone."""
+    return copy_cli.data_export(args, _database(_database_url(args)))
+
+
 def db_command(args: argparse.Namespace) -> int:
     """Apply migrations or show the schema version."""
 
@@ -352,6 +363,11 @@ def parser() -> argparse.ArgumentParser:
         help="leave out confidential details (a copy for outside the review)",
     )
     export.set_defaults(func=export_command)
+    data = commands.add_parser(
+        "data", help="a member's personal data, for requests on paper or by phone"
+    ).add_subparsers(dest="data_command", required=True)
+    erase_cli.add_parser(data, data_erase)
+    copy_cli.add_parser(data, data_export)
     database = commands.add_parser("db", help="database schema")
     database.add_argument("action", choices=("upgrade", "current"))
     database.set_defaults(func=db_command)

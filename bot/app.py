@@ -55,9 +55,10 @@ COMMANDS = {
     "cancel": _("Stop the current step"),
     "unit": _("Change my grassroots union"),
     "lang": _("Language"),
-    "settings": _("Reminders on or off"),
+    "settings": _("My name, phone and reminders"),
     "stats": _("Progress against the target"),
     "top": _("Rankings"),
+    "claimcode": _("Code for a member you entered to claim their record (helpers)"),
 }
 # Shown too when the bot also runs on Zalo.
 LINK_COMMAND = {"link": _("Link my Telegram and Zalo accounts")}

@@ -20,6 +20,7 @@ from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
 from domain.kept import KeptFiles
 from domain.nudges import NudgePolicy
+from domain.privacy_copy import PersonalCopies
 from domain.reports import Exporter
 from domain.service import ConversationService
 from domain.ui import Capabilities, Card
@@ -97,6 +98,9 @@ class Graph:
             channels=self.channels,
             web_address=settings.public_url,
             exporter=Exporter(self.units_of_work, XlsxWriter(self.translator, settings.timezone)),
+            copies=PersonalCopies(
+                self.units_of_work, XlsxWriter(self.translator, settings.timezone), self.translator
+            ),
         )
 
 

@@ -76,6 +76,7 @@ class Jobs:
             Job("nudges", self.send_nudges, dt.timedelta(hours=1), first=120),
             Job("weekly", self.commend, dt.timedelta(minutes=10), first=90),
             Job("review_reminders", self.remind_reviewers, daily_at=reminder_time),
+            Job("draft_retention", self.forget_old_drafts, daily_at=reminder_time),
         )}  # fmt: skip
 
     def start(self) -> None:
@@ -135,6 +136,14 @@ class Jobs:
         """Every hour: stale drafts, milestones and, on Mondays, lagging units. They go
         through the delivery queue, at each channel's pace."""
         if await self._upkeep.nudges_due():
+            self._wake()
+
+    async def forget_old_drafts(self) -> None:
+        """Once a day: drafts untouched for DRAFT_RETENTION_MONTHS months get a notice to
+        their writer (through the delivery queue), and go 14 days later if still untouched."""
+        told, deleted = await self._upkeep.forget_old_drafts(self._settings.draft_retention_months)
+        log.info("told of %s old drafts, deleted %s", told, deleted)
+        if told:
             self._wake()
 
     async def forget_handled_events(self) -> None:

@@ -65,6 +65,8 @@ class Settings:
     review_reminder_days: int = 7
     invite_days: int = 7
     nudge_drafts: bool = True
+    # Drafts untouched this many months get a notice, then go 14 days later.
+    draft_retention_months: int = 12
     nudge_milestones: bool = True
     nudge_lagging: bool = True
     nudge_quiet_from: int = 21
@@ -228,6 +230,7 @@ class Settings:
             send_slots=_slots(values),
             alert_chat_id=_alert_chat(values, telegram=bool(token)),
             **_web(values),
+            **_retention(values),
             **_public(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -416,6 +419,14 @@ def _time(value: str) -> dt.time:
     """A time of day such as 08:00."""
     hour, _, minute = value.partition(":")
     return dt.time(int(hour), int(minute or 0))
+
+
+def _retention(values: Mapping[str, str]) -> dict[str, Any]:
+    """DRAFT_RETENTION_MONTHS: a whole number of months, at least 1."""
+    months = values.get("DRAFT_RETENTION_MONTHS", "12").strip()
+    if not (months.isascii() and months.isdigit()) or not 1 <= int(months) <= 1200:
+        raise SettingsError("DRAFT_RETENTION_MONTHS must be a whole number of months, at least 1.")
+    return {"draft_retention_months": int(months)}
 
 
 def _switch(values: Mapping[str, str], name: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from domain.codes import ButtonCode, button_code
+from domain.erased import ERASED_CONTENT
 from domain.model import (
     Attachment,
     Coauthor,
@@ -425,7 +426,8 @@ def card_lines(draft: Initiative, *, full: bool, limit: int = SUMMARY_EXCERPT) -
     cut = None if full else limit
     return [
         _("📄 {number} · {status}", number=draft.number, status=STATUS_LABELS[draft.status]),
-        _("Title: {value}", value=excerpt(draft.title, cut)),
+        _("Title: {value}",
+          value=ERASED_CONTENT if draft.title == "" else excerpt(draft.title, cut)),
         _("Kind: {value}", value=_VALUES[Step.KIND](draft, cut)),
         _("Field: {value}", value=_VALUES[Step.FIELD](draft, cut)),
         _("Before: {value}", value=answer_value(draft, Step.PROBLEM, cut)),

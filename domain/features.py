@@ -13,14 +13,18 @@ from zoneinfo import ZoneInfo
 
 from domain.announce import AnnounceDesk
 from domain.chats import ChatDesk
+from domain.claiming import ClaimDesk, hand_back
 from domain.commend import CardDesk, Schedule
 from domain.drafting import Drafting
+from domain.erasure import ErasureDesk
 from domain.exports import ExportDesk
 from domain.invites import InviteDesk
 from domain.joining import Joining
 from domain.linking import Linking
 from domain.mine import Mine
 from domain.preferences import Preferences
+from domain.privacy import PrivacyDesk
+from domain.privacy_copy import MyData
 from domain.proxy import Proxy
 from domain.review import ReviewDesk
 from domain.routes import Prompt, Routes, merge
@@ -67,6 +71,8 @@ class Features:
 
     routes: Routes
     ask_unit: Callable[..., Awaitable[None]]
+    # Takes a refusal of the privacy notice that means more than one: True if it did.
+    refused: Callable[[Turn], Awaitable[bool]] | None = None
 
 
 def register(engine: Engine, settings: FeatureSettings) -> Features:
@@ -78,9 +84,11 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         timezone=tz, prompt=engine.prompt, spell=engine.spell, press=engine.press,
         cancel=engine.cancel, begin=lambda turn: proxy.begin(turn),
     )  # fmt: skip
-    proxy = Proxy(drafting.start_draft)
+    proxy = Proxy(drafting.start_draft, engine.spell)
+    claims = ClaimDesk(engine.prompt)
     routes = merge((
         Preferences(engine.prompt).routes(),
+        PrivacyDesk(engine.prompt).routes(),
         joining.routes(),
         drafting.routes(),
         proxy.routes(),
@@ -92,8 +100,11 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         AnnounceDesk(settings.caption_limit).routes(),
         ChatDesk().routes(),
         CardDesk(settings.schedule or Schedule(0, dt.time(8), tz)).routes(),
-        Linking(engine.prompt, settings.labels).routes(),
+        Linking(engine.prompt, settings.labels, claim=claims.take_over).routes(),
+        claims.routes(),
         ExportDesk().routes(),
         WebDesk(settings.web_address).routes(),
+        MyData(dict(settings.labels)).routes(),
+        ErasureDesk().routes(),
     ))  # fmt: skip
-    return Features(routes, joining.ask_unit)
+    return Features(routes, joining.ask_unit, hand_back)

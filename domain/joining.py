@@ -1,5 +1,5 @@
-"""Joining a grassroots union: find it by name or deep link, confirm, give a name and,
-if one wishes, a phone number."""
+"""Joining a grassroots union: find it by name or deep link, confirm, agree to the privacy
+notice, give a name and, if one wishes, a phone number."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from domain import dialog, typed
+from domain import dialog, privacy, typed
 from domain.codes import ButtonCode, button_code
 from domain.errors import InputError
 from domain.invites import is_invite_payload
 from domain.model import DialogState, Unit
 from domain.parsing import NAME_MAX, NAME_MIN, clean_text, search_terms
+from domain.ports_privacy import ConsentAction
 from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes, StateRoute
 from domain.text import Text, Verbatim, _, n_
 from domain.turn import Turn
@@ -25,6 +26,7 @@ _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 JOIN_YES = _("✅ Yes, join")
 JOIN_OTHER = _("🔍 Find another union")
+SHARE_PHONE = _("📱 Share my phone number")
 
 
 @button_code("j", "search")
@@ -89,11 +91,13 @@ class Joining:
                 "unit": CommandRoute(lambda t, _a: self.ask_unit(t), open=True, leaves=False),
                 "skip": CommandRoute(self._skip, leaves=False),
             },
-            buttons={"j": ButtonRoute(self._join_button)},
+            buttons={"j": ButtonRoute(self._join_button),
+                     "pv": ButtonRoute(self._consent_button)},
             states={
                 DialogState.JOIN_SEARCH: StateRoute(self._search, self._search_again,
                                                     cancel_word=False),
                 DialogState.JOIN_CONFIRM: StateRoute(self._confirm_text, self._confirm_prompt),
+                DialogState.JOIN_CONSENT: StateRoute(self._consent_text, self._consent_prompt),
                 DialogState.JOIN_NAME: StateRoute(self._set_name, self._name_again,
                                                   cancel_word=False),
                 DialogState.JOIN_PHONE: StateRoute(self._phone_text, self._phone_again),
@@ -106,7 +110,10 @@ class Joining:
 
     async def start(self, turn: Turn, code: str) -> None:
         """/start: from a union's poster, an invitation, or just to begin again."""
-        if is_invite_payload(code):
+        if is_invite_payload(code) and turn.member.consent_version != privacy.NOTICE_VERSION:
+            # Accepting stores the role: the notice first, the link kept until answered.
+            self._ask_consent(turn, {"start": code})
+        elif is_invite_payload(code):
             turn.pause()
             await self._accept(turn, code)
         elif code:
@@ -254,14 +261,15 @@ class Joining:
 
     def _name_prompt(self, turn: Turn) -> Reply:
         buttons: tuple[tuple[Button, ...], ...] = ()
-        if valid_name(turn.member.display_name):
-            label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.member.display_name)))
+        # The name the app shows, from the event: it is not stored before it is chosen.
+        if valid_name(turn.shown_name):
+            label = _("Use “{name}”", name=Verbatim(dialog.shorten(turn.shown_name)))
             buttons = ((Button(label, UseShownName().encode()),),)
         return Reply((_("What is your full name?"),), buttons)
 
     def _phone_prompt(self) -> Reply:
         keyboard = (
-            (KeyButton(_("📱 Share my phone number"), request_contact=True),),
+            (KeyButton(SHARE_PHONE, request_contact=True),),
             (KeyButton(SKIP_PHONE, command="skip"),),
         )
         # Typing the number works on every channel; sharing the contact only where the
@@ -292,7 +300,7 @@ class Joining:
             ):
                 await self._join(turn, unit_id)
             case UseShownName() if conversation.state is DialogState.JOIN_NAME:
-                await self._set_name(turn, turn.member.display_name)
+                await self._set_name(turn, turn.shown_name)
             case _:
                 turn.outcome.notice = _("That choice is from an earlier message.")
                 await self._prompt(turn)
@@ -302,23 +310,83 @@ class Joining:
         if unit is None:
             await self.ask_unit(turn, _("That union is no longer available."))
             return
-        changing = turn.member.has_joined
-        turn.member.unit_id = unit.id
-        if changing:
+        if turn.member.has_joined:
+            turn.member.unit_id = unit.id
             turn.pause()
             turn.menu(_("Done: you are now a member of {unit}.",
                         unit=await self.path(turn, unit)))  # fmt: skip
-            return
+        elif turn.member.consent_version != privacy.NOTICE_VERSION:
+            self._ask_consent(turn, {"unit": unit.id})
+        else:
+            self._ask_name(turn, unit.id)
+
+    def _ask_name(self, turn: Turn, unit_id: int, *before: Text) -> None:
+        turn.member.unit_id = unit_id
         turn.conversation.state = DialogState.JOIN_NAME
         turn.conversation.data = {}
-        turn.show(self._name_prompt(turn))
+        turn.show(self._name_prompt(turn), *before)
+
+    # -- the privacy notice, before anything about the member is stored ------
+
+    @staticmethod
+    def _ask_consent(turn: Turn, waiting: dict[str, object]) -> None:
+        """Show the notice; ``waiting`` is what to do once the member agrees (the union
+        confirmed, or the deep link they opened)."""
+        turn.conversation.state = DialogState.JOIN_CONSENT
+        turn.conversation.data = waiting
+        privacy.ask(turn)
+
+    async def _consent_prompt(self, turn: Turn, *before: Text) -> None:
+        privacy.ask(turn, *before)
+
+    async def _consent_text(self, turn: Turn, text: str) -> None:
+        """A typed "đồng ý" or "không" (or a button's words)."""
+        agreed = privacy.read_answer(text, self._spell)
+        if agreed is None:
+            await self._prompt(turn, _("Please choose one of the options below."))
+        elif agreed:
+            await self._agreed(turn)
+        else:
+            await self._refused(turn)
+
+    async def _consent_button(self, turn: Turn, press: privacy.ConsentPress) -> None:
+        if turn.conversation.state is not DialogState.JOIN_CONSENT:
+            turn.outcome.notice = _("That choice is from an earlier message.")
+            await self._prompt(turn)
+        elif isinstance(press, privacy.Agree):
+            await self._agreed(turn)
+        else:
+            await self._refused(turn)
+
+    async def _agreed(self, turn: Turn) -> None:
+        """Record the consent, then do what was waiting for it."""
+        await privacy.record(turn, ConsentAction.GIVEN)
+        waiting = turn.conversation.data
+        if "start" in waiting:
+            turn.pause()
+            turn.say(privacy.THANKS)
+            await self.start(turn, str(waiting["start"]))
+            return
+        unit = await turn.uow.units.get(int(waiting.get("unit", 0)))
+        if unit is not None and unit.is_grassroots:
+            self._ask_name(turn, unit.id, privacy.THANKS)
+        else:
+            await self.ask_unit(turn, privacy.THANKS)
+
+    async def _refused(self, turn: Turn) -> None:
+        """Nothing about a newcomer who refuses is kept, not even that they came."""
+        again = _("If you change your mind, type /start or scan your union's QR code again.")
+        if not turn.member.has_joined and await turn.uow.consents.forget_newcomer(turn.member.id):
+            turn.forgotten = True
+            turn.say(_("All right: nothing about you is stored, and this conversation is "
+                       "forgotten."), again)  # fmt: skip
+            return
+        await privacy.record(turn, ConsentAction.REFUSED)
+        turn.pause()
+        turn.say(_("All right: your answer is recorded, and nothing more is stored."), again)
 
     async def _set_name(self, turn: Turn, text: str) -> None:
-        name = " ".join(clean_text(text, limit=NAME_MAX).split())
-        if not valid_name(name):
-            raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
-                               minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
-        turn.member.full_name = name
+        turn.member.full_name = read_name(text)
         turn.conversation.state = DialogState.JOIN_PHONE
         turn.show(self._phone_prompt())
 
@@ -333,11 +401,7 @@ class Joining:
     async def contact(self, turn: Turn, contact: ContactShared) -> None:
         if turn.conversation.state is not DialogState.JOIN_PHONE:
             raise InputError(_("A contact is not expected here."))
-        if contact.owner_external_id != turn.member.external_id:
-            raise InputError(_("Please share your own phone number with the button below."))
-        if not _PHONE.match(contact.phone.strip()):
-            raise InputError(_("That does not look like a phone number."))
-        turn.member.phone = clean_phone(contact.phone)
+        turn.member.phone = read_contact(turn, contact)
         self.finish(turn)
 
     async def _phone_text(self, turn: Turn, text: str) -> None:
@@ -345,9 +409,7 @@ class Joining:
         if typed.intent(text) is Intent.SKIP or typed.fold(text) in typed.NO_WORDS:
             self.finish(turn)
             return
-        if not _PHONE.match(text.strip()):
-            raise InputError(_("That does not look like a phone number."))
-        turn.member.phone = clean_phone(text)
+        turn.member.phone = read_phone(text)
         self.finish(turn)
 
     async def _confirm_text(self, turn: Turn, text: str) -> None:
@@ -367,6 +429,29 @@ class Joining:
 
 def valid_name(name: str) -> bool:
     return NAME_MIN <= len(name) <= NAME_MAX and any(ch.isalpha() for ch in name)
+
+
+def read_name(text: str) -> str:
+    """A full name as typed, its spaces tidied; InputError when it is not one."""
+    name = " ".join(clean_text(text, limit=NAME_MAX).split())
+    if not valid_name(name):
+        raise InputError(_("Please type your full name ({minimum} to {maximum} letters).",
+                           minimum=NAME_MIN, maximum=NAME_MAX))  # fmt: skip
+    return name
+
+
+def read_phone(text: str) -> str:
+    """A phone number as typed, kept as its digits; InputError when it is not one."""
+    if not _PHONE.match(text.strip()):
+        raise InputError(_("That does not look like a phone number."))
+    return clean_phone(text)
+
+
+def read_contact(turn: Turn, contact: ContactShared) -> str:
+    """The member's own phone number from a shared contact; InputError for another's."""
+    if contact.owner_external_id != turn.member.external_id:
+        raise InputError(_("Please share your own phone number with the button below."))
+    return read_phone(contact.phone)
 
 
 def clean_phone(phone: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields
 
 from domain.model import Conversation, DialogState, Member
@@ -46,11 +46,18 @@ def shown(code: str) -> str:
 class Linking:
     """/link: a code to show, or a code to use."""
 
-    def __init__(self, prompt: Prompt, labels: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        prompt: Prompt,
+        labels: Mapping[str, str],
+        claim: Callable[[Turn, Member], Awaitable[bool]] | None = None,
+    ) -> None:
         # Ask again what the dialog in progress expects (the service's prompt).
         self._prompt = prompt
         # The running channels and their apps' names.
         self._labels = labels
+        # Takes a code given to a record a helper entered (domain.claiming): True if it was.
+        self._claim = claim
 
     def routes(self) -> Routes:
         """Open before joining (a new account may join by linking), and it keeps the
@@ -114,6 +121,8 @@ class Linking:
             await self._prompt(turn, _("Your accounts are already linked."))
             return
         owner = (await turn.uow.members.by_ids([owner_id]))[owner_id]
+        if self._claim is not None and await self._claim(turn, owner):
+            return
         refusal = await self._refusal(turn, owner)
         if refusal is not None:
             await self._prompt(turn, refusal)

@@ -68,13 +68,24 @@ class DialogState(StrEnum):
     IDLE = "idle"
     JOIN_SEARCH = "join_search"
     JOIN_CONFIRM = "join_confirm"
+    # The privacy notice, answered before a name is asked (domain.privacy).
+    JOIN_CONSENT = "join_consent"
     JOIN_NAME = "join_name"
     JOIN_PHONE = "join_phone"
     DRAFTING = "drafting"
     REVIEWING = "reviewing"
     PROXY_MEMBER = "proxy_member"
+    # A helper states that the member they enter agreed to the privacy notice.
+    PROXY_CONSENT = "proxy_consent"
     TARGETS = "targets"
     ANNOUNCING = "announcing"
+    # The member is asked to confirm that their data be erased (domain.erasure).
+    ERASING = "erasing"
+    # /settings: the member types their corrected name, or phone (domain.preferences).
+    SETTINGS_NAME = "settings_name"
+    SETTINGS_PHONE = "settings_phone"
+    # A helper types the name of a member they entered, for a claim code (domain.claiming).
+    CLAIM_MEMBER = "claim_member"
 
 
 class RoleKind(StrEnum):
@@ -197,6 +208,8 @@ class Member:
     # False once the channel said the member cannot be written to (they blocked the bot):
     # broadcasts skip them until they write again.
     reachable: bool = True
+    # The version of the privacy notice the member agreed to last; None: not yet.
+    consent_version: str | None = None
 
     def __str__(self) -> str:
         """How logs name a member: id and channel identity, never their name or phone."""

@@ -34,6 +34,10 @@ from domain.ports_files import InitiativeLine as InitiativeLine
 from domain.ports_files import KeptFileRepository as KeptFileRepository
 from domain.ports_files import ReportSource as ReportSource
 from domain.ports_lists import Found, ListQuery, SentAnnouncement
+from domain.ports_privacy import ClaimStore as ClaimStore
+from domain.ports_privacy import ConsentLog as ConsentLog
+from domain.ports_privacy import ErasureStore as ErasureStore
+from domain.ports_privacy import PersonalDataSource as PersonalDataSource
 from domain.text import Text
 from domain.unit_import import UnitRecord
 
@@ -561,6 +565,10 @@ class UnitOfWork(Protocol):
     files: KeptFileRepository
     web: WebAccess
     reports: ReportSource
+    privacy_copy: PersonalDataSource
+    consents: ConsentLog
+    erasure: ErasureStore
+    claims: ClaimStore
 
     async def __aenter__(self) -> Self:
         """Begin."""

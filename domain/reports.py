@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.dialog import FIELD_LABELS, KIND_LABELS, STATUS_LABELS
+from domain.erased import name_text, title_text
 from domain.errors import NotAllowed, NotFound
 from domain.model import Coauthor, Figures, Member, Phase, RoleKind, Unit, format_number
 from domain.ports import InitiativeLine, ProgressRepository, ReportSource, UnitOfWorkFactory
@@ -190,10 +191,10 @@ def initiative_row(line: InitiativeLine, path: Sequence[str], confidential: bool
     exporter may read them."""
     return [
         format_number(line.id),
-        line.title,
+        title_text(line.title),
         KIND_LABELS[line.kind] if line.kind else None,
         FIELD_LABELS[line.field] if line.field else None,
-        line.author,
+        name_text(line.author),
         _shares(line.coauthors),
         line.unit.name,
         " › ".join(path),

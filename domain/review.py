@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
 from domain import dialog, review_cases, review_typed
+from domain.erased import name_text, title_text
 from domain.errors import InputError, NotAllowed, NotFound
 from domain.model import (
     Decision,
@@ -340,7 +341,7 @@ class ReviewDesk:
         for item, raised in items[:DIGEST_ITEMS]:
             days = (now - (item.submitted_at or item.created_at)).days
             line = _("{number} · {title} · waiting {days} days", number=item.number,
-                     title=Verbatim(dialog.shorten(item.title or "", 40)), days=days)  # fmt: skip
+                     title=title_text(item.title, limit=40), days=days)  # fmt: skip
             lines.append(_("{line} ⬆️ raised to you", line=line) if raised else line)
         if len(items) > DIGEST_ITEMS:
             lines.append(_("… and {count} more.", count=len(items) - DIGEST_ITEMS))
@@ -375,12 +376,12 @@ class ReviewDesk:
             raise review_cases.unseen(argument.strip()) from None
         initiative = trail.initiative
         lines: list[Text] = [_("🗂 History of {number}: {title}", number=initiative.number,
-                               title=Verbatim(initiative.title or ""))]  # fmt: skip
+                               title=title_text(initiative.title))]  # fmt: skip
         for entry in trail.entries:
             lines.append(_("{moment} · {action} (version {version}) · {name}",
                            moment=Moment(entry.at), action=ACTION_LABELS.get(
                                entry.action, Text("{text}", {"text": Verbatim(entry.action)})),
-                           version=entry.version, name=Verbatim(entry.actor_name)))  # fmt: skip
+                           version=entry.version, name=name_text(entry.actor_name)))  # fmt: skip
             if reason := reason_text(entry.note):
                 lines.append(_("   Reason: {reason}", reason=reason))
         turn.outcome.replies.append(Reply(tuple(lines)))
@@ -408,7 +409,7 @@ def _listing_lines(listing: PendingPage, now: dt.datetime) -> list[Text]:
     for item in listing.items:
         since = item.submitted_at or item.created_at
         lines.append(_("{number} · {title} · {unit} · waiting {days} days",
-                       number=item.number, title=Verbatim(dialog.shorten(item.title or "", 40)),
+                       number=item.number, title=title_text(item.title, limit=40),
                        unit=Verbatim(names.get(item.unit_id, "")),
                        days=(now - since).days))  # fmt: skip
     return lines

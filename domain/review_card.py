@@ -16,6 +16,7 @@ from typing import ClassVar, Literal, Protocol
 
 from domain import dialog
 from domain.codes import ButtonCode, button_code
+from domain.erased import name_text, title_text
 from domain.model import Decision, HistoryEntry, Initiative, Member, Step
 from domain.ports import (
     InitiativeRepository,
@@ -23,7 +24,7 @@ from domain.ports import (
     SubmissionSnapshots,
     UnitRepository,
 )
-from domain.text import Moment, Text, Verbatim, _, clip
+from domain.text import Moment, Text, Verbatim, _
 from domain.ui import Button, Reply
 
 # Long answers on the card: the first line, cut at a word, so the card fits a phone's
@@ -170,15 +171,16 @@ def reason_text(note: str | None) -> Text | None:
     return Text("{text}", {"text": Verbatim(note)})
 
 
-def name_of(member: Member) -> Verbatim:
-    """A member as people know them: the name they gave, else their channel's name."""
-    return Verbatim(member.full_name or member.display_name)
+def name_of(member: Member) -> Text:
+    """A member as people know them: the name they gave, else their channel's name (or
+    the erased member's placeholder)."""
+    return name_text(member.full_name or member.display_name)
 
 
 def decided_line(entry: HistoryEntry) -> Text:
     """Who decided, and when."""
     template = DECIDED[Decision(entry.action)]
-    return Text(template.msgid, {"name": Verbatim(entry.actor_name), "moment": Moment(entry.at)})
+    return Text(template.msgid, {"name": name_text(entry.actor_name), "moment": Moment(entry.at)})
 
 
 def _digest(value: object) -> str:
@@ -303,7 +305,7 @@ async def review_card(
         _("📥 Initiative {number} awaits review (version {version})",
           number=initiative.number, version=initiative.version),
         *await since_last_version(uow, initiative),
-        _("Title: {value}", value=Verbatim(clip(initiative.title or "", TITLE_EXCERPT))),
+        _("Title: {value}", value=title_text(initiative.title, limit=TITLE_EXCERPT)),
         _("Kind: {kind} · Field: {field}",
           kind=dialog.KIND_LABELS[kind] if kind else _("—"),
           field=dialog.FIELD_LABELS[field] if field else _("—")),

@@ -275,8 +275,8 @@ async def decide(
     initiative.status = status
     await store.initiatives.record(initiative, actor.id, decision.value, now, note=note,
                                    role=ADMIN)  # fmt: skip
-    entry = HistoryEntry(decision.value, version, now, actor.id, name_of(actor).value, ADMIN,
-                         note)  # fmt: skip
+    entry = HistoryEntry(decision.value, version, now, actor.id,
+                         actor.full_name or actor.display_name, ADMIN, note)  # fmt: skip
     cards = await _cards_shown(store, initiative, entry, actor.language)
     return Decided(initiative, entry, cards + await _tell_author(store, initiative, decision, note))
 

@@ -57,6 +57,8 @@ class StateRoute:
     cancel: Callable[[Turn], Awaitable[None]] | None = None
     # A photo or document shared here; elsewhere the feature that takes files decides.
     file: Callable[[Turn, FileShared], Awaitable[None]] | None = None
+    # A contact shared here; elsewhere the feature that takes contacts decides.
+    contact: Callable[[Turn, ContactShared], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from domain.model import (
 from domain.numbered import chosen, last_choices
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from domain.preferences import LANGUAGES
+from domain.privacy import ConsentGate
+from domain.privacy_copy import PersonalCopies, prepare_copies
 from domain.proxy import helper_units
 from domain.reports import Exporter
 from domain.routes import CommandRoute, Routes, merge
@@ -94,11 +96,14 @@ class ConversationService:
         channels: Mapping[str, Capabilities] | None = None,
         web_address: str = "",
         exporter: Exporter | None = None,
+        copies: PersonalCopies | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
         # Makes the Excel reports that /export sends, once the turn is over.
         self._exporter = exporter
+        # Makes the copies of their data that /mydata sends, once the turn is over.
+        self._copies = copies
         self._tz = timezone
         self._default_language = default_language
         # What each channel can do; the core asks this, never a channel's name.
@@ -115,6 +120,7 @@ class ConversationService:
             Engine(self._prompt, self._spell, self._button, self._cancel), feature_settings
         )
         self._ask_unit = features.ask_unit
+        self._consent = ConsentGate(self._prompt, self._spell, self._dispatch, features.refused)
         cancel = CommandRoute(lambda turn, _a: self._cancel(turn), open=True, leaves=False)
         routes = merge((features.routes, Routes(commands={"cancel": cancel})))
         self._commands = routes.commands
@@ -148,18 +154,15 @@ class ConversationService:
             turn = Turn(
                 uow, member, conversation, now, now.astimezone(self._tz).date(),
                 Outcome(language=member.language), capabilities,
+                shown_name=inbound.sender.display_name,
             )  # fmt: skip
             buttons = capabilities.buttons
-            if _moved(before, member):
-                await self._arrive(turn, before.channel, inbound.payload)
-            else:
-                await self._dispatch(turn, inbound.payload if buttons else _numbered(inbound, turn))
-            await self._page_menu(turn, inbound.payload)
+            await self._respond(turn, before, inbound)
             if not buttons and turn.outcome.replies:
                 conversation.choices = tuple(c.stored() for c in last_choices(turn.outcome.replies))
-            if member != before:
+            if member != before and not turn.forgotten:
                 await uow.members.save(member, now)
-            if conversation != conversation_before:
+            if conversation != conversation_before and not turn.forgotten:
                 await uow.conversations.save(conversation, now)
             outcome = turn.outcome
             # Notifications go through the delivery queue in the same transaction as what
@@ -171,7 +174,26 @@ class ConversationService:
         turn.outcome.language = member.language
         # Files are made outside the transaction: nothing is held while a big one is written.
         await prepare_documents(turn.outcome, self._exporter, member, turn.today)
+        await prepare_copies(turn.outcome, self._copies, member, now)
         return turn.outcome
+
+    async def _respond(self, turn: Turn, before: Member, inbound: Inbound) -> None:
+        """What the event does: held back by the privacy notice when the member owes an
+        answer to it, taken as a greeting from another app, or dispatched."""
+        buttons = turn.capabilities.buttons
+        payload = inbound.payload if buttons else _numbered(inbound, turn)
+        owed = await self._consent.owed(turn)
+        if owed and not self._consent.exempt(turn, payload):
+            # Nothing else happens until the member answers the privacy notice.
+            await self._consent.answer(turn, payload)
+        elif _moved(before, turn.member):
+            await self._arrive(turn, before.channel, inbound.payload)
+        else:
+            await self._dispatch(turn, payload)
+        if owed:
+            self._consent.remind(turn)
+        elif not turn.forgotten:
+            await self._page_menu(turn, inbound.payload)
 
     async def _page_menu(self, turn: Turn, payload: Payload) -> None:
         """At /start and /help, and where the main menu comes back, on an app that opens pages, its
@@ -190,20 +212,21 @@ class ConversationService:
         """The sender's member row (made on first contact), and a copy as it was stored."""
         sender = inbound.sender
         member = await uow.members.by_external_id(sender.channel, sender.external_id)
-        display_name = sender.display_name[:200] or sender.external_id
         if member is None:
+            # No name is stored before the member agrees to the privacy notice.
             member = Member(
                 id=0,
                 channel=sender.channel,
                 external_id=sender.external_id,
-                display_name=display_name,
+                display_name=sender.external_id,
                 language=self._default_language,
             )
             member = await uow.members.add(member, now)
             return member, replace(member)
         stored = replace(member)
-        # People change their Telegram name; decisions and history show the current one.
-        member.display_name = display_name
+        if member.consent_version is not None:
+            # People change their Telegram name; decisions and history show the current one.
+            member.display_name = sender.display_name[:200] or sender.external_id
         # A member with linked accounts is written to on the one they used last, and
         # one who writes can be written to, whatever a channel said before.
         member.channel, member.external_id = sender.channel, sender.external_id
@@ -238,8 +261,8 @@ class ConversationService:
                 await self._ask_unit(turn, _("First, let us find your grassroots union."))
             elif isinstance(payload, TextMessage):
                 await self._text(turn, payload.text)
-            elif isinstance(payload, ContactShared) and self._contact_route is not None:
-                await self._contact_route(turn, payload)
+            elif isinstance(payload, ContactShared):
+                await self._contact(turn, payload)
             elif isinstance(payload, FileShared):
                 await self._file(turn, payload)
             elif isinstance(payload, Unsupported):
@@ -330,6 +353,13 @@ class ConversationService:
             await route.file(turn, shared)
         elif self._file_route is not None:
             await self._file_route(turn, shared)
+
+    async def _contact(self, turn: Turn, contact: ContactShared) -> None:
+        route = self._states.get(turn.conversation.state)
+        if route is not None and route.contact is not None:
+            await route.contact(turn, contact)
+        elif self._contact_route is not None:
+            await self._contact_route(turn, contact)
 
     # -- buttons -------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain import dialog
+from domain.erased import name_text
 from domain.errors import InputError, NotFound, Outdated
 from domain.model import (
     EDITABLE,
@@ -133,7 +134,7 @@ async def _tell_author(store: SubmissionStore, helper: Member, draft: Initiative
         return Notices()
     told = Reply((_("{helper} of the initiative support team has submitted initiative "
                     "{number} “{title}” for you. You will be told here when it is reviewed.",
-                    helper=Verbatim(helper.full_name or helper.display_name),
+                    helper=name_text(helper.full_name or helper.display_name),
                     number=draft.number, title=Verbatim(draft.title or "")),))  # fmt: skip
     return Notices(deliveries=(Delivery(author, told),))
 

@@ -24,6 +24,10 @@ class Turn:
     outcome: Outcome
     # What the member's channel can show.
     capabilities: Capabilities = UNREACHABLE
+    # The name the member's app shows in this event: stored only once they consent.
+    shown_name: str = ""
+    # The member refused the notice before joining and was deleted: nothing is saved.
+    forgotten: bool = False
 
     def say(self, *lines: Text, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         """Add a message to the replies."""

@@ -108,6 +108,9 @@ class Document:
     file_name: str
     data: bytes = field(default=b"", repr=False)
     order: object | None = None
+    # What a channel that can neither send nor link a file says instead (None: that a
+    # report can be had elsewhere).
+    unsent: Text | None = None
 
 
 @dataclass(frozen=True, slots=True)

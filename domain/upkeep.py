@@ -12,6 +12,7 @@ from domain.delivery import queue
 from domain.model import InitiativeStatus
 from domain.nudges import NudgeDesk, NudgePolicy
 from domain.ports import UnitOfWorkFactory
+from domain.retention import BATCH, delete_expired, notices_due
 from domain.review import ReviewDesk
 from domain.ui import Capabilities
 
@@ -55,6 +56,23 @@ class Upkeep:
             queued = await queue(uow, deliveries, now, urgent=False, channels=self._channels)
             await uow.commit()
         return queued
+
+    async def forget_old_drafts(self, months: int, batches: int = 50) -> tuple[int, int]:
+        """Tell the writers of drafts untouched for ``months`` months that they will be
+        deleted, and delete those told of long enough ago and untouched since, a bounded
+        batch per transaction; returns how many were told of and how many deleted."""
+        told = deleted = 0
+        for _batch in range(batches):
+            now = self._clock()
+            async with self._uow() as uow:
+                found, deliveries = await notices_due(uow, now, months, self._tz)
+                await queue(uow, deliveries, now, urgent=False, channels=self._channels)
+                gone = await delete_expired(uow, now)
+                await uow.commit()
+            told, deleted = told + found, deleted + gone
+            if found < BATCH and gone < BATCH:
+                break
+        return told, deleted
 
     async def pending_reviews(self) -> int:
         """Initiatives waiting for a decision, everywhere."""

@@ -39,6 +39,8 @@ EXTENSIONS: dict[str, str] = {
     "audio/wav": ".wav",
     # The Excel reports an admin on Zalo downloads (Zalo cannot send them a file).
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    # A member's copy of their data (/mydata), for programs.
+    "application/json": ".json",
 }
 
 

@@ -1,8 +1,9 @@
-"""Writes a report's sheet as an .xlsx workbook: a zip of a few small XML files, written
-here directly. The sheet's XML is streamed into the zip row by row (each text inline in
-its cell), so 100.000 rows take little memory, at about 50.000 rows a second where
-openpyxl's write-only workbook made 4.400; each step runs in a worker thread, so the bot
-answers others meanwhile. The tests read the files back with openpyxl.
+"""Writes a report's sheet (or several, a member's copy of their data) as an .xlsx
+workbook: a zip of a few small XML files, written here directly. Each sheet's XML is
+streamed into the zip row by row (each text inline in its cell), so 100.000 rows take
+little memory, at about 50.000 rows a second where openpyxl's write-only workbook made
+4.400; each step runs in a worker thread, so the bot answers others meanwhile. The
+tests read the files back with openpyxl.
 
 Headers are translated; the header row is frozen and filtered; money is a number with
 thousands separators ("#,##0", shown with the reader's own separators), percentages
@@ -53,28 +54,38 @@ _RELATIONS = "http://schemas.openxmlformats.org/officeDocument/2006/relationship
 _PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_PARTS = {
-    "[Content_Types].xml": (
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" '
-        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_OFFICE}.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        f'ContentType="{_OFFICE}.worksheet+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_OFFICE}.styles+xml"/></Types>'
-    ),
-    "_rels/.rels": (
-        f'<Relationships xmlns="{_PACKAGE}"><Relationship Id="rId1" '
-        f'Type="{_RELATIONS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        f'<Relationships xmlns="{_PACKAGE}">'
-        f'<Relationship Id="rId1" Type="{_RELATIONS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_RELATIONS}/styles" Target="styles.xml"/>'
-        "</Relationships>"
-    ),
-}
+
+
+def _parts(count: int) -> dict[str, str]:
+    """The package's fixed parts for a workbook of ``count`` sheets: sheet n is
+    xl/worksheets/sheet{n}.xml with relation rId{n}; the styles come after them."""
+    numbers = range(1, count + 1)
+    sheets = "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                     f'ContentType="{_OFFICE}.worksheet+xml"/>' for n in numbers)  # fmt: skip
+    relations = "".join(f'<Relationship Id="rId{n}" Type="{_RELATIONS}/worksheet" '
+                        f'Target="worksheets/sheet{n}.xml"/>' for n in numbers)  # fmt: skip
+    return {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_OFFICE}.sheet.main+xml"/>'
+            f'{sheets}<Override PartName="/xl/styles.xml" '
+            f'ContentType="{_OFFICE}.styles+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{_PACKAGE}"><Relationship Id="rId1" '
+            f'Type="{_RELATIONS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{_PACKAGE}">{relations}'
+            f'<Relationship Id="rId{count + 1}" Type="{_RELATIONS}/styles" '
+            'Target="styles.xml"/></Relationships>'
+        ),
+    }
+
+
 _FONT = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
 
 
@@ -87,38 +98,57 @@ class XlsxWriter:
 
     async def __call__(self, sheet: Sheet, rows: Batches, language: str) -> bytes:
         """The workbook of one sheet, its rows read a batch at a time."""
-        writing = _Writing(sheet, self._renderer, language, self._tz)
-        await asyncio.to_thread(writing.start)
-        async for batch in rows:
-            await asyncio.to_thread(writing.append, batch)
+        return await self.workbook(((sheet, rows),), language)
+
+    async def workbook(self, sheets: Sequence[tuple[Sheet, Batches]], language: str) -> bytes:
+        """A workbook of several sheets, in this order, each written as the one above."""
+        writing = _Writing(self._renderer, language, self._tz)
+        await asyncio.to_thread(writing.start, len(sheets))
+        for sheet, rows in sheets:
+            await asyncio.to_thread(writing.open, sheet)
+            async for batch in rows:
+                await asyncio.to_thread(writing.append, batch)
+            await asyncio.to_thread(writing.close)
         return await asyncio.to_thread(writing.finish)
 
 
 class _Writing:
-    """One workbook being written; each step runs in a worker thread, one at a time."""
+    """One workbook being written, a sheet at a time; each step runs in a worker thread,
+    one at a time."""
 
-    def __init__(self, sheet: Sheet, renderer: Renderer, language: str, tz: ZoneInfo) -> None:
-        self._sheet = sheet
+    def __init__(self, renderer: Renderer, language: str, tz: ZoneInfo) -> None:
         self._renderer = renderer
         self._language = language
         self._tz = tz
         self._buffer = io.BytesIO()
         self._zip = zipfile.ZipFile(self._buffer, "w", zipfile.ZIP_DEFLATED)
         self._stream: IO[bytes] | None = None
-        self._letters = [_column_letter(i) for i in range(1, len(sheet.columns) + 1)]
-        self._styles, self._date_style = _cell_styles(sheet)
+        self._sheet = Sheet(Text(""), ())
+        self._letters: list[str] = []
+        self._styles: list[str] = []
+        self._date_style = ""
         self._row = 1
+        # Each sheet written: its name and the area its filter covers.
+        self._written: list[tuple[str, str]] = []
         # Labels (statuses, kinds) repeat on every row: translated once each.
         self._labels: dict[str, str] = {}
 
-    def start(self) -> None:
-        """The fixed parts, then the sheet's columns, frozen header row and headers."""
-        for name, xml in _PARTS.items():
+    def start(self, count: int) -> None:
+        """The fixed parts of a workbook of ``count`` sheets."""
+        for name, xml in _parts(count).items():
             self._zip.writestr(name, _HEAD + xml)
         self._zip.writestr("xl/styles.xml", _HEAD + _styles_xml())
-        sheet = zipfile.ZipInfo("xl/worksheets/sheet1.xml", time.localtime()[:6])
-        sheet.compress_type = zipfile.ZIP_DEFLATED
-        self._stream = self._zip.open(sheet, "w")
+
+    def open(self, sheet: Sheet) -> None:
+        """The next sheet: its columns, frozen header row and headers."""
+        self._sheet = sheet
+        self._letters = [_column_letter(i) for i in range(1, len(sheet.columns) + 1)]
+        self._styles, self._date_style = _cell_styles(sheet)
+        self._row = 1
+        number = len(self._written) + 1
+        sheet_part = zipfile.ZipInfo(f"xl/worksheets/sheet{number}.xml", time.localtime()[:6])
+        sheet_part.compress_type = zipfile.ZIP_DEFLATED
+        self._stream = self._zip.open(sheet_part, "w")
         widths = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
                          for i, c in enumerate(self._sheet.columns, start=1))  # fmt: skip
         headers = "".join(
@@ -136,7 +166,7 @@ class _Writing:
 
     def append(self, batch: Sequence[Sequence[Cell]]) -> None:
         """Rows of data, as one piece of XML."""
-        assert self._stream is not None, "start() first"
+        assert self._stream is not None, "open() first"
         parts: list[str] = []
         add = parts.append
         row_number = self._row
@@ -153,9 +183,9 @@ class _Writing:
         self._stream.write("".join(parts).encode())
         self._row = row_number
 
-    def finish(self) -> bytes:
-        """Filters on the header row over every row written; the file's bytes."""
-        assert self._stream is not None, "start() first"
+    def close(self) -> None:
+        """Filters on the header row over every row of the sheet written."""
+        assert self._stream is not None, "open() first"
         area = f"$A$1:${self._letters[-1]}${self._row}"
         self._stream.write(
             f'</sheetData><autoFilter ref="{area.replace("$", "")}"/>'
@@ -163,15 +193,25 @@ class _Writing:
             "</worksheet>".encode()
         )
         self._stream.close()
-        name = _sheet_name(self._render(self._sheet.title))
-        quoted = "'" + name.replace("'", "''") + "'"
+        self._stream = None
+        taken = {name.casefold() for name, _area in self._written}
+        self._written.append((_unique(_sheet_name(self._render(self._sheet.title)), taken), area))
+
+    def finish(self) -> bytes:
+        """The workbook's list of sheets; the file's bytes."""
+        assert self._stream is None, "close() the last sheet first"
+        sheets = "".join(f'<sheet name={quoteattr(name)} sheetId="{n}" r:id="rId{n}"/>'
+                         for n, (name, _area) in enumerate(self._written, start=1))  # fmt: skip
+        # Excel's own record of each filtered area, which it writes with every filter.
+        filters = "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n}" hidden="1">'
+            f"{escape(_quoted(name))}!{area}</definedName>"
+            for n, (name, area) in enumerate(self._written)
+        )
         self._zip.writestr("xl/workbook.xml", (
             f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONS}">'
-            f'<bookViews><workbookView/></bookViews><sheets><sheet name={quoteattr(name)} '
-            'sheetId="1" r:id="rId1"/></sheets><definedNames>'
-            # Excel's own record of the filtered area, which it writes with every filter.
-            '<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-            f"{escape(quoted)}!{area}</definedName></definedNames></workbook>"
+            f"<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets>"
+            f"<definedNames>{filters}</definedNames></workbook>"
         ))  # fmt: skip
         self._zip.close()
         return self._buffer.getvalue()
@@ -264,6 +304,22 @@ def _sheet_name(title: str) -> str:
     or ending with an apostrophe."""
     cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in _NOT_XML.sub("", title))
     return cleaned.strip().strip("'").strip()[:_SHEET_NAME] or "Sheet"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """A sheet name no other sheet of the workbook has (Excel compares them ignoring
+    case): a number added when needed, within the 31 characters."""
+    candidate, number = name, 1
+    while candidate.casefold() in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = name[: _SHEET_NAME - len(suffix)] + suffix
+    return candidate
+
+
+def _quoted(name: str) -> str:
+    """A sheet name as a formula quotes it."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def _inline(ref: str, text: str, style: str = "") -> str:

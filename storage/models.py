@@ -108,8 +108,48 @@ class MemberRow(Base):
     named: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # False once the member blocked the bot: broadcasts skip them until they come back.
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The version of the privacy notice the member last agreed to; None: not yet (members
+    # from before consent was asked are asked at their next message).
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    # When the member's personal data was erased: the row stays, anonymous, for figures.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ConsentRow(Base):
+    """A member's answer to a privacy notice, or a helper's statement that the member they
+    entered agreed: the verifiable record the law asks for. Never changed or deleted."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # The notice's version, and what was done: given, refused, withdrawn, or stated (by
+    # the helper who entered the member).
+    version: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    # The channel it was given on ("helper" for a helper's statement).
+    channel: Mapped[str] = mapped_column(String(16))
+    stated_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ErasureRow(Base):
+    """An erasure of a member's personal data, recorded without any: who asked (the
+    member or the operator), when, and how much went."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    drafts_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    initiatives_kept: Mapped[int] = mapped_column(Integer, default=0)
+    texts_removed: Mapped[int] = mapped_column(Integer, default=0)
+    files_removed: Mapped[int] = mapped_column(Integer, default=0)
+    messages_cancelled: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ConversationRow(Base):
@@ -184,6 +224,8 @@ class InitiativeRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # When the author was told that this draft, untouched for long, will be deleted.
+    retention_notice_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     coauthors: Mapped[list[CoauthorRow]] = relationship(
         order_by="CoauthorRow.position", cascade="all, delete-orphan", lazy="selectin"

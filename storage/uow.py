@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.ports import (
     AccountLinks,
     ChatLinks,
+    ClaimStore,
+    ConsentLog,
     ConversationRepository,
+    ErasureStore,
     Inbox,
     InitiativeRepository,
     InviteRepository,
@@ -19,6 +22,7 @@ from domain.ports import (
     MemberRepository,
     NudgeLog,
     Outbox,
+    PersonalDataSource,
     ProgressRepository,
     ReminderLog,
     ReportSource,
@@ -53,6 +57,10 @@ from storage.repositories import (
     SqlWebAccess,
     SqlWeeklySource,
 )
+from storage.repositories.privacy_claims import SqlClaims
+from storage.repositories.privacy_consents import SqlConsentLog
+from storage.repositories.privacy_copy import SqlPersonalData
+from storage.repositories.privacy_erase import SqlErasureStore
 
 
 class SqlUnitOfWork:
@@ -77,6 +85,10 @@ class SqlUnitOfWork:
     files: KeptFileRepository
     web: WebAccess
     reports: ReportSource
+    privacy_copy: PersonalDataSource
+    consents: ConsentLog
+    erasure: ErasureStore
+    claims: ClaimStore
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
         self._engine = engine
@@ -117,6 +129,10 @@ class SqlUnitOfWork:
         self.files = SqlKeptFiles(executor)
         self.web = SqlWebAccess(executor)
         self.reports = SqlReportSource(executor)
+        self.privacy_copy = SqlPersonalData(executor)
+        self.consents = SqlConsentLog(executor)
+        self.erasure = SqlErasureStore(executor)
+        self.claims = SqlClaims(executor)
         self._executor = executor
         return self
 

@@ -137,6 +137,7 @@ async def test_a_shared_contact_with_an_impossible_number(bot: Harness) -> None:
     worker = bot.member(WORKER, "Lan")
     await worker.say("/start HN-LB-MAY10")
     await worker.tap("Đúng")
+    await worker.say("đồng ý")
     await worker.say("Nguyễn Thị Lan")
     contact = {"phone_number": "1" * 40, "first_name": "Lan", "user_id": worker.id}
     await worker.send(contact=contact)

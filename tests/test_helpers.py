@@ -63,6 +63,7 @@ async def test_helper_enters_for_someone_without_the_bot(bot: Harness, database_
     await helper.say("Phạm Văn Tèo")
     assert "Không có đoàn viên" in helper.last().text
     await helper.tap("chưa dùng bot")
+    await helper.say("đồng ý")  # the helper states that the member agreed
     await answer_all(helper)
     await helper.tap("Gửi duyệt")
     stored = await load(database_url, 1)

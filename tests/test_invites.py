@@ -42,6 +42,7 @@ async def test_invited_admin_reviews_then_is_revoked(bot: Harness, database_url:
     assert "một lần" in invitation(admin).text and "29/11/2026" in invitation(admin).text
     newcomer = bot.member(900, "Giang")
     await newcomer.say(f"/start {payload}")
+    await newcomer.say("đồng ý")  # the privacy notice first, then the link
     assert "quản trị của CĐCS Công ty May 10" in newcomer.last().text
     assert "Giang" in admin.last().text, "the inviter hears of it"
 
@@ -68,8 +69,10 @@ async def test_used_expired_and_tampered_links(
     payload = await invite(admin, "tổ hỗ trợ", "CĐCS Công ty May 10")
     first, second = bot.member(901, "Hải"), bot.member(902, "Hạnh")
     await first.say(f"/start {payload}")
+    await first.say("đồng ý")
     assert "tổ hỗ trợ sáng kiến" in first.last().text
     await second.say(f"/start {payload}")
+    await second.say("đồng ý")
     assert "đã được dùng" in second.last().text
 
     expiring = await invite(admin, "quản trị", "CĐCS Công ty May 10")
@@ -114,6 +117,7 @@ async def test_an_invitation_dies_with_its_senders_role(bot: Harness, database_u
     await grant(database_url, "HN-LB-MAY10", ADMIN_A, revoke=True)
     newcomer = bot.member(904, "Linh")
     await newcomer.say(f"/start {payload}")
+    await newcomer.say("đồng ý")
     assert "không còn hiệu lực" in newcomer.last().text
 
 
@@ -145,6 +149,7 @@ async def test_an_invitation_comes_as_a_qr_code_of_its_link(
     assert dark_modules(picture) == [[bool(m) for m in row] for row in symbol.matrix]
     newcomer = bot.member(905, "Mai")
     await newcomer.say(f"/start {payload}")
+    await newcomer.say("đồng ý")
     assert "quản trị của CĐCS Công ty May 10" in newcomer.last().text, "the link works"
 
     await admin.say("/lang")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.fakebotapi import Harness
-from tests.scenario import MAY10, join
+from tests.scenario import AGREE, MAY10, join
 
 
 async def test_deep_link_shows_path_and_joins(bot: Harness) -> None:
@@ -12,6 +12,7 @@ async def test_deep_link_shows_path_and_joins(bot: Harness) -> None:
     card = worker.last().text
     assert "CĐCS Công ty May 10 › LĐLĐ quận Long Biên › LĐLĐ TP Hà Nội" in card
     await worker.tap("Đúng")
+    await worker.tap(AGREE)
     name_question = worker.last()
     assert [label for label, _ in name_question.buttons] == ["Dùng tên “Lan Nguyễn”"]
     await worker.tap("Lan Nguyễn")
@@ -27,6 +28,7 @@ async def test_someone_elses_contact_is_refused(bot: Harness) -> None:
     worker = bot.member(102, "Hùng")
     await worker.say(f"/start {MAY10}")
     await worker.tap("Đúng")
+    await worker.say("Đồng ý")
     await worker.say("Lê Văn Hùng")
     await worker.send(contact={"phone_number": "0900000000", "first_name": "X", "user_id": 999})
     assert "📱" in worker.last().keyboard[0], "still asked for the phone"

@@ -13,7 +13,7 @@ from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Clock, StartBot
 from tests.fakebotapi import Call, Harness, Member
-from tests.scenario import answer_all, join
+from tests.scenario import agreed_before, answer_all, join
 from tests.test_submission import PHOTO, load
 
 WORKER, ADMIN_A, ADMIN_B, UPPER, OUTSIDER = 701, 801, 802, 803, 804
@@ -36,6 +36,7 @@ async def grant(
             await revoke_role(units_of_work, **where)  # type: ignore[arg-type]
         else:
             await grant_role(units_of_work, **where)  # type: ignore[arg-type]
+            await agreed_before(database_url, "telegram", str(telegram_id))
     finally:
         units_of_work.dispose()
         await engine.dispose()

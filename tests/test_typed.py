@@ -11,7 +11,7 @@ import pytest
 from domain.model import FieldOfUse, SolutionKind, Step
 from tests.conftest import EXAMPLE_UNITS
 from tests.fakebotapi import Call, Harness, Member
-from tests.scenario import join
+from tests.scenario import asks_consent, join
 from tests.test_review import setup, submit
 from tests.test_submission import load
 
@@ -215,6 +215,7 @@ async def test_english_has_no_vietnamese_left(bot: Harness) -> None:
     await worker.say("/lang")
     await worker.tap("English")
     await worker.tap("Yes, join")
+    await worker.tap("I agree")
     await worker.say("Anna Smith")
     await worker.say("Skip")
     start = len(bot.api.sent_to(worker.id))
@@ -244,6 +245,8 @@ async def test_typed_answers_when_joining(bot: Harness) -> None:
     await worker.say("maybe")
     assert "Bạn hãy chọn một trong các lựa chọn bên dưới nhé." in worker.last().text
     await worker.say("vâng")
+    assert asks_consent(worker), "the privacy notice before the name"
+    await worker.say("dong y")
     assert "Họ và tên của bạn là gì?" in worker.last().text
 
 
@@ -265,6 +268,7 @@ async def test_a_union_from_the_list_by_its_number(bot: Harness) -> None:
     await worker.say("2")
     assert names[1] in worker.last().text and "Đúng, tham gia" in str(worker.last().buttons)
     await worker.say("có")
+    await worker.say("tôi đồng ý")
     assert "Họ và tên của bạn là gì?" in worker.last().text
     await worker.say("Nguyễn Thị Lan")
     await worker.say("bo qua")

@@ -7,7 +7,10 @@ import asyncio
 import datetime as dt
 import re
 
+from bot.settings import UNION_TIMEZONE
+from domain.erased import ERASED_CONTENT
 from domain.model import InitiativeStatus
+from locales import Translator
 from tests.conftest import Clock, StartBot, seed_units
 from tests.fakebotapi import TOKEN, Harness
 from tests.test_review import ADMIN_A, WORKER, decisions, edits, grant, notice, setup, submit
@@ -288,3 +291,20 @@ async def test_the_unit_filter_offers_own_units_and_those_directly_below(
             "CĐCS Công ty May Đức Giang",
         }, "choosing a unit offers the units below it"
         assert "SK-000001" in drilled
+
+
+async def test_the_heading_of_an_erased_initiative_says_its_content_was_erased(
+    start_bot: StartBot, database_url: str
+) -> None:
+    bot = await web_bot(start_bot, database_url)
+    worker, a, _b, _upper = await setup(bot, database_url)
+    await submit(worker)
+    await worker.say("/xoadulieu")
+    await worker.say("XÓA")
+    erased = Translator(UNION_TIMEZONE).render(ERASED_CONTENT, "vi")
+    async with web_client(bot) as client:
+        await sign_in(client, a)
+        full = await (await client.get("/web/queue/1")).text()
+    heading = re.search(r"<h1>(.*?)</h1>", full)
+    assert heading is not None and heading.group(1) == f"SK-000001 · {erased}", full
+    assert "Giá treo cuộn chỉ xoay" not in full

@@ -24,6 +24,7 @@ async def unit_of(units_of_work: SqlUnitOfWorkFactory, worker: Worker) -> str | 
 async def finish_joining(zalo: Worker) -> list[str]:
     """Confirm the union offered, give a name, skip the phone; the last answer."""
     await zalo.choose("Đúng")
+    await zalo.say("đồng ý")
     answer = await zalo.say("Nguyễn Thị Lan")
     assert "1. Bỏ qua" in answer[-1], answer
     return await zalo.say("1")

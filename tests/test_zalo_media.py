@@ -288,6 +288,7 @@ async def queue_picture(zalo: Worker, database_url: str) -> int:
     Zalo worker, once they have joined; how many messages they had before it."""
     await zalo.say(f"/start {MAY10}")
     await zalo.choose("Đúng")
+    await zalo.say("đồng ý")
     await zalo.say("Nguyễn Thị Lan")
     await zalo.say("1")
     engine = create_engine(database_url)

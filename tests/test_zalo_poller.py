@@ -27,6 +27,7 @@ async def test_a_members_messages_typed_in_a_row_are_answered_in_order(zalo: Wor
     async with asyncio.timeout(10):
         await held.reached.wait()
     zalo.fake.say(zalo.user_id, "Đúng")
+    zalo.fake.say(zalo.user_id, "đồng ý")
     zalo.fake.say(zalo.user_id, "Nguyễn Thị Lan")
     await _until(lambda: zalo.fake.pending == 0, "the poller took every message")
     await asyncio.sleep(0.1)
@@ -34,7 +35,7 @@ async def test_a_members_messages_typed_in_a_row_are_answered_in_order(zalo: Wor
     assert held.waiting == 1, "only the first message reached the core"
 
     held.released.set()
-    await _until(lambda: zalo.channel.poller.handled == handled + 3, "all three handled")
+    await _until(lambda: zalo.channel.poller.handled == handled + 4, "all four handled")
     texts = zalo.texts()
     assert "Đúng" in texts[0], texts  # the unit to confirm, for /start
     assert "1. Bỏ qua" in texts[-1], texts  # the name was taken: next, the optional step

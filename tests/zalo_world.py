@@ -19,7 +19,7 @@ from handlers.zalo.fake import FakeZaloApi
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import Harness
-from tests.scenario import MAY10, PROBLEM
+from tests.scenario import MAY10, PROBLEM, agreed_before
 
 StartBot = Callable[..., Awaitable[Harness]]
 _CHOICE = re.compile(r"^(\d+)\. (.*)$")
@@ -106,6 +106,7 @@ async def zalo_admins(database_url: str, *user_ids: str, unit_code: str = MAY10)
             await grant_role(units_of_work, unit_code=unit_code, channel="zalo",
                              external_id=user_id, kind=RoleKind.ADMIN,
                              now=dt.datetime.now(dt.UTC))  # fmt: skip
+            await agreed_before(database_url, "zalo", user_id)
     finally:
         units_of_work.dispose()
         await engine.dispose()
@@ -115,6 +116,7 @@ async def start_draft(zalo: ZaloUser) -> None:
     """Join May 10 and open a new draft, typing only."""
     await zalo.say(f"/start {MAY10}")
     await zalo.choose("Đúng")
+    await zalo.say("đồng ý")  # the privacy notice
     await zalo.say("Nguyễn Thị Lan")
     await zalo.choose("Bỏ qua")
     await zalo.choose("Nộp sáng kiến")
@@ -137,6 +139,7 @@ async def submit_by_typing(zalo: ZaloUser) -> list[str]:
     answer = await zalo.say(f"/start {MAY10}")
     assert any("1. " in text for text in answer), answer
     await zalo.choose("Đúng")
+    await zalo.say("đồng ý")
     answer = await zalo.say("Nguyễn Thị Lan")
     assert "1. Bỏ qua" in answer[-1], answer
     answer = await zalo.say("1")

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from domain import dialog
+from domain.erased import name_text, title_text
 from domain.model import InitiativeStatus, Member, format_number
 from domain.paging import Page
 from domain.parsing import SEARCH_INPUT_MAX
@@ -37,8 +38,9 @@ def _day(moment: dt.datetime | None, zone: dt.tzinfo | None) -> Text | None:
 def _rows(shown: Page[Listed], zone: dt.tzinfo | None) -> list[dict[str, Any]]:
     """The table's rows."""
     return [{
-        "id": item.id, "number": format_number(item.id), "title": item.title,
-        "author": item.author, "unit": item.unit, "status": dialog.STATUS_LABELS[item.status],
+        "id": item.id, "number": format_number(item.id), "title": title_text(item.title),
+        "author": name_text(item.author), "unit": item.unit,
+        "status": dialog.STATUS_LABELS[item.status],
         "submitted": _day(item.submitted_at, zone), "updated": _day(item.updated_at, zone),
     } for item in shown.items]  # fmt: skip
 

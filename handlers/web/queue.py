@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from domain import dialog
+from domain.erased import name_text, title_text
 from domain.errors import InputError, NotAllowed, NotFound
 from domain.model import Decision, FieldOfUse, InitiativeStatus, SolutionKind
 from domain.ports import NARROWED_COUNT_LIMIT, UnitOfWork
@@ -138,7 +139,8 @@ class QueuePages:
         initiative = opened.initiative
         return pages.page(
             "initiative.html", member.language, status=status, member=member,
-            initiative=initiative, lines=dialog.card_lines(initiative, full=True),
+            initiative=initiative, title=title_text(initiative.title),
+            lines=dialog.card_lines(initiative, full=True),
             unit=opened.unit.name if opened.unit else "",
             files=shown_files(initiative, self._config.channel_files is not None),
             history=_history(opened), notice=notice, presets=PRESET_REASONS,
@@ -191,7 +193,7 @@ def _rows(shown: QueueView, now: dt.datetime) -> list[dict[str, Any]]:
     for item in shown.listing.items:
         since = item.submitted_at or item.created_at
         rows.append({
-            "id": item.id, "number": item.number, "title": item.title or "",
+            "id": item.id, "number": item.number, "title": title_text(item.title),
             "unit": names.get(item.unit_id, ""),
             "kind": dialog.KIND_LABELS[item.kind] if item.kind else None,
             "field": dialog.FIELD_LABELS[item.field] if item.field else None,
@@ -206,7 +208,7 @@ def _history(opened: Opened) -> list[dict[str, Any]]:
     return [{
         "moment": _text(Moment(entry.at)),
         "action": ACTION_LABELS.get(entry.action, _text(Verbatim(entry.action))),
-        "version": entry.version, "name": entry.actor_name,
+        "version": entry.version, "name": name_text(entry.actor_name),
         "reason": reason_text(entry.note),
     } for entry in opened.trail.entries]  # fmt: skip
 

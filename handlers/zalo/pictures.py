@@ -53,6 +53,7 @@ NO_PICTURE: Picture = (None, None)
 # A report asked for on Zalo, when the bot has no public address to link it at.
 NO_FILES = _("Zalo cannot receive files: export this report from Telegram, the web page "
              "or the command line.")  # fmt: skip
+JSON_TYPE = "application/json"
 # Drawn pictures remembered as kept, so that one sent to many is stored once.
 _REMEMBERED = 64
 
@@ -109,7 +110,10 @@ class ZaloPictures:
         without a public address. Zalo's bots cannot send files, only texts and photos."""
         if self._files is None or self._public is None or reply.document is None:
             return None
-        kept = await self._files.keep(reply.document.data, XLSX_TYPE, self._public.lifetime)
+        # A member's copy of their data may be JSON; reports are workbooks.
+        json_file = reply.document.file_name.endswith(".json")
+        mime_type = JSON_TYPE if json_file else XLSX_TYPE
+        kept = await self._files.keep(reply.document.data, mime_type, self._public.lifetime)
         expires = kept.expires_at or self._public.expiry()
         return self._public.url(kept.digest, kept.mime_type, expires), expires
 
@@ -118,7 +122,7 @@ class ZaloPictures:
     ) -> list[Message]:
         """The reply's text with the link to its file, or with where to get the file."""
         if link is None:
-            line = NO_FILES
+            line = (reply.document.unsent if reply.document else None) or NO_FILES
         else:
             line = _("📥 Download the file (the link works until {moment}): {link}",
                      moment=Moment(link[1]), link=Verbatim(link[0]))  # fmt: skip

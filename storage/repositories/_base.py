@@ -101,6 +101,7 @@ def _member(row: Row[Any]) -> Member:
         nudges=bool(row.nudges),
         named=bool(row.named),
         reachable=bool(row.reachable),
+        consent_version=row.consent_version,
     )
 
 

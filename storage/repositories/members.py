@@ -138,6 +138,7 @@ class SqlMemberRepository:
                 unit_id=member.unit_id,
                 nudges=member.nudges,
                 named=member.named,
+                consent_version=member.consent_version,
                 created_at=now,
                 updated_at=now,
             )
@@ -169,6 +170,7 @@ class SqlMemberRepository:
                 "nudges": member.nudges,
                 "named": member.named,
                 "reachable": member.reachable,
+                "consent_version": member.consent_version,
                 "updated_at": now,
             },
         )
