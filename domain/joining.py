@@ -22,6 +22,9 @@ from domain.ui import SKIP_PHONE, UNKNOWN_COMMAND, Button, ContactShared, KeyBut
 from domain.unit_import import is_valid_code
 
 SEARCH_RESULTS = 8
+# The first words to a newcomer: Zalo asks a bot to say that it is one, before anything.
+HELLO = _("Hello! I am the union's automatic chatbot, not a person: I help union members "
+          "send their initiatives to their union.")  # fmt: skip
 _PHONE = re.compile(r"^\+?\d[\d .\-]{7,15}\d$")
 
 JOIN_YES = _("✅ Yes, join")
@@ -119,9 +122,7 @@ class Joining:
         elif code:
             await self._start_in(turn, code)
         elif not turn.member.has_joined:
-            await self.ask_unit(
-                turn, _("Hello! I help union members send their initiatives to their union.")
-            )
+            await self.ask_unit(turn, HELLO)
         else:
             await self._welcome_back(turn)
 

@@ -18,6 +18,7 @@ from domain.delivery import queue
 from domain.errors import InputError
 from domain.exports import prepare_documents
 from domain.features import Engine, FeatureSettings, register
+from domain.joining import HELLO
 from domain.model import (
     DialogState,
     Member,
@@ -258,7 +259,7 @@ class ConversationService:
                 return
             elif not turn.member.has_joined and turn.conversation.state not in self._states:
                 # Every dialog but the idle one is reached by joining or through a role.
-                await self._ask_unit(turn, _("First, let us find your grassroots union."))
+                await self._ask_unit(turn, HELLO)
             elif isinstance(payload, TextMessage):
                 await self._text(turn, payload.text)
             elif isinstance(payload, ContactShared):

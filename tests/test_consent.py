@@ -306,3 +306,8 @@ async def test_erasing_is_possible_before_answering(bot: Harness, monkeypatch: A
     keep = next(data for _label, data in worker.last().buttons if data.startswith("e:no"))
     await worker.press(keep)
     assert asks_consent(worker), "nothing erased: the notice again"
+
+
+async def test_on_zalo_the_first_answer_says_it_is_a_bot(zalo: Worker) -> None:
+    told = await zalo.say("Xin chào")
+    assert "chatbot tự động" in told[0] and "không phải người thật" in told[0], told
