@@ -26,7 +26,7 @@ from domain.privacy import NOTICE_VERSION
 from domain.routes import ButtonRoute, CommandRoute, Routes, StateRoute
 from domain.text import Text, _, n_
 from domain.turn import Turn
-from domain.ui import Button
+from domain.ui import Button, Reply
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,8 @@ class ErasureDesk:
         turn.conversation.draft_id, turn.conversation.choices = None, ()
         # The erased row is written by the use case alone; the turn saves nothing over it.
         turn.forgotten = True
-        turn.say(*done_lines(report.counts))
+        # The main menu's keyboard would stay under a chat that is no member's any more.
+        turn.outcome.replies.append(Reply(tuple(done_lines(report.counts)), remove_keyboard=True))
 
 
 async def operator_plan(units_of_work: UnitOfWorkFactory, member_id: int) -> ErasurePlan:

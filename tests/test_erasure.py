@@ -165,6 +165,7 @@ async def test_erasure_keeps_the_figures_and_names_nobody(
     await worker.press(ConfirmErasure(erased_id).encode())
     counts = ErasureCounts(drafts_deleted=1, initiatives_kept=1, texts_removed=1)
     assert worker.last().text == TRANSLATOR.lines(done_lines(counts), "vi")
+    assert worker.last().params["reply_markup"] == {"remove_keyboard": True}, "no menu left"
     await bot.settle()
 
     everything = await dump(database_url)
