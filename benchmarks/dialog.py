@@ -28,6 +28,12 @@ HTTP in the same closed loop (round-robin over the instances' ports, keep-alive)
 latency is from sending the POST to reading its 200, which comes once the update is
 handled.
 
+On SQLite, also the replies beside the bulk budget (``benchmarks.dialog_budget``): the
+same closed loop through the real bot with its send budget, against the fake that never
+refuses and against one that refuses bulk messages beyond 30 a second; replies are no
+bulk messages, so both give the same replies a second (``replies_per_s_with_budget``,
+``replies_per_s_without_budget``).
+
 And the bare framework ceiling: an ``Application`` with the same fake request and the
 same update processor whose only handler answers "ok" with ``send_message``, fed the
 same number of updates in the same closed loop.
@@ -435,9 +441,7 @@ def webhook_comparison(results: Sequence[PhaseResult]) -> str:
         "update is handled; polling latency = queue put to handled (no HTTP). In a closed "
         "loop latency grows with the number of workers: compare latencies at equal workers.",
         f"caveat: this machine has {os.cpu_count()} cores, shared by the instances, the "
-        "load generator and PostgreSQL, so 3 instances cannot show 3x; and each process "
-        "has its own 30 messages/s send budget (handlers.telegram.budget), so N instances may send "
-        "N x 30 replies a second where one bot is allowed 30.",
+        "load generator and PostgreSQL, so 3 instances cannot show 3x.",
     ]
     return "\n".join(lines)
 
@@ -492,6 +496,12 @@ async def engine_phases(
     progress(f"{engine}: fixed load {rate:.0f}/s, {fixed_workers} workers, Telegram then Zalo")
     results.append(await bot_phase(engine, "fixed", url, fixed_workers, warmup, rate))
     results.append(await zalo_phase(engine, url, fixed_workers, warmup, rate))
+    if engine == "sqlite":  # replies beside the bulk budget (benchmarks.dialog_budget)
+        from benchmarks.dialog_budget import budget_phases
+
+        progress(f"{engine}: replies with and without the bulk limits, {workers} workers")
+        phases, args.budget_figures = await budget_phases(engine, url, workers, warmup)
+        results += phases
     return results
 
 
@@ -515,6 +525,7 @@ async def main_async(args: Namespace) -> int:
 
     report(results, args.rate)
     out, ok = summary(results, workers, postgres_note, webhook_note)
+    out.update(args.budget_figures)
     print(
         f"ratio_to_bare = sqlite {out['sqlite_updates_per_s']} / bare "
         f"{out['bare_updates_per_s']} = {out['ratio_to_bare']}"

@@ -180,7 +180,7 @@ class Person:
 
 def bot_settings(url: str, **more: Any) -> Settings:
     """The bot's settings on a benchmark database, against a fake Telegram without limits."""
-    values: dict[str, Any] = {"migrate_on_start": False, "limit_replies": False} | more
+    values: dict[str, Any] = {"migrate_on_start": False} | more
     return Settings(telegram_bot_token=TOKEN, database_url=url, **values)
 
 

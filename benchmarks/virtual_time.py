@@ -70,9 +70,9 @@ class VirtualClock:
 class LimitedFakeBotApi(FastFakeBotApi):
     """``FastFakeBotApi`` that answers 429 beyond Telegram's limits and counts the broadcast.
 
-    Messages are judged by the virtual clock: at most 30 in any sliding second for the
-    bot, at most one a second to one chat.  A refused message is not delivered and does
-    not count towards either limit.
+    Messages are judged by the virtual clock: at most 30 broadcast messages in any sliding
+    second for the bot (the replies are no bulk messages), at most one a second to one
+    chat. A refused message is not delivered and does not count towards either limit.
     """
 
     def __init__(self, clock: VirtualClock, broadcast_text: str) -> None:
@@ -113,11 +113,12 @@ class LimitedFakeBotApi(FastFakeBotApi):
             chat_id = int(cast(int, params["chat_id"]))
             is_broadcast = params.get("text", params.get("caption")) == self.broadcast_text
             now = self.clock.now()
-            refusal = self.limits.refusal(chat_id, now) if self.enforce else None
+            # The replies are no bulk notifications: only their chat's pace applies.
+            refusal = self.limits.refusal(chat_id, now, is_broadcast) if self.enforce else None
             if refusal is not None:
                 self._refused(is_broadcast, f"at {now:.3f} s: {refusal}")
                 return 429, TOO_MANY
-            self.limits.record(chat_id, now)
+            self.limits.record(chat_id, now, is_broadcast)
             if is_broadcast:
                 self.received[chat_id] += 1
                 self.deliveries.append(now)

@@ -23,6 +23,7 @@ from telegram.request import BaseRequest
 from bot.alerts import OperatorAlerts
 from bot.links import deep_link
 from bot.metrics import Metrics
+from bot.paces import telegram_paid
 from bot.preflight import StartError, unreachable
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -84,7 +85,8 @@ class TelegramChannel:
                              settings.send_slots, graph.metrics,
                              may_send=lambda: runtime.duty.held,
                              default_language=settings.default_language,
-                             kept=self.kept)  # fmt: skip
+                             kept=self.kept,
+                             paid=telegram_paid(graph, application.bot))  # fmt: skip
 
     async def open(self) -> None:
         """getMe, the first request to Telegram (a network that cannot reach it, a proxy
@@ -186,7 +188,7 @@ def telegram_channel(runtime: Runtime, *, request: BaseRequest | None = None) ->
         .concurrent_updates(
             PerMemberUpdateProcessor(settings.max_concurrent_updates, graph.metrics.handled)
         )
-        .rate_limiter(BudgetLimiter(graph.budget, graph.metrics, settings.limit_replies))
+        .rate_limiter(BudgetLimiter(graph.budget, graph.metrics))
         # The jobs run on the runtime's own clock (bot.jobs), whatever channels run.
         .job_queue(None)
     )

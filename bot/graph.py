@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
+from bot.paces import ChannelPaces, free_rates
 from bot.settings import Settings
 from charts import render_card
 from domain.chats import GroupChats
@@ -82,6 +83,9 @@ class Graph:
     # PUBLIC_URL, made when Zalo's channel is on and the bot has a public address.
     files: KeptFiles
     public_files: PublicFiles | None
+    # Each channel's pace, for an announcement's preview (a paid one once Telegram's
+    # channel is made with PAID_BROADCAST on).
+    paces: ChannelPaces
 
     def service(self, invite_link: Callable[[str], str]) -> ConversationService:
         """The conversation service; invitation links need the bot's username."""
@@ -101,6 +105,7 @@ class Graph:
             copies=PersonalCopies(
                 self.units_of_work, XlsxWriter(self.translator, settings.timezone), self.translator
             ),
+            paces=self.paces,
         )
 
 
@@ -141,7 +146,7 @@ def build_graph(
     return Graph(settings, clock, pace_clock, pace_sleep, engine, units_of_work, translator,
                  Metrics(), count, budget, lease, schedule, commendations, channels, upkeep,
                  GroupChats(units_of_work, clock), KeptFiles(units_of_work, clock),
-                 public_files(settings, clock))  # fmt: skip
+                 public_files(settings, clock), ChannelPaces(free_rates(settings)))  # fmt: skip
 
 
 def public_files(settings: Settings, clock: Callable[[], dt.datetime]) -> PublicFiles | None:

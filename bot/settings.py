@@ -35,12 +35,16 @@ DEFAULT_WEB_SESSION_HOURS = 8.0
 MAX_WEB_SESSION_HOURS = 72
 DEFAULT_WEB_INIT_DATA_HOURS = 24.0
 MAX_WEB_INIT_DATA_HOURS = 168
+# Paid broadcasts: above Telegram's free bulk pace (about 30 a second), at most its 1.000.
+FREE_LIMIT = 30
+MAX_PAID_RATE = 1000.0
 # Messages a second to Zalo at most: the platform documents no limit; Telegram's is 30.
 MAX_ZALO_RATE = 30.0
 # Read only when Telegram's channel is on: with Zalo alone they mean nothing.
 TELEGRAM_ONLY = ("TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
                  "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_ALLOWED_UPDATES", "BROADCAST_RATE",
-                 "SEND_SLOTS")  # fmt: skip
+                 "SEND_SLOTS", "PAID_BROADCAST", "PAID_BROADCAST_RATE",
+                 "PAID_BROADCAST_DAILY_STARS")  # fmt: skip
 # The updates the bot handles: messages (and a channel's posts, for /linkchat), button
 # presses, and being blocked or removed.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post")
@@ -99,12 +103,14 @@ class Settings:
     job_lease_seconds: float = 30.0
     # The Telegram chat (a person or a group of operators) told of errors; None: nobody.
     alert_chat_id: int | None = None
-    # Replies count against Telegram's 30 messages a second. Only a benchmark of the bot's
-    # own work, against a fake Telegram without limits, turns this off.
-    limit_replies: bool = True
     review_reminder_time: dt.time = dt.time(8, 0)
     weekly_day: int = 0
     weekly_time: dt.time = dt.time(8, 0)
+    # The union pays for faster broadcasts (Telegram's allow_paid_broadcast, 0,1 Star a
+    # message): at this rate, spending at most this many Stars a day in its clock.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: float = MAX_PAID_RATE
+    paid_broadcast_daily_stars: int = 0
 
     def check_webhook(self) -> None:
         """Webhook mode needs, for each channel that is on, a public https address and a
@@ -228,6 +234,7 @@ class Settings:
             nudge_quiet_until=quiet_until,
             broadcast_rate=_rate(values),
             send_slots=_slots(values),
+            **_paid(values),
             alert_chat_id=_alert_chat(values, telegram=bool(token)),
             **_web(values),
             **_retention(values),
@@ -413,6 +420,36 @@ def _slots(values: Mapping[str, str]) -> int:
     if not 1 <= slots <= 32:
         raise SettingsError("SEND_SLOTS must be a whole number from 1 to 32.")
     return slots
+
+
+def _paid(values: Mapping[str, str]) -> dict[str, Any]:
+    """PAID_BROADCAST and its rate and daily cap in Stars (required when it is on)."""
+    switch = values.get("PAID_BROADCAST", "0").strip().lower() or "0"
+    if switch not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise SettingsError("PAID_BROADCAST must be 1 (the union pays for faster broadcasts, "
+                            "0,1 Star a message) or 0 (the default: the free pace).")  # fmt: skip
+    try:
+        rate = float(values.get("PAID_BROADCAST_RATE", "").strip() or MAX_PAID_RATE)
+    except ValueError:
+        rate = 0.0
+    if not FREE_LIMIT < rate <= MAX_PAID_RATE:
+        raise SettingsError(
+            f"PAID_BROADCAST_RATE must be a number of messages a second above {FREE_LIMIT} and "
+            f"at most {MAX_PAID_RATE:g} (default {MAX_PAID_RATE:g}, Telegram's limit for paid "
+            "broadcasts)."
+        )
+    on = switch in ("1", "true", "yes", "on")
+    cap = values.get("PAID_BROADCAST_DAILY_STARS", "").strip()
+    if on and not cap:
+        raise SettingsError(
+            "PAID_BROADCAST=1 needs PAID_BROADCAST_DAILY_STARS: the most Telegram Stars the bot "
+            "may spend on broadcasts a day (0,1 Star a message: 1000 Stars send 10000 messages)."
+        )
+    if cap and not (cap.isascii() and cap.isdigit() and int(cap) >= 1):
+        raise SettingsError("PAID_BROADCAST_DAILY_STARS must be a whole number of Stars, at "
+                            "least 1: the most spent on broadcasts a day.")  # fmt: skip
+    return {"paid_broadcast": on, "paid_broadcast_rate": rate,
+            "paid_broadcast_daily_stars": int(cap) if cap else 0}  # fmt: skip
 
 
 def _time(value: str) -> dt.time:

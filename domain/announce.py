@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.announce_cases import (
+    Paces,
     Scope,
     announce,
     announcement_audience,
     as_scope,
+    estimate,
     stop_announcement,
 )
 from domain.codes import ButtonCode, button_code
@@ -70,9 +72,11 @@ class AnnounceDesk:
     """Compose (text, optionally one photo), preview, choose whom, confirm; the queue
     does the sending."""
 
-    def __init__(self, caption_limit: int) -> None:
+    def __init__(self, caption_limit: int, paces: Paces | None = None) -> None:
         # The most characters under a photo on every channel an announcement reaches.
         self._caption_limit = caption_limit
+        # Each channel's pace: how long the announcement takes, and what paying costs.
+        self._paces = paces
 
     async def _is_admin(self, turn: Turn) -> bool:
         return bool(await units_held(turn.uow, turn.member.id, RoleKind.ADMIN))
@@ -182,13 +186,7 @@ class AnnounceDesk:
             raise Forged
         match press:
             case ChooseAudience(scope=scope):
-                audience = await announcement_audience(turn.uow, turn.member, scope, turn.today)
-                data["to"] = scope
-                turn.say(
-                    _("It will go to {count} members. Send it?", count=audience.count),
-                    buttons=((Button(_("📣 Send"), SendAnnouncement().encode()),
-                              Button(_("Cancel"), CancelAnnouncement().encode())),),
-                )  # fmt: skip
+                await self._confirm(turn, scope)
             case RemovePhoto() if data.get("photo"):
                 del data["photo"]
                 data.pop("to", None)
@@ -200,6 +198,28 @@ class AnnounceDesk:
                 turn.menu(_("Cancelled; nothing was sent."))
             case _:
                 raise Forged
+
+    async def _confirm(self, turn: Turn, scope: Scope) -> None:
+        """How many it reaches and, before the admin confirms, how long it takes."""
+        audience = await announcement_audience(turn.uow, turn.member, scope, turn.today)
+        turn.conversation.data["to"] = scope
+        turn.say(
+            _("It will go to {count} members. Send it?", count=audience.count),
+            buttons=((Button(_("📣 Send"), SendAnnouncement().encode()),
+                      Button(_("Cancel"), CancelAnnouncement().encode())),),
+        )  # fmt: skip
+        paces = self._paces
+        if paces is None:
+            return
+        counts = await turn.uow.members.reachable_by_channel(audience.members)
+        replies, index = turn.outcome.replies, len(turn.outcome.replies) - 1
+
+        async def show_time() -> None:
+            # After the transaction: a channel's pace may ask its platform (the balance).
+            asked = replies[index]
+            replies[index] = replace(asked, text=(*await estimate(paces, counts), *asked.text))
+
+        turn.outcome.after.append(show_time)
 
     async def _send(self, turn: Turn, scope: Scope) -> None:
         """Queue the confirmed announcement in this same transaction."""

@@ -5,7 +5,8 @@ reached its target this week, or someone in it had an initiative approved that m
 be shown. Each member hears from the nearest scope on their path that has something
 to say, once; admins get a shareable card of their unit; linked groups get the post.
 Confidential initiatives count in the totals only; members who opted out are never
-named.
+named. The plan is made per unit, not per member: the database puts each unit's members
+in the queue of their commendation, so two million members never pass through memory.
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from domain.codes import ButtonCode, button_code
 from domain.delivery import BroadcastExtras
-from domain.model import Approval, Figures, Phase, RoleKind, Unit, format_number
+from domain.model import (
+    Approval,
+    Figures,
+    LinkedChat,
+    Member,
+    Phase,
+    RoleKind,
+    Unit,
+    format_number,
+)
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.progress import phase_on
 from domain.roles import covers, units_held
@@ -38,8 +48,15 @@ FEATURED = 3
 REACHED_SHOWN = 8
 # A commendation missed by more than this (the bot was down) is skipped, not sent late.
 CATCH_UP = dt.timedelta(days=1)
+# Units asked for at once: well under the parameters a statement may carry.
+CHUNK = 5000
 
 Draw = Callable[[Card, str], Awaitable[bytes]]
+
+
+def featured_first(approval: Approval) -> tuple[int, int]:
+    """The order of featured initiatives: the highest estimated benefit first."""
+    return -approval.benefit_vnd, approval.initiative_id
 
 
 @dataclass
@@ -61,6 +78,10 @@ class Scope:
         if approval.confidential:
             return
         self.featured.append(approval)
+        if len(self.featured) > 2 * FEATURED:
+            # Only the first few are ever shown: a national week keeps no more.
+            self.featured.sort(key=featured_first)
+            del self.featured[FEATURED:]
         if approval.author_named:
             self.people[approval.author_id] += 1
             self.names[approval.author_id] = approval.author_name
@@ -189,8 +210,9 @@ class WeeklyItem:
     """One unit's commendation and who gets it."""
 
     commendation: Commendation
-    # language -> member ids, for the message and for the card.
-    members: dict[str, list[int]]
+    # How many members hear it (the units in ``WeeklyPlan.reach`` that point to it).
+    members: int
+    # language -> admin ids, for the card drawn in their language.
     admins: dict[str, list[int]]
     chats: list[str]
 
@@ -201,6 +223,8 @@ class WeeklyPlan:
 
     key: str
     items: list[WeeklyItem]
+    # Each unit whose members hear something -> the unit whose commendation they hear.
+    reach: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -244,6 +268,22 @@ class Path:
             path = self._paths[unit_id] = tuple(chain)
         return path
 
+    def nearest(self, unit_id: int, among: set[int], memo: dict[int, int | None]) -> int | None:
+        """The nearest unit on the unit's path that is ``among``, keeping no path (this is
+        asked for every unit with members); ``memo`` keeps the answers for the next call."""
+        chain: list[int] = []
+        current: int | None = unit_id
+        while (current is not None and current not in memo and current not in among
+               and current not in chain):  # fmt: skip
+            chain.append(current)
+            current = self._parents.get(current)
+        if current is None or current in chain:
+            found = None
+        else:
+            found = current if current in among else memo[current]
+        memo.update(dict.fromkeys(chain, found))
+        return found
+
 
 async def scopes(
     uow: UnitOfWork,
@@ -267,15 +307,18 @@ async def scopes(
     for approval in await uow.weekly.approvals(end, now, under):
         if approval.phase_id == phase.id:
             since.update(path(approval.unit_id))
-    for figures in await uow.progress.with_targets(phase.id):
-        scope = found.get(figures.unit.id)
-        if scope is None or not figures.target:
-            continue
-        at_end = figures.approved - since[figures.unit.id]
-        if at_end >= figures.target > at_end - scope.phase_week:
-            for unit_id in path(figures.unit.id):
-                if under is None or under in path(unit_id):
-                    found[unit_id].reached.append(figures)
+    # Only a unit with approvals of the phase this week can have reached its target in it.
+    moved = sorted(unit_id for unit_id, scope in found.items() if scope.phase_week)
+    for start_at in range(0, len(moved), CHUNK):
+        chunk = moved[start_at : start_at + CHUNK]
+        units = await uow.weekly.units(chunk)
+        for figures in await uow.progress.figures([units[u] for u in chunk], phase.id):
+            scope = found[figures.unit.id]
+            at_end = figures.approved - since[figures.unit.id]
+            if figures.target and at_end >= figures.target > at_end - scope.phase_week:
+                for unit_id in path(figures.unit.id):
+                    if under is None or under in path(unit_id):
+                        found[unit_id].reached.append(figures)
     return found
 
 
@@ -283,17 +326,52 @@ async def commendation(
     uow: UnitOfWork, unit: Unit, scope: Scope, phase: Phase | None, first: dt.date, last: dt.date
 ) -> Commendation:
     """A unit's commendation from its week."""
-    figures = (await uow.progress.figures([unit], phase.id))[0] if phase is not None else None
-    people = sorted(scope.people.items(), key=lambda item: (-item[1], scope.names[item[0]]))
-    featured = sorted(scope.featured, key=lambda a: (-a.benefit_vnd, a.initiative_id))[:FEATURED]
-    reached = sorted(scope.reached, key=lambda f: (-(f.percent or 0), f.unit.name))
-    names = await uow.weekly.units([a.unit_id for a in featured])
-    return Commendation(
-        unit=unit, first_day=first, last_day=last, week_count=scope.week, phase=phase,
-        figures=figures, reached=tuple(reached),
-        people=tuple((scope.names[m], count) for m, count in people[:TOP_PEOPLE]),
-        featured=tuple(featured), unit_names={i: u.name for i, u in names.items()},
-    )  # fmt: skip
+    return (await commendations(uow, [(unit, scope)], phase, first, last))[0]
+
+
+async def commendations(
+    uow: UnitOfWork,
+    weeks: Sequence[tuple[Unit, Scope]],
+    phase: Phase | None,
+    first: dt.date,
+    last: dt.date,
+) -> list[Commendation]:
+    """Units' commendations from their weeks, with a few queries for them all."""
+    figures: dict[int, Figures] = {}
+    for start in range(0, len(weeks) if phase is not None else 0, CHUNK):
+        chunk = [unit for unit, _scope in weeks[start : start + CHUNK]]
+        assert phase is not None
+        figures.update((f.unit.id, f) for f in await uow.progress.figures(chunk, phase.id))
+    made = []
+    for unit, scope in weeks:
+        people = sorted(scope.people.items(), key=lambda item: (-item[1], scope.names[item[0]]))
+        featured = sorted(scope.featured, key=featured_first)
+        reached = sorted(scope.reached, key=lambda f: (-(f.percent or 0), f.unit.name))
+        made.append(Commendation(
+            unit=unit, first_day=first, last_day=last, week_count=scope.week, phase=phase,
+            figures=figures.get(unit.id), reached=tuple(reached),
+            people=tuple((scope.names[m], count) for m, count in people[:TOP_PEOPLE]),
+            featured=tuple(featured[:FEATURED]), unit_names={},
+        ))  # fmt: skip
+    names = await uow.weekly.units([a.unit_id for c in made for a in c.featured])
+    return [replace(c, unit_names={a.unit_id: names[a.unit_id].name for a in c.featured
+                                   if a.unit_id in names}) for c in made]  # fmt: skip
+
+
+async def _reach(
+    uow: UnitOfWork, path: Path, news: set[int]
+) -> tuple[dict[int, int], Counter[int]]:
+    """Per unit, not per member: each unit whose members hear something -> the nearest
+    unit on its path with news; and how many members hear each of those."""
+    reach: dict[int, int] = {}
+    members: Counter[int] = Counter()
+    memo: dict[int, int | None] = {}
+    for unit_id, count in (await uow.weekly.audience()).items():
+        scope_id = path.nearest(unit_id, news, memo)
+        if scope_id is not None:
+            reach[unit_id] = scope_id
+            members[scope_id] += count
+    return reach, members
 
 
 class Commendations:
@@ -342,33 +420,31 @@ class Commendations:
             phase = await phase_on(uow, (end - dt.timedelta(seconds=1)).date())
             path = Path(await uow.weekly.parents())
             found = await scopes(uow, start, end, now, phase, path)
-            with_news = {unit_id for unit_id, scope in found.items() if scope.has_news}
-            nearest: dict[int, int | None] = {}
-            members: dict[int, dict[str, list[int]]] = {}
-            for member_id, unit_id, language in await uow.weekly.recipients():
-                if unit_id not in nearest:
-                    nearest[unit_id] = next((u for u in path(unit_id) if u in with_news), None)
-                scope_id = nearest[unit_id]
-                if scope_id is not None:
-                    members.setdefault(scope_id, {}).setdefault(language, []).append(member_id)
-            units = await uow.weekly.units(sorted(with_news))
-            admins = await uow.roles.holders(sorted(with_news), RoleKind.ADMIN)
-            chats = await uow.chats.of_units(sorted(with_news))
-            items = []
-            first, last = start.date(), (end - dt.timedelta(days=1)).date()
-            for unit_id in sorted(with_news):
+            with_news = sorted(unit_id for unit_id, scope in found.items() if scope.has_news)
+            reach, members = await _reach(uow, path, set(with_news))
+            units = await uow.weekly.units(with_news)
+            admins: dict[int, list[Member]] = {}
+            chats: dict[int, list[LinkedChat]] = {}
+            for start_at in range(0, len(with_news), CHUNK):
+                chunk = with_news[start_at : start_at + CHUNK]
+                admins.update(await uow.roles.holders(chunk, RoleKind.ADMIN))
+                chats.update(await uow.chats.of_units(chunk))
+            heard: list[tuple[int, dict[str, list[int]], list[str]]] = []
+            for unit_id in with_news:
                 by_language: dict[str, list[int]] = {}
                 for admin in admins.get(unit_id, []):
                     if self._channels.get(admin.channel, UNREACHABLE).queued:
                         by_language.setdefault(admin.language, []).append(admin.id)
                 linked = [c.chat_id for c in chats.get(unit_id, []) if c.chat_id]
-                if not (members.get(unit_id) or by_language or linked):
-                    continue
-                items.append(WeeklyItem(
-                    await commendation(uow, units[unit_id], found[unit_id], phase, first, last),
-                    members.get(unit_id, {}), by_language, linked,
-                ))  # fmt: skip
-        return WeeklyPlan(key, items)
+                if members[unit_id] or by_language or linked:
+                    heard.append((unit_id, by_language, linked))
+            first, last = start.date(), (end - dt.timedelta(days=1)).date()
+            made = await commendations(
+                uow, [(units[u], found[u]) for u, _a, _c in heard], phase, first, last
+            )
+        items = [WeeklyItem(c, members[u], by_language, linked)
+                 for c, (u, by_language, linked) in zip(made, heard, strict=True)]  # fmt: skip
+        return WeeklyPlan(key, items, reach)
 
     async def _queue(
         self, plan: WeeklyPlan, images: dict[tuple[int, str], bytes], now: dt.datetime
@@ -378,13 +454,16 @@ class Commendations:
         async with self._uow() as uow:
             if await uow.outbox.keyed(plan.key):
                 return 0
+            broadcasts: dict[int, int] = {}
             for item in plan.items:
                 # Kept as the core says it: each reader gets it in their language when sent.
                 message, unit_id = Reply(item.commendation.message()), item.commendation.unit.id
-                readers = [member_id for ids in item.members.values() for member_id in ids]
-                if readers:
-                    await uow.outbox.create("weekly", message, readers, None, now,
-                                            BroadcastExtras())  # fmt: skip
+                if item.members:
+                    # Its members are put in its queue below, all commendations at once.
+                    made = await uow.outbox.create("weekly", message, [], None, now,
+                                                   BroadcastExtras())  # fmt: skip
+                    if made is not None:
+                        broadcasts[unit_id] = made
                     queued += 1
                 if item.chats:
                     await uow.outbox.create("weekly", message, [], None, now,
@@ -396,10 +475,14 @@ class Commendations:
                     image = BroadcastExtras(image=images[unit_id, language])
                     await uow.outbox.create("card", caption, admin_ids, None, now, image)
                     queued += 1
+            members = await uow.weekly.queue_members(
+                {unit_id: broadcasts[scope_id] for unit_id, scope_id in plan.reach.items()
+                 if scope_id in broadcasts}
+            )  # fmt: skip
             await uow.outbox.create("mark", "", [], None, now, BroadcastExtras(key=plan.key))
             await uow.commit()
-        log.info("weekly commendations queued: %s broadcasts for %s units", queued,
-                 len(plan.items))  # fmt: skip
+        log.info("weekly commendations queued: %s broadcasts for %s units, %s members", queued,
+                 len(plan.items), members)  # fmt: skip
         return queued
 
 

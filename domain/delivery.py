@@ -4,11 +4,12 @@ Every notification goes this way. A broadcast keeps what the core said (``domain
 and each row its recipient's channel: that channel's sender renders it in the recipient's
 language of the moment, for its own limits, once per language of the broadcast.
 
-A row is marked "sending" in its own committed transaction before the message goes
-out and "sent" right after. A crash between the two leaves the row "sending"; on the
-next start such rows are sent again. So at the instant of a crash, at most one message
-per sending slot can arrive twice (a text cut in pieces, all its pieces), and none is
-ever missed.
+A row is marked "sending" in a committed transaction (its claim, with others of its
+batch) before the message goes out, and "sent" once it went (recorded with others that
+went meanwhile). A crash between the two leaves the row "sending"; on the next start such
+rows are sent again. So at the instant of a crash, at most the messages a sender holds
+(its slots) can arrive twice (a text cut in pieces, all its pieces), and none is ever
+missed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from domain.text import _
 from domain.ui import UNREACHABLE, Capabilities, CardUpdate, Delivery, Reply
 
 MAX_ATTEMPTS = 3
+# Broadcast kinds that may go paid (Telegram's allow_paid_broadcast) when the union pays:
+# announcements, weekly commendations (the message and the admins' picture) and nudges,
+# which carry the milestone messages. Notifications of someone's action never do.
+PAID_KINDS = frozenset({"announce", "weekly", "card", "nudge"})
 
 
 class OutgoingState(StrEnum):
@@ -64,6 +69,13 @@ class Outgoing:
     urgent: bool = False
     # A message shown earlier in the chat (a review card), to replace rather than add to.
     edit: int | None = None
+    # The broadcast's kind ("announce", "weekly", "notice"...).
+    kind: str = ""
+
+    @property
+    def may_go_paid(self) -> bool:
+        """Bulk of a kind the union may pay to send faster."""
+        return not self.urgent and self.edit is None and self.kind in PAID_KINDS
 
 
 @dataclass(frozen=True)
@@ -195,12 +207,31 @@ class DeliveryService:
             await uow.commit()
         return count
 
-    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
-        """Take the next messages of one channel to send, marked as being sent."""
+    async def claim(self, channel: str, limit: int, urgent: bool | None = None) -> list[Outgoing]:
+        """Take the next messages of one channel to send, marked as being sent: urgent ones
+        first, or only urgent or only bulk ones when asked."""
         async with self._uow() as uow:
-            batch = await uow.outbox.claim(channel, limit)
+            batch = await uow.outbox.claim(channel, limit, urgent)
             await uow.commit()
         return batch
+
+    async def sent_all(self, went: Sequence[tuple[Outgoing, int | None]]) -> None:
+        """Messages went out (each with the id of the message it made): recorded together,
+        in one short transaction."""
+        if not went:
+            return
+        now = self._clock()
+        async with self._uow() as uow:
+            await uow.outbox.finish_all([item.id for item, _ in went], OutgoingState.SENT, now)
+            for item, message_id in went:
+                if item.card is not None and message_id is not None and item.member_id:
+                    initiative_id, version = item.card
+                    await uow.cards.add(
+                        ReviewCard(initiative_id, version, item.member_id, item.chat_id,
+                                   message_id),
+                        now,
+                    )  # fmt: skip
+            await uow.commit()
 
     async def sent(self, outgoing: Outgoing, message_id: int | None = None) -> None:
         """The message went out; a review card's place is recorded for later updates."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from domain.announce import AnnounceDesk
+from domain.announce_cases import Paces
 from domain.chats import ChatDesk
 from domain.claiming import ClaimDesk, hand_back
 from domain.commend import CardDesk, Schedule
@@ -63,6 +64,9 @@ class FeatureSettings:
     labels: Mapping[str, str] = field(default_factory=dict)
     # The bot's public address (PUBLIC_URL), where the staff web view is; empty: none.
     web_address: str = ""
+    # Each channel's pace, for an announcement's preview of how long it takes; None: no
+    # preview of it.
+    paces: Paces | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         invites.routes(),
         StatsDesk().routes(),
         TargetDesk().routes(),
-        AnnounceDesk(settings.caption_limit).routes(),
+        AnnounceDesk(settings.caption_limit, settings.paces).routes(),
         ChatDesk().routes(),
         CardDesk(settings.schedule or Schedule(0, dt.time(8), tz)).routes(),
         Linking(engine.prompt, settings.labels, claim=claims.take_over).routes(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -95,6 +95,9 @@ class MemberRepository(Protocol):
 
     async def ids_below(self, unit_ids: Sequence[int]) -> list[int]:
         """Ids of every member in the subtrees of these units."""
+
+    async def reachable_by_channel(self, member_ids: Sequence[int]) -> dict[str, int]:
+        """How many of these members each channel can write to now."""
 
     async def add(self, member: Member, now: dt.datetime) -> Member:
         """Store a new member and return it with its id."""
@@ -413,8 +416,9 @@ class Outbox(Protocol):
         the reachable members among these (and to ``extra.chats``, or as ``extra.edits``);
         return the broadcast id, or None when one with ``extra.key`` exists already."""
 
-    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
-        """Mark up to ``limit`` queued messages of a channel as being sent; return them."""
+    async def claim(self, channel: str, limit: int, urgent: bool | None = None) -> list[Outgoing]:
+        """Mark up to ``limit`` queued messages of a channel as being sent; return them
+        (urgent ones first, or only urgent or only bulk ones)."""
 
     async def content(self, broadcast_id: int) -> Reply | None:
         """What a broadcast says; None if there is no such broadcast."""
@@ -423,6 +427,11 @@ class Outbox(Protocol):
         self, outgoing_id: int, state: OutgoingState, now: dt.datetime, error: str | None
     ) -> None:
         """Record how a message ended."""
+
+    async def finish_all(
+        self, outgoing_ids: Sequence[int], state: OutgoingState, now: dt.datetime
+    ) -> None:
+        """Record that these messages ended alike."""
 
     async def requeue(
         self, outgoing_id: int, count_attempt: bool, error: str | None = None
@@ -491,9 +500,12 @@ class WeeklySource(Protocol):
     async def units(self, unit_ids: Sequence[int]) -> dict[int, Unit]:
         """Units by id."""
 
-    async def recipients(self) -> list[tuple[int, int, str]]:
-        """(member id, unit id, language) of every member the bot can reach who accepts
-        announcements."""
+    async def audience(self) -> dict[int, int]:
+        """Per unit, how many of its members the bot can reach who accept announcements."""
+
+    async def queue_members(self, broadcasts: Mapping[int, int]) -> int:
+        """Queue a message of the broadcast given for their unit (unit id -> broadcast id)
+        to each of those members; return how many were queued."""
 
 
 class ChatLinks(Protocol):

@@ -13,6 +13,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain import codes, typed
+from domain.announce_cases import Paces
 from domain.commend import Schedule
 from domain.delivery import queue
 from domain.errors import InputError
@@ -98,6 +99,7 @@ class ConversationService:
         web_address: str = "",
         exporter: Exporter | None = None,
         copies: PersonalCopies | None = None,
+        paces: Paces | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -116,7 +118,7 @@ class ConversationService:
                             default=0)  # fmt: skip
         feature_settings = FeatureSettings(timezone, invite_link, invite_lifetime, schedule,
                                            caption_limit, _labels(self._channels),
-                                           web_address)  # fmt: skip
+                                           web_address, paces)  # fmt: skip
         features = register(
             Engine(self._prompt, self._spell, self._button, self._cancel), feature_settings
         )
@@ -173,6 +175,8 @@ class ConversationService:
                                          card_updates=outcome.card_updates)  # fmt: skip
             await uow.commit()
         turn.outcome.language = member.language
+        for step in turn.outcome.after:
+            await step()
         # Files are made outside the transaction: nothing is held while a big one is written.
         await prepare_documents(turn.outcome, self._exporter, member, turn.today)
         await prepare_copies(turn.outcome, self._copies, member, now)

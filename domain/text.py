@@ -49,6 +49,13 @@ class Percent:
 
 
 @dataclass(frozen=True, slots=True)
+class Duration:
+    """How long something takes, shown in seconds, minutes or hours and minutes."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Verbatim:
     """User-written text: shown as it is, never translated."""
 

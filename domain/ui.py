@@ -6,6 +6,7 @@ renders buttons as inline keyboards; a channel without buttons can number them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from domain.model import Attachment, Member
@@ -194,6 +195,9 @@ class Outcome:
     # The chat's own menu button, set anew: the staff web view for an admin, the commands
     # for everyone else (None: left as it is).
     page_menu: PageMenu | None = None
+    # Work left for after the event's transaction (asking a channel's pace, which may ask
+    # the platform): run in order before the replies are shown.
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def reply(*text: Text, buttons: tuple[tuple[Button, ...], ...] = (), **kw: object) -> Reply:

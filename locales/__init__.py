@@ -7,6 +7,7 @@ start-up, so a stale ``.mo`` can never disagree with its source.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
@@ -20,8 +21,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
+from babel.units import format_unit
 
-from domain.text import Amount, Day, Moment, Money, Percent, Text, Verbatim
+from domain.text import Amount, Day, Duration, Moment, Money, Percent, Text, Verbatim
 
 CATALOG_DIR = Path(__file__).parent
 DOMAIN = "messages"
@@ -43,6 +45,21 @@ def load_translations(language: str) -> Translations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
+
+
+def _duration(seconds: float, locale: Locale) -> str:
+    """Seconds under a minute, minutes under an hour, else hours and minutes; rounded up,
+    so that "about 2 minutes" is never less than it takes."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return format_unit(whole, "duration-second", locale=locale)
+    minutes = math.ceil(whole / 60)
+    if minutes < 60:
+        return format_unit(minutes, "duration-minute", locale=locale)
+    hours = format_unit(minutes // 60, "duration-hour", locale=locale)
+    if not minutes % 60:
+        return hours
+    return f"{hours} {format_unit(minutes % 60, 'duration-minute', locale=locale)}"
 
 
 class Translator:
@@ -85,6 +102,18 @@ class Translator:
                 return f"{number} {vi_word if vietnamese else en_word}"
         return f"{format_decimal(vnd, locale=locale)} {'đồng' if vietnamese else 'VND'}"
 
+    def _measure(
+        self, value: Duration | Amount | Money | Percent, language: str, locale: Locale
+    ) -> str:
+        """A length of time, a sum of money or a percentage."""
+        if isinstance(value, Duration):
+            return _duration(value.seconds, locale)
+        if isinstance(value, Amount):
+            return self._amount(value.vnd, language)
+        if isinstance(value, Money):
+            return format_currency(value.vnd, "VND", locale=locale)
+        return format_percent(Decimal(str(value.value)) / 100, format="#,##0.#%", locale=locale)
+
     def _value(self, value: object, language: str) -> str:
         locale = self._locales.get(language) or self._locales["vi"]
         if isinstance(value, Verbatim):
@@ -95,14 +124,10 @@ class Translator:
             return ", ".join(self._value(item, language) for item in value)
         if isinstance(value, bool):
             return str(value)
-        if isinstance(value, int):
+        if isinstance(value, int | Decimal):
             return format_decimal(value, locale=locale)
-        if isinstance(value, Amount):
-            return self._amount(value.vnd, language)
-        if isinstance(value, Money):
-            return format_currency(value.vnd, "VND", locale=locale)
-        if isinstance(value, Percent):
-            return format_percent(Decimal(str(value.value)) / 100, format="#,##0.#%", locale=locale)
+        if isinstance(value, Duration | Amount | Money | Percent):
+            return self._measure(value, language, locale)
         if isinstance(value, Day):
             return format_date(value.value, "dd/MM/yyyy", locale=locale)
         if isinstance(value, Moment):

@@ -562,6 +562,16 @@ class SendSecondRow(Base):
     used: Mapped[int] = mapped_column(Integer)
 
 
+class PaidSendDayRow(Base):
+    """Messages sent as paid broadcasts (0,1 Star each) on one day of the union's clock, by
+    every process together: the daily cap in Stars is checked against it."""
+
+    __tablename__ = "paid_send_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    messages: Mapped[int] = mapped_column(BigInteger)
+
+
 class SubmissionSnapshotRow(Base):
     """What each submitted version said, as one digest per field: enough to tell a
     reviewer which fields changed, without a second copy of the text (or of what is

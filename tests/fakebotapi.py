@@ -165,6 +165,7 @@ class Harness:
     async def deliver(self, data: dict[str, Any], chat_id: int) -> list[Call]:
         """Queue an update and wait until the bot has handled it."""
         before = len(self.api.calls)
+        self.api.wrote(chat_id)
         await self.put(data)
         await self.settle()
         return [

@@ -428,8 +428,7 @@ async def test_random_input_never_reaches_the_error_handler(
 ) -> None:
     await seed_units(database_url)
     await seed_phase(database_url)
-    # Replies are not held to Telegram's pace: the fake has no limit and time is short.
-    bot = await start_bot(TelegramLimits(), limit_replies=False)
+    bot = await start_bot(TelegramLimits())
     engine = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     inputs = int(os.environ.get("FUZZ_INPUTS", INPUTS[engine]))
     fuzzer = Fuzzer(bot, random.Random(SEED), await cast(bot, database_url))

@@ -95,10 +95,7 @@ def start_instances(database_url: str, telegram: Telegram, count: int = 3) -> li
         settings = Settings(telegram_bot_token=TOKEN, database_url=database_url,
                             migrate_on_start=False, webhook_url=URL, webhook_secret=SECRET,
                             http_listen="127.0.0.1", http_port=port,
-                            job_lease_seconds=1.5, broadcast_rate=29,
-                            # Replies of all three counted together would hold 2.850 updates
-                            # to 29 a second (test_lease tests that count); here: the rest.
-                            limit_replies=False)  # fmt: skip
+                            job_lease_seconds=1.5, broadcast_rate=29)  # fmt: skip
         runtime = build_runtime(settings, request=telegram)
         stop = asyncio.Event()
         task = asyncio.create_task(serve(runtime, webhook=True, stop=stop))

@@ -117,7 +117,7 @@ async def test_one_members_transactions_wait_for_each_other_across_processes(
             await engine.dispose()
 
 
-async def test_the_replies_of_two_processes_together_keep_to_the_limit(
+async def test_the_notifications_of_two_processes_together_keep_to_the_limit(
     database_url: str,
 ) -> None:
     if database_url.startswith("sqlite"):
@@ -143,13 +143,13 @@ async def test_the_replies_of_two_processes_together_keep_to_the_limit(
 
         return claim
 
-    async def replies(budget: SendBudget, count: int) -> None:
+    async def notifications(budget: SendBudget, count: int) -> None:
         for _ in range(count):
             await budget.spend()
 
     try:
         budgets = [SendBudget(29, shared=counted(factory)) for factory in factories]
-        await asyncio.gather(*(replies(budget, 40) for budget in budgets))
+        await asyncio.gather(*(notifications(budget, 40) for budget in budgets))
     finally:
         for factory, engine in zip(factories, engines, strict=True):
             factory.dispose()

@@ -1,10 +1,11 @@
-"""One sending budget for the whole bot: Telegram allows about 30 messages a second.
+"""The bulk budget: Telegram allows about 30 bulk notifications a second for the whole bot.
 
-Interactive replies spend from it at once; the broadcast sender waits for what they
-leave. So a broadcast never holds up a reply for longer than one message's share of a
-second, and replies plus broadcast together stay one under Telegram's 30 in any second:
-the margin absorbs the difference between our clock and Telegram's (the network's
-jitter). A reply waiting for a slot of the second gets the next one before the broadcast.
+Replies are not bulk: the direct answer to what a member just did goes at once, paced only
+by Telegram's ``retry_after`` (``BudgetLimiter``), and spends nothing from here. Queued
+messages do: an urgent notification (someone's action) goes at once unless the second is
+full (``spend``); the broadcast waits for what they leave (``take``). The hard count of the
+last second stays a margin under Telegram's limit: it absorbs the difference between our
+clock and Telegram's (the network's jitter).
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ class SendBudget:
     when several processes share the bot (``shared``), within a count of each second's
     messages of all of them.
 
-    Interactive spending may put the bucket into debt (up to one second's worth), which
-    the broadcast then waits out.
+    Urgent spending may put the bucket into debt (up to one second's worth), which the
+    broadcast then waits out.
     """
 
     def __init__(
@@ -75,13 +76,14 @@ class SendBudget:
         limit: int = LIMIT,
         burst: float = BURST,
         shared: Shared | None = None,
+        margin: int = MARGIN,
     ) -> None:
         self.rate = rate
         self._burst = burst
         self._shared = shared
         self._clock = clock
         self._sleep = sleep
-        self._limit = limit - MARGIN
+        self._limit = limit - margin
         self._replies_waiting = 0
         self._tokens = 1.0
         self._at = clock()
@@ -102,7 +104,7 @@ class SendBudget:
         return 0.0 if excess <= 0 else self._last_second[excess - 1] + 1.0 - now
 
     async def spend(self) -> None:
-        """An interactive message: it goes at once unless the second is full."""
+        """An urgent message: it goes at once unless the second is full."""
         now = self._refill()
         self._replies_waiting += 1
         try:
@@ -145,14 +147,13 @@ class SendBudget:
 
 
 class BudgetLimiter(BaseRateLimiter[str]):
-    """Counts the bot's interactive messages against the shared budget."""
+    """Replies go at once, outside the bulk budget; one refused is tried again after the
+    wait Telegram asks for."""
 
-    def __init__(
-        self, budget: SendBudget, metrics: Metrics | None = None, limit_replies: bool = True
-    ) -> None:
+    def __init__(self, budget: SendBudget, metrics: Metrics | None = None) -> None:
+        # The budget's clock times the waits (a benchmark's sped-up clock).
         self.budget = budget
         self._metrics = metrics or Metrics()
-        self._limit_replies = limit_replies
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -169,14 +170,12 @@ class BudgetLimiter(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send at once; count messages other than the broadcast's own, and try a refused
-        reply again after the wait Telegram asks for (the sender handles its own)."""
+        """Send at once: a reply is no bulk notification, and a private chat takes a reply's
+        few messages in a burst; the sender paces and retries its own messages."""
         if rate_limit_args == BROADCAST or not endpoint.startswith(_SENDING):
             return await callback(*args, **kwargs)
         retries = RETRIES
         while True:
-            if self._limit_replies:
-                await self.budget.spend()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as error:

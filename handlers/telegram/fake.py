@@ -163,33 +163,77 @@ class FakeRequest(BaseRequest):
         raise NotImplementedError
 
 
-class SendLimits:
-    """Telegram's flood limits: messages in any sliding second, and one chat's pace."""
+# A message to a chat within this many seconds of the member's last update is a reply.
+REPLY_WINDOW = 10.0
+# Replies a private chat takes at once: Telegram tolerates a reply's few messages in a
+# burst, beyond about one a second.
+REPLY_BURST = 3
 
-    def __init__(self, per_second: int | None, per_chat_seconds: float | None = None) -> None:
+
+class SendLimits:
+    """Telegram's flood limits: bulk messages in any sliding second, and one chat's pace.
+
+    A reply (a message to someone who just wrote) is no bulk notification: only its chat's
+    pace applies, which tolerates a reply's few messages in a burst (``REPLY_BURST``, then
+    one a second). A bulk message keeps to one a second in its chat, and counts towards
+    ``per_second`` unless it carries ``allow_paid_broadcast``; paid or not, it counts
+    towards ``paid_per_second`` (when set).
+    """
+
+    def __init__(
+        self,
+        per_second: int | None,
+        per_chat_seconds: float | None = None,
+        paid_per_second: int | None = None,
+    ) -> None:
         self.per_second = per_second
         self.per_chat_seconds = per_chat_seconds
+        self.paid_per_second = paid_per_second
         self._window: deque[float] = deque()
+        self._bulk_window: deque[float] = deque()
         self._last_in_chat: dict[int, float] = {}
+        # Per chat: the replies it may still take at once, and when that was counted.
+        self._reply_room: dict[int, tuple[float, float]] = {}
 
-    def refusal(self, chat_id: int, now: float) -> str | None:
+    def refusal(
+        self, chat_id: int, now: float, bulk: bool = True, paid: bool = False
+    ) -> str | None:
         """Why a message at ``now`` would be refused, or None."""
-        window = self._window
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if self.per_second is not None and len(window) >= self.per_second:
-            return f"{self.per_second} messages in the last second"
+        for window in (self._window, self._bulk_window):
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+        if bulk and not paid and self.per_second is not None:
+            if len(self._window) >= self.per_second:
+                return f"{self.per_second} bulk messages in the last second"
+        if bulk and self.paid_per_second is not None:
+            if len(self._bulk_window) >= self.paid_per_second:
+                return f"{self.paid_per_second} bulk messages (paid or not) in the last second"
+        if not bulk and self.per_chat_seconds is not None:
+            if self._room(chat_id, now) < 1.0:
+                return f"chat {chat_id} got {REPLY_BURST} replies at once"
+            return None
         last = self._last_in_chat.get(chat_id)
         if self.per_chat_seconds is not None and last is not None:
             if now - last < self.per_chat_seconds:
                 return f"chat {chat_id} got a message {(now - last) * 1000:.0f} ms ago"
         return None
 
-    def record(self, chat_id: int, now: float) -> None:
+    def _room(self, chat_id: int, now: float) -> float:
+        """The replies the chat may take at once now: one more for each interval passed."""
+        room, at = self._reply_room.get(chat_id, (float(REPLY_BURST), now))
+        seconds = self.per_chat_seconds or 1.0
+        return min(float(REPLY_BURST), room + (now - at) / seconds)
+
+    def record(self, chat_id: int, now: float, bulk: bool = True, paid: bool = False) -> None:
         """Count a message that went out."""
-        self._window.append(now)
+        if bulk and not paid:
+            self._window.append(now)
+        if bulk and self.paid_per_second is not None:
+            self._bulk_window.append(now)
         if self.per_chat_seconds is not None:
             self._last_in_chat[chat_id] = now
+            if not bulk:
+                self._reply_room[chat_id] = (self._room(chat_id, now) - 1.0, now)
 
 
 # -- for tests: every call recorded ------------------------------------------------
@@ -245,7 +289,11 @@ class FakeBotApi(FakeRequest):
         # Telegram's limits, enforced when asked: messages a second for the bot, and chats
         # that blocked it.
         self.limits = SendLimits(per_second)
+        # When each chat last wrote to the bot: a message there soon after is a reply.
+        self._wrote: dict[int, float] = {}
         self.blocked: set[int] = set()
+        # The bot's Stars balance (getMyStarBalance); None: Telegram fails to answer.
+        self.star_balance: int | None = 0
         self.too_many = 0
         # The next this many messages are refused with "retry after 1", as in a flood.
         self.refuse_next = 0
@@ -258,6 +306,10 @@ class FakeBotApi(FakeRequest):
     @per_second.setter
     def per_second(self, value: int | None) -> None:
         self.limits.per_second = value
+
+    def wrote(self, chat_id: int) -> None:
+        """The member in this chat sent the bot an update: what follows is a reply."""
+        self._wrote[chat_id] = time.monotonic()
 
     async def answer(self, name: str, request_data: RequestData | None) -> tuple[int, bytes]:
         """Record the call and answer as Telegram would."""
@@ -280,6 +332,8 @@ class FakeBotApi(FakeRequest):
         return 200, answer_body(result)
 
     def _refuse(self, name: str, params: dict[str, Any]) -> tuple[int, bytes] | None:
+        if name == "getMyStarBalance" and self.star_balance is None:
+            return 500, failure_body(500, "Internal Server Error")
         if name not in SENDING:
             return None
         chat_id = int(params.get("chat_id", 0))
@@ -290,9 +344,11 @@ class FakeBotApi(FakeRequest):
             return self._too_many()
         if self.limits.per_second is not None:
             now = time.monotonic()
-            if self.limits.refusal(chat_id, now) is not None:
+            bulk = now - self._wrote.get(chat_id, -REPLY_WINDOW) >= REPLY_WINDOW
+            paid = bool(params.get("allow_paid_broadcast"))
+            if self.limits.refusal(chat_id, now, bulk, paid) is not None:
                 return self._too_many()
-            self.limits.record(chat_id, now)
+            self.limits.record(chat_id, now, bulk, paid)
         return None
 
     def _too_many(self) -> tuple[int, bytes]:
@@ -304,6 +360,8 @@ class FakeBotApi(FakeRequest):
             return BOT_USER
         if name == "getUpdates":
             return []
+        if name == "getMyStarBalance":
+            return {"amount": self.star_balance, "nanostar_amount": 0}
         if name not in MAKING:
             return True
         message_id = next(self._message_ids)

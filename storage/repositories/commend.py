@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Row,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable, DropTable
 
+from domain.delivery import OutgoingState
 from domain.model import Approval, InitiativeStatus, LinkedChat, Unit
 from domain.proxy import PROXY_CHANNEL
 from storage.executor import Executor
@@ -18,7 +33,27 @@ from storage.repositories._base import (
     initiatives,
     linked_chats,
     members,
+    outgoing,
     units,
+)
+from storage.repositories.delivery import _ROW
+
+# Who hears a commendation: a member of a unit, reachable on a channel the bot writes to,
+# who did not turn announcements off; never someone whose data was erased.
+_HEARS = (
+    members.c.unit_id.is_not(None),
+    members.c.nudges.is_(True),
+    members.c.reachable.is_(True),
+    members.c.channel != PROXY_CHANNEL,
+    members.c.erased_at.is_(None),
+)
+# Each unit's commendation broadcast, for the length of one transaction.
+_REACH = Table(
+    "weekly_reach",
+    MetaData(),
+    Column("unit_id", BigInteger, primary_key=True),
+    Column("broadcast_id", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
 )
 
 
@@ -71,15 +106,35 @@ class SqlWeeklySource:
             found.update((row.id, _unit(row)) for row in rows)
         return found
 
-    async def recipients(self) -> list[tuple[int, int, str]]:
-        """Members the bot can reach who accept announcements."""
+    async def audience(self) -> dict[int, int]:
+        """Per unit, how many of its members the bot can reach who accept announcements."""
         rows = await self._db.execute(
-            select(members.c.id, members.c.unit_id, members.c.language).where(
-                members.c.unit_id.is_not(None), members.c.nudges.is_(True),
-                members.c.reachable.is_(True), members.c.channel != PROXY_CHANNEL,
-            )
+            select(members.c.unit_id, func.count().label("hearing"))
+            .where(*_HEARS)
+            .group_by(members.c.unit_id)
+        )
+        return {int(row.unit_id): int(row.hearing) for row in rows}
+
+    async def queue_members(self, broadcasts: Mapping[int, int]) -> int:
+        """Queue each unit's broadcast to its members who hear, in one statement: the units'
+        broadcasts go in a temporary table, the members never leave the database."""
+        if not broadcasts:
+            return 0
+        await self._db.execute(DropTable(_REACH, if_exists=True))
+        await self._db.execute(CreateTable(_REACH))
+        pairs = iter(broadcasts.items())
+        while chunk := [{"unit_id": u, "broadcast_id": b} for u, b in islice(pairs, 10_000)]:
+            await self._db.execute(insert(_REACH), chunk)
+        hearing = (
+            select(_REACH.c.broadcast_id, members.c.id, members.c.external_id,
+                   literal(OutgoingState.QUEUED.value), literal(0), literal(False),
+                   members.c.channel)
+            .join(_REACH, _REACH.c.unit_id == members.c.unit_id)
+            .where(*_HEARS)
         )  # fmt: skip
-        return [(int(r.id), int(r.unit_id), str(r.language)) for r in rows]
+        result = await self._db.execute(insert(outgoing).from_select(_ROW, hearing))
+        await self._db.execute(DropTable(_REACH))
+        return int(result.rowcount)
 
 
 def _linked(row: Row[Any]) -> LinkedChat:

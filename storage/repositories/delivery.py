@@ -113,16 +113,17 @@ class SqlOutbox:
         )  # fmt: skip
         await self._db.execute(insert(outgoing).from_select([*_ROW, "edit_message_id"], shown))
 
-    async def claim(self, channel: str, limit: int) -> list[Outgoing]:
+    async def claim(self, channel: str, limit: int, urgent: bool | None = None) -> list[Outgoing]:
         """Mark up to ``limit`` queued messages of a channel as being sent and return them:
-        the urgent ones (notifications) first, then bulk in the order queued."""
+        the urgent ones (notifications) first, then bulk in the order queued (or only one
+        of the two)."""
         ids: list[int] = []
-        for urgent in (True, False):
+        for wanted in (True, False) if urgent is None else (urgent,):
             ids += (
                 await self._db.execute(
                     select(outgoing.c.id)
                     .where(outgoing.c.state == OutgoingState.QUEUED.value,
-                           outgoing.c.channel == channel, outgoing.c.urgent == urgent)
+                           outgoing.c.channel == channel, outgoing.c.urgent == wanted)
                     .order_by(outgoing.c.id)
                     .limit(limit - len(ids))
                     .with_for_update(skip_locked=True)
@@ -138,7 +139,7 @@ class SqlOutbox:
             .values(state=OutgoingState.SENDING.value, attempts=outgoing.c.attempts + 1)
         )
         rows = await self._db.execute(
-            select(outgoing, broadcasts.c.photo, broadcasts.c.card_initiative_id,
+            select(outgoing, broadcasts.c.photo, broadcasts.c.kind, broadcasts.c.card_initiative_id,
                    broadcasts.c.card_version, members.c.language,
                    broadcasts.c.image.is_not(None).label("has_image"))
             .join(broadcasts, broadcasts.c.id == outgoing.c.broadcast_id)
@@ -189,6 +190,17 @@ class SqlOutbox:
             .where(outgoing.c.id == outgoing_id)
             .values(state=state.value, sent_at=now, error=error)
         )
+
+    async def finish_all(
+        self, outgoing_ids: Sequence[int], state: OutgoingState, now: dt.datetime
+    ) -> None:
+        """Record that these messages ended alike."""
+        for start in range(0, len(outgoing_ids), 1000):
+            await self._db.execute(
+                update(outgoing)
+                .where(outgoing.c.id.in_(outgoing_ids[start : start + 1000]))
+                .values(state=state.value, sent_at=now, error=None)
+            )
 
     async def requeue(
         self, outgoing_id: int, count_attempt: bool, error: str | None = None
@@ -337,5 +349,5 @@ def _outgoing(row: Row[Any]) -> Outgoing:
     return Outgoing(
         row.id, row.broadcast_id, row.member_id, row.chat_id, row.attempts, row.channel,
         row.language, row.photo, bool(row.has_image), card, bool(row.urgent),
-        row.edit_message_id,
+        row.edit_message_id, row.kind,
     )  # fmt: skip

@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import text as sql_text
 
 from domain.model import Conversation, DialogState, Member
 from domain.parsing import normalize_search
+from domain.proxy import PROXY_CHANNEL
 from storage.executor import Executor
 from storage.repositories._base import (
     _by_dialect,
@@ -190,6 +191,23 @@ class SqlMemberRepository:
         below = select(ancestors.c.unit_id).where(ancestors.c.ancestor_id.in_(set(unit_ids)))
         rows = await self._db.execute(select(members.c.id).where(members.c.unit_id.in_(below)))
         return [int(row.id) for row in rows]
+
+    async def reachable_by_channel(self, member_ids: Sequence[int]) -> dict[str, int]:
+        """How many of these members each channel can write to now (as the delivery queue
+        picks them: reachable, with a chat of their own)."""
+        ids = sorted(set(member_ids))
+        counts: dict[str, int] = {}
+        # In chunks: SQLite takes at most 32.766 parameters in a statement.
+        for start in range(0, len(ids), 5000):
+            rows = await self._db.execute(
+                select(members.c.channel, func.count().label("members"))
+                .where(members.c.id.in_(ids[start : start + 5000]),
+                       members.c.reachable.is_(True), members.c.channel != PROXY_CHANNEL)
+                .group_by(members.c.channel)
+            )  # fmt: skip
+            for row in rows:
+                counts[row.channel] = counts.get(row.channel, 0) + int(row.members)
+        return counts
 
 
 class SqlConversationRepository:
