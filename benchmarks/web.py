@@ -68,7 +68,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
 from benchmarks import harness
-from benchmarks.harness import ROOT, bot_settings, connected, migrate, percentile_ms, progress
+from benchmarks.harness import ROOT, bot_settings, connected, percentile_ms, progress
 from benchmarks.harness import rounded as _rounded
 from benchmarks.national import PHASE_CODE, SEED, Tree, build_tree, measured_people
 from benchmarks.national_load import Timings, database, generate
@@ -76,7 +76,6 @@ from bot.serve import build_runtime
 from domain.web_access import open_session
 from handlers.telegram.fake import FastFakeBotApi
 from handlers.web.context import COOKIE
-from storage.db import create_engine, current_revision, head_revision
 
 FULL_UNITS, FULL_INITIATIVES = 100_000, 2_000_000
 QUICK_UNITS, QUICK_INITIATIVES = 20_000, 200_000
@@ -121,16 +120,7 @@ async def bring_up_to_date(engine_name: str, postgres_url: str, tree: Tree, keep
     else:
         name = f"sangkien_stats_{len(tree.units)}_{tree.initiatives}"
         url = harness.database_url(postgres_url, name)
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        revision = await current_revision(engine)
-    except Exception:  # no such database yet
-        return
-    finally:
-        await engine.dispose()
-    if revision is not None and revision != head_revision():
-        progress(f"{engine_name}: migrating the kept database from {revision}")
-        await migrate(url, units=False)
+    await harness.migrate_kept(url)
 
 
 # -- the bot and its web view ------------------------------------------------------------

@@ -49,7 +49,7 @@ from benchmarks import harness
 from benchmarks.harness import connected, database_url, drop_database, migrate, progress
 from benchmarks.national import LOAD_TIME, SEED, TELEGRAM_BASE, Tree, build_tree
 from benchmarks.national_load import MEMBER_COLUMNS, Loader, Timings, _complete, generate
-from storage.db import create_engine, current_revision, head_revision
+from storage.db import create_engine
 from storage.models import UtcDateTime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,22 +158,9 @@ async def _fill(engine_name: str, url: str, tree: Tree, members_total: int, fres
              f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
 
 
-async def _up_to_date(url: str) -> None:
-    """A kept database made before a later migration is migrated, not made again."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        revision = await current_revision(engine)
-    except Exception:  # no such database yet
-        return
-    finally:
-        await engine.dispose()
-    if revision is not None and revision != head_revision():
-        await migrate(url, units=False)
-
-
 async def _holds(url: str, tree: Tree) -> bool:
     """Whether a copy, brought to the head migration, holds the data set."""
-    await _up_to_date(url)
+    await harness.migrate_kept(url)
     return await _complete(url, tree)
 
 
@@ -228,7 +215,7 @@ async def weekly_database(
         path = keep / f"weekly-{size}.db"
         url = f"sqlite+aiosqlite:///{path}"
         if path.exists():
-            await _up_to_date(url)
+            await harness.migrate_kept(url)
         if not await _ready(url, tree, members_total):
             _remove(path)
             copied = await _sqlite_copy(tree, keep, path)
@@ -238,7 +225,7 @@ async def weekly_database(
         return
     name = f"sangkien_weekly_{size.replace('-', '_')}"
     url = database_url(postgres_url, name)
-    await _up_to_date(url)
+    await harness.migrate_kept(url)
     if not await _ready(url, tree, members_total):
         await drop_database(postgres_url, name)
         copied = await _postgres_copy(tree, postgres_url, name)
