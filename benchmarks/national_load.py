@@ -174,8 +174,19 @@ MEMBER_COLUMNS = ("id", "channel", "external_id", "display_name", "language", "f
                   "phone", "unit_id", "created_at", "updated_at")  # fmt: skip
 
 
-async def generate(engine_name: str, url: str, tree: Tree, timings: Timings) -> dict[str, Any]:
-    """Fill the empty, migrated database; return facts about what was written."""
+InitiativeSource = Callable[..., Iterator[list[tuple[Any, ...]]]]
+
+
+async def generate(
+    engine_name: str,
+    url: str,
+    tree: Tree,
+    timings: Timings,
+    rows_of: InitiativeSource = initiative_rows,
+    columns: Sequence[str] = INITIATIVE_COLUMNS,
+) -> dict[str, Any]:
+    """Fill the empty, migrated database; return facts about what was written (the
+    initiatives as ``rows_of`` makes them, national's by default)."""
     engine = create_engine(url)
     units_of_work = SqlUnitOfWorkFactory(engine)
     facts: dict[str, Any] = {}
@@ -225,8 +236,8 @@ async def generate(engine_name: str, url: str, tree: Tree, timings: Timings) -> 
                      for k, p in enumerate(people[1:], start=1)],
                 )  # fmt: skip
             with timings.step("initiatives", engine_name):
-                for batch in initiative_rows(tree, phase.id, stamp, load.day, approved_by):
-                    await load.insert("initiatives", INITIATIVE_COLUMNS, batch)
+                for batch in rows_of(tree, phase.id, stamp, load.day, approved_by):
+                    await load.insert("initiatives", columns, batch)
             with timings.step("participants", engine_name):
                 persons = participant_rows(tree, phase.id, approved_by)
                 for start in range(0, len(persons), BATCH):
@@ -293,16 +304,17 @@ async def _complete(url: str, tree: Tree) -> bool:
 
 @contextlib.asynccontextmanager
 async def database(
-    engine_name: str, postgres_url: str, tree: Tree, keep: Path | None
+    engine_name: str, postgres_url: str, tree: Tree, keep: Path | None, kind: str = "stats"
 ) -> AsyncIterator[tuple[str, bool]]:
-    """(url, reused): an empty migrated database, or a complete one kept in ``keep``."""
+    """(url, reused): an empty migrated database, or a complete one kept in ``keep``
+    (named after ``kind``: benchmarks with the same data set share it)."""
     if keep is None:
         async with fresh_database(engine_name, postgres_url, units=False) as url:
             yield url, False
         return
     if engine_name == "sqlite":
         keep.mkdir(parents=True, exist_ok=True)
-        path = keep / f"stats-{len(tree.units)}-{tree.initiatives}.db"
+        path = keep / f"{kind}-{len(tree.units)}-{tree.initiatives}.db"
         url = f"sqlite+aiosqlite:///{path}"
         if path.exists() and await _complete(url, tree):
             yield url, True
@@ -312,7 +324,7 @@ async def database(
         await migrate(url, units=False)
         yield url, False
         return
-    name = f"sangkien_stats_{len(tree.units)}_{tree.initiatives}"
+    name = f"sangkien_{kind}_{len(tree.units)}_{tree.initiatives}"
     if await _complete(database_url(postgres_url, name), tree):
         yield database_url(postgres_url, name), True
         return

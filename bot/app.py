@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 COMMANDS = {
     "new": _("Submit a new initiative"),
     "my": _("My initiatives"),
+    "xem": _("View an initiative by its number"),
     "help": _("How to use the bot"),
     "cancel": _("Stop the current step"),
     "unit": _("Change my grassroots union"),

@@ -21,6 +21,7 @@ from domain.chats import GroupChats
 from domain.commend import Commendations, Schedule
 from domain.kept import KeptFiles
 from domain.nudges import NudgePolicy
+from domain.ports_similar import SimilarRules
 from domain.privacy_copy import PersonalCopies
 from domain.reports import Exporter
 from domain.service import ConversationService
@@ -87,6 +88,11 @@ class Graph:
     # channel is made with PAID_BROADCAST on).
     paces: ChannelPaces
 
+    @property
+    def similar_rules(self) -> SimilarRules:
+        """How similar initiatives are found (SIMILAR_THRESHOLD, SIMILAR_FIELDS)."""
+        return self.settings.similar_rules
+
     def service(self, invite_link: Callable[[str], str]) -> ConversationService:
         """The conversation service; invitation links need the bot's username."""
         settings = self.settings
@@ -106,6 +112,7 @@ class Graph:
                 self.units_of_work, XlsxWriter(self.translator, settings.timezone), self.translator
             ),
             paces=self.paces,
+            similar=self.similar_rules,
         )
 
 

@@ -6,14 +6,15 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
 
+from domain.ports_similar import SimilarField, SimilarRules
 from handlers.zalo.channel import DEFAULT_RATE as DEFAULT_ZALO_RATE
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sangkien.db"
@@ -111,6 +112,9 @@ class Settings:
     paid_broadcast: bool = False
     paid_broadcast_rate: float = MAX_PAID_RATE
     paid_broadcast_daily_stars: int = 0
+    # Similar initiatives shown while writing and reviewing: how close, on which answers
+    # (SIMILAR_THRESHOLD, SIMILAR_FIELDS).
+    similar_rules: SimilarRules = field(default_factory=SimilarRules)
 
     def check_webhook(self) -> None:
         """Webhook mode needs, for each channel that is on, a public https address and a
@@ -238,6 +242,7 @@ class Settings:
             alert_chat_id=_alert_chat(values, telegram=bool(token)),
             **_web(values),
             **_retention(values),
+            similar_rules=_similar(values),
             **_public(values),
             telegram_bot_token=token,
             database_url=values.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -464,6 +469,34 @@ def _retention(values: Mapping[str, str]) -> dict[str, Any]:
     if not (months.isascii() and months.isdigit()) or not 1 <= int(months) <= 1200:
         raise SettingsError("DRAFT_RETENTION_MONTHS must be a whole number of months, at least 1.")
     return {"draft_retention_months": int(months)}
+
+
+SIMILAR_THRESHOLD_RANGE = (0.1, 0.95)
+_DEFAULT_SIMILAR = SimilarRules()
+
+
+def _similar(values: Mapping[str, str]) -> SimilarRules:
+    """SIMILAR_THRESHOLD: how alike (0,1 to 0,95); SIMILAR_FIELDS: title and/or solution."""
+    low, high = SIMILAR_THRESHOLD_RANGE
+    raw = values.get("SIMILAR_THRESHOLD", "").strip().replace(",", ".")
+    try:
+        threshold = float(raw) if raw else _DEFAULT_SIMILAR.threshold
+    except ValueError:
+        threshold = -1.0
+    if not low <= threshold <= high:
+        raise SettingsError(
+            f"SIMILAR_THRESHOLD must be a number from {low} to {high} (how alike two "
+            f"initiatives must be to be shown as similar), e.g. {_DEFAULT_SIMILAR.threshold}."
+        )
+    names = [name.strip().lower() for name in
+             values.get("SIMILAR_FIELDS", "title,solution").split(",") if name.strip()]  # fmt: skip
+    fields = tuple(dict.fromkeys(name for name in names if name in get_args(SimilarField)))
+    if not fields or len(fields) != len(set(names)):
+        raise SettingsError(
+            "SIMILAR_FIELDS must name the answers compared, separated by commas: title, "
+            "solution or both (title,solution)."
+        )
+    return SimilarRules(threshold=threshold, fields=cast(tuple[SimilarField, ...], fields))
 
 
 def _switch(values: Mapping[str, str], name: str) -> bool:

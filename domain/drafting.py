@@ -21,8 +21,10 @@ from domain.model import (
     Step,
 )
 from domain.parsing import TEXT_LIMIT
+from domain.ports_similar import SimilarRules
 from domain.review_card import reason_text
 from domain.routes import ButtonRoute, CommandRoute, Prompt, Routes, StateRoute
+from domain.similar import DEFAULT_RULES, hint
 from domain.submission import MissingAnswer, Submission, discard
 from domain.text import Text, Verbatim, _, n_
 from domain.turn import Forged, Turn
@@ -52,8 +54,11 @@ class Drafting:
         press: Callable[[Turn, str], Awaitable[None]],
         cancel: Callable[[Turn], Awaitable[None]],
         begin: Callable[[Turn], Awaitable[None]],
+        similar: SimilarRules = DEFAULT_RULES,
     ) -> None:
-        self._submission = Submission(timezone)
+        self._submission = Submission(timezone, similar)
+        # When initiatives like the one being written are hinted after its title and solution.
+        self._similar = similar
         # The service's: ask again what is expected; a label in every language; press a
         # button by its code; /cancel; and a new initiative (a helper says whose first).
         self._prompt = prompt
@@ -125,20 +130,33 @@ class Drafting:
             await self._save_draft(turn, draft)
             turn.show(_continuation(draft))
             return
-        await self._advance(turn, draft, draft.step, acknowledgement)
+        await self._advance(turn, draft, draft.step, acknowledgement, written=True)
 
     async def _save_draft(self, turn: Turn, draft: Initiative) -> None:
         draft.updated_at = turn.now
         await turn.uow.initiatives.save(draft)
 
     async def _advance(
-        self, turn: Turn, draft: Initiative, answered: Step, before: Sequence[Text] = ()
+        self,
+        turn: Turn,
+        draft: Initiative,
+        answered: Step,
+        before: Sequence[Text] = (),
+        *,
+        written: bool = False,
     ) -> None:
+        """Go to the next question; ``written``: the answer was just given (not kept), so
+        similar initiatives may be hinted before the question."""
         draft.step = dialog.next_step(draft, answered)
         if draft.step is Step.SUMMARY:
             draft.editing = False
         turn.conversation.data = {}
         await self._save_draft(turn, draft)
+        if written:
+            found = await hint(turn.uow, turn.member, draft, answered, self._similar,
+                               buttons=turn.capabilities.buttons)  # fmt: skip
+            if found is not None:
+                turn.show(found)
         turn.show(dialog.question(draft), *before)
 
     async def _new(self, turn: Turn) -> None:
@@ -270,7 +288,7 @@ class Drafting:
 
     async def _done(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
         answers.answer_done(draft)
-        await self._advance(turn, draft, draft.step)
+        await self._advance(turn, draft, draft.step, written=True)
 
     async def _clear(self, turn: Turn, draft: Initiative, _value: str | None) -> None:
         cleared = answers.clear_step(draft)

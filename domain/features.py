@@ -23,12 +23,14 @@ from domain.invites import InviteDesk
 from domain.joining import Joining
 from domain.linking import Linking
 from domain.mine import Mine
+from domain.ports_similar import SimilarRules
 from domain.preferences import Preferences
 from domain.privacy import PrivacyDesk
 from domain.privacy_copy import MyData
 from domain.proxy import Proxy
 from domain.review import ReviewDesk
 from domain.routes import Prompt, Routes, merge
+from domain.similar_view import SimilarView
 from domain.stats import StatsDesk, TargetDesk
 from domain.text import Text
 from domain.turn import Turn
@@ -67,6 +69,8 @@ class FeatureSettings:
     # Each channel's pace, for an announcement's preview of how long it takes; None: no
     # preview of it.
     paces: Paces | None = None
+    # How close a similar initiative must be to be shown, and which answers are compared.
+    similar: SimilarRules = field(default_factory=SimilarRules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,7 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
     joining = Joining(engine.prompt, engine.spell, accept=invites.accept)
     drafting = Drafting(
         timezone=tz, prompt=engine.prompt, spell=engine.spell, press=engine.press,
-        cancel=engine.cancel, begin=lambda turn: proxy.begin(turn),
+        cancel=engine.cancel, begin=lambda turn: proxy.begin(turn), similar=settings.similar,
     )  # fmt: skip
     proxy = Proxy(drafting.start_draft, engine.spell)
     claims = ClaimDesk(engine.prompt)
@@ -110,5 +114,6 @@ def register(engine: Engine, settings: FeatureSettings) -> Features:
         WebDesk(settings.web_address).routes(),
         MyData(dict(settings.labels)).routes(),
         ErasureDesk().routes(),
+        SimilarView(tz, engine.prompt).routes(),
     ))  # fmt: skip
     return Features(routes, joining.ask_unit, hand_back)

@@ -38,6 +38,7 @@ from domain.ports_privacy import ClaimStore as ClaimStore
 from domain.ports_privacy import ConsentLog as ConsentLog
 from domain.ports_privacy import ErasureStore as ErasureStore
 from domain.ports_privacy import PersonalDataSource as PersonalDataSource
+from domain.ports_similar import SimilarInitiatives as SimilarInitiatives
 from domain.text import Text
 from domain.unit_import import UnitRecord
 
@@ -581,6 +582,7 @@ class UnitOfWork(Protocol):
     consents: ConsentLog
     erasure: ErasureStore
     claims: ClaimStore
+    similar: SimilarInitiatives
 
     async def __aenter__(self) -> Self:
         """Begin."""

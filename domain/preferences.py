@@ -281,6 +281,7 @@ HELP: tuple[Text, ...] = (
     _("3. Your union reviews it; follow it in “📋 My initiatives” (/my)."),
     _("Commands: /new new initiative · /my my initiatives · /cancel stop the current step · "
       "/unit change union · /lang language · /link use the bot from two apps"),
+    _("/xem SK-000123 shows an initiative by its number, such as one hinted as similar."),
     _("Your data: /privacy what is stored and why · /mydata see it · /settings correct your "
       "name or phone · /xoadulieu erase it"),
 )  # fmt: skip

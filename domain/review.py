@@ -19,11 +19,13 @@ from domain.model import (
     InitiativeStatus,
     Member,
     RoleKind,
+    format_number,
     parse_number,
 )
 from domain.paging import navigation
 from domain.parsing import clean_text
 from domain.ports import UnitOfWork
+from domain.ports_similar import SimilarFound
 from domain.review_card import (
     DECISION_PRESSES,
     PRESET_REASONS,
@@ -31,16 +33,20 @@ from domain.review_card import (
     ChooseReason,
     ConfirmDecision,
     DecisionPress,
+    NameOriginal,
     OnVersion,
     OpenPending,
     PendingPress,
     ReadFull,
     ReviewPress,
     ShowPending,
+    card_matches,
     decided_line,
+    original_of,
     preset_note,
     preset_of,
     reason_text,
+    recorded_matches,
     review_card,
 )
 from domain.review_cases import REASON_LIMIT, PendingPage, Preset, Reason, ReviewOutdated
@@ -56,6 +62,10 @@ log = logging.getLogger(__name__)
 __all__ = ["ACTION_LABELS", "DECISION_CODES", "PRESET_REASONS", "ReviewDesk", "reason_text"]
 
 PAGE_SIZE = 5
+# The dialog asks which initiative a duplicate duplicates; its titles on the buttons.
+ORIGINAL = "original"
+ORIGINAL_TITLE = 40
+NUMBER_NOT_KNOWN = _("Number not known")
 DIGEST_ITEMS = 10
 UNIT_COUNTS = 8
 
@@ -167,8 +177,14 @@ class ReviewDesk:
                 self._ask(turn, initiative, decision)
             case ChooseReason(reason=reason):
                 self._expect(turn, press)
+                if reason == "duplicate" and await self._ask_original(turn, initiative):
+                    return
+                turn.conversation.data.pop("ask", None)
                 turn.conversation.data["note"] = preset_note(reason)
                 self._confirm(turn, initiative)
+            case NameOriginal(original=original):
+                self._expect(turn, press)
+                await self._name_original(turn, initiative, original)
             case CancelDecision():
                 turn.pause()
                 turn.menu(_("Cancelled. {number} still awaits review.", number=initiative.number))
@@ -197,6 +213,9 @@ class ReviewDesk:
             turn.pause()
             turn.menu(_("This initiative is no longer awaiting review."))
             return
+        if data.get("ask") == ORIGINAL and not data.get("note"):
+            await self._typed_original(turn, initiative, text)
+            return
         data["note"] = clean_text(text, limit=REASON_LIMIT)
         self._confirm(turn, initiative)
 
@@ -210,8 +229,52 @@ class ReviewDesk:
             return
         if data.get("note") or data.get("d") == Decision.APPROVE.value:
             self._confirm(turn, initiative, *before)
-        else:
+        elif data.get("ask") != ORIGINAL or not await self._ask_original(turn, initiative,
+                                                                         *before):  # fmt: skip
             self._ask(turn, initiative, Decision(data["d"]), *before)
+
+    # -- a duplicate names its original ----------------------------------------------
+
+    async def _ask_original(self, turn: Turn, initiative: Initiative, *before: Text) -> bool:
+        """Which initiative this one duplicates: the similar ones the admin may see, or a
+        number typed. False, asking nothing, when none is like it."""
+        recorded = await recorded_matches(turn.uow, initiative.id)
+        matches = await card_matches(turn.uow, turn.member, recorded) if recorded else []
+        if not matches:
+            return False
+        data = turn.conversation.data
+        data.pop("note", None)
+        data["ask"] = ORIGINAL
+        turn.say(*before, _("Which initiative does {number} duplicate? Choose it, or type its "
+                            "number (for example {example}).", number=initiative.number,
+                            example=format_number(matches[0].initiative_id)),
+                 buttons=_original_rows(initiative, Decision(data["d"]), matches))  # fmt: skip
+        return True
+
+    async def _name_original(self, turn: Turn, initiative: Initiative, original: int) -> None:
+        """The original chosen or typed (0: not known); one that may not be named is said
+        so, and the question asked again."""
+        if original:
+            try:
+                await review_cases.named_original(turn.uow, turn.member, initiative, original)
+            except InputError as wrong:
+                if not await self._ask_original(turn, initiative, wrong.text):
+                    self._ask(turn, initiative, Decision(turn.conversation.data["d"]), wrong.text)
+                return
+        turn.conversation.data.pop("ask", None)
+        turn.conversation.data["note"] = preset_note("duplicate", original or None)
+        self._confirm(turn, initiative)
+
+    async def _typed_original(self, turn: Turn, initiative: Initiative, text: str) -> None:
+        """A number typed for the original: "SK-000123" or "123"."""
+        original = parse_number(text)
+        if original is None:
+            wrong = _("Please type the number of the initiative it duplicates, for example "
+                      "SK-000123, or choose below.")  # fmt: skip
+            if not await self._ask_original(turn, initiative, wrong):
+                self._ask(turn, initiative, Decision(turn.conversation.data["d"]), wrong)
+            return
+        await self._name_original(turn, initiative, original)
 
     def _ask(self, turn: Turn, initiative: Initiative, decision: Decision, *before: Text) -> None:
         turn.conversation.state = DialogState.REVIEWING
@@ -267,7 +330,8 @@ class ReviewDesk:
         turn.outcome.notice = stale.text
         if initiative.status is InitiativeStatus.PENDING or stale.decided is not None:
             # Show the card as it is now: the newer version's, or the decision made.
-            turn.outcome.pressed = await review_card(turn.uow, initiative, stale.decided)
+            turn.outcome.pressed = await review_card(turn.uow, initiative, stale.decided,
+                                                          turn.member)  # fmt: skip
 
     def _full(self, turn: Turn, initiative: Initiative) -> None:
         lines = dialog.card_lines(initiative, full=True)
@@ -301,7 +365,7 @@ class ReviewDesk:
     async def _open(self, turn: Turn, initiative_id: int) -> None:
         initiative = await review_cases.awaiting_decision(turn.uow, turn.member, initiative_id)
         # Sent as a card, so that it too shows the decision when someone makes it.
-        card = await review_card(turn.uow, initiative)
+        card = await review_card(turn.uow, initiative, reader=turn.member)
         turn.outcome.deliveries.append(
             Delivery(turn.member, card, card=(initiative.id, initiative.version))
         )
@@ -392,7 +456,24 @@ def _reason(note: str | None) -> Reason | None:
     if not note:
         return None
     preset = preset_of(note)
-    return Preset(preset) if preset is not None else note
+    return Preset(preset, original_of(note)) if preset is not None else note
+
+
+def _original_rows(
+    initiative: Initiative, decision: Decision, matches: list[SimilarFound]
+) -> tuple[tuple[Button, ...], ...]:
+    """A button per similar initiative, "not known", back to the reasons, and cancel."""
+    i, v = initiative.id, initiative.version
+    back = next(press for press in DECISION_PRESSES if press.decision is decision)(i, v)
+    named = [(Button(_("{number} · {title}", number=format_number(m.initiative_id),
+                       title=title_text(m.title, limit=ORIGINAL_TITLE)),
+                     NameOriginal(i, v, m.initiative_id).encode()),) for m in matches]  # fmt: skip
+    return (
+        *named,
+        (Button(NUMBER_NOT_KNOWN, NameOriginal(i, v, 0).encode()),),
+        (Button(_("◀️ Other reasons"), back.encode()),
+         Button(_("Cancel"), CancelDecision(i, v).encode())),
+    )  # fmt: skip
 
 
 def _listing_lines(listing: PendingPage, now: dt.datetime) -> list[Text]:

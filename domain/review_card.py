@@ -11,26 +11,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 from domain import dialog
 from domain.codes import ButtonCode, button_code
 from domain.erased import name_text, title_text
-from domain.model import Decision, HistoryEntry, Initiative, Member, Step
+from domain.model import Decision, HistoryEntry, Initiative, Member, Step, format_number
 from domain.ports import (
     InitiativeRepository,
     MemberRepository,
+    RoleRepository,
     SubmissionSnapshots,
     UnitRepository,
 )
+from domain.ports_similar import SimilarFound, SimilarInitiatives, SimilarQuery, SimilarRules
+from domain.similar import OpenSimilar, match_scope, status_text, visible
 from domain.text import Moment, Text, Verbatim, _
 from domain.ui import Button, Reply
+
+log = logging.getLogger("domain.review")
 
 # Long answers on the card: the first line, cut at a word, so the card fits a phone's
 # screen; “📄 Read in full” has the rest.
 SUMMARY_EXCERPT = 80
 TITLE_EXCERPT = 100
+# Similar initiatives a card names, closest first; and how many are kept per version.
+CARD_MATCHES = 3
+RECORDED = 10
 
 PresetReason = Literal["unclear", "nodata", "duplicate", "scope"]
 PRESET_REASONS: dict[PresetReason, Text] = {
@@ -39,6 +49,9 @@ PRESET_REASONS: dict[PresetReason, Text] = {
     "duplicate": _("Duplicates an existing initiative"),
     "scope": _("Outside the programme's scope"),
 }
+# A duplicate's reason naming its original: "preset:duplicate:123".
+_DUPLICATE_OF = "preset:duplicate:"
+MAX_NUMBER_DIGITS = 12
 DECIDED: dict[Decision, Text] = {
     Decision.APPROVE: _("✅ Approved by {name} at {moment}"),
     Decision.RETURN: _("✏️ Returned for changes by {name} at {moment}"),
@@ -51,12 +64,14 @@ COMPARED: tuple[Step, ...] = dialog.ORDER
 
 
 class CardStore(Protocol):
-    """What drawing a card reads."""
+    """What drawing a card reads: who may see which similar initiative takes the roles."""
 
     units: UnitRepository
+    roles: RoleRepository
     members: MemberRepository
     initiatives: InitiativeRepository
     snapshots: SubmissionSnapshots
+    similar: SimilarInitiatives
 
 
 # -- the codes of the review buttons ------------------------------------------------------
@@ -119,6 +134,15 @@ class ChooseReason(ButtonCode):
     reason: PresetReason
 
 
+@button_code("r", "dup")
+@dataclass(frozen=True, slots=True)
+class NameOriginal(OnVersion):
+    """r:dup:12:1:123 — version 1 of 12 duplicates initiative 123 (0: the number is not
+    known, the plain preset reason)."""
+
+    original: int
+
+
 @button_code("r", "yes")
 @dataclass(frozen=True, slots=True)
 class ConfirmDecision(OnVersion):
@@ -147,26 +171,49 @@ class OpenPending(ButtonCode):
     initiative: int
 
 
-ReviewPress = DecisionPress | ReadFull | ChooseReason | ConfirmDecision | CancelDecision
+ReviewPress = (
+    DecisionPress | ReadFull | ChooseReason | NameOriginal | ConfirmDecision | CancelDecision
+)
 PendingPress = ShowPending | OpenPending
 DECISION_PRESSES: tuple[type[DecisionPress], ...] = (Approve, Return, Reject)
 
 
-def preset_note(reason: PresetReason) -> str:
-    """How a preset reason is stored: by its code, shown in each reader's language."""
+def preset_note(reason: PresetReason, original: int | None = None) -> str:
+    """How a preset reason is stored: by its code, shown in each reader's language; a
+    duplicate may name its original ("preset:duplicate:123")."""
+    if reason == "duplicate" and original:
+        return f"preset:{reason}:{original}"
     return f"preset:{reason}"
+
+
+def _split(note: str | None) -> tuple[PresetReason | None, int | None]:
+    """The preset a stored reason names, and the original a duplicate names."""
+    if note is None or not note.startswith(_DUPLICATE_OF):
+        return next((code for code in PRESET_REASONS if note == preset_note(code)), None), None
+    original = note[len(_DUPLICATE_OF) :]
+    if original.isdigit() and len(original) <= MAX_NUMBER_DIGITS and int(original) > 0:
+        return "duplicate", int(original)
+    return None, None
 
 
 def preset_of(note: str | None) -> PresetReason | None:
     """The preset a stored reason names, if it names one."""
-    return next((code for code in PRESET_REASONS if note == preset_note(code)), None)
+    return _split(note)[0]
+
+
+def original_of(note: str | None) -> int | None:
+    """The initiative a "duplicate" reason names as the original, if it names one."""
+    return _split(note)[1]
 
 
 def reason_text(note: str | None) -> Text | None:
     """A stored reason: a preset shown in the reader's language, or the admin's words."""
     if not note:
         return None
-    if (preset := preset_of(note)) is not None:
+    preset, original = _split(note)
+    if original is not None:
+        return _("Duplicates {number}", number=format_number(original))
+    if preset is not None:
         return PRESET_REASONS[preset]
     return Text("{text}", {"text": Verbatim(note)})
 
@@ -227,6 +274,25 @@ def changed_fields(before: dict[str, str], after: dict[str, str]) -> list[Step]:
 async def remember_version(uow: CardStore, initiative: Initiative, at: dt.datetime) -> None:
     """Keep what the version just submitted says, for the next version's card."""
     await uow.snapshots.add(initiative.id, initiative.version, field_digests(initiative), at)
+
+
+async def record_similar(uow: CardStore, initiative: Initiative, rules: SimilarRules) -> None:
+    """Keep the initiatives found like the version just submitted, in its match scope, for
+    the cards of this one and of those it resembles. Never in the way of the submission:
+    nothing to compare keeps nothing, and a search that fails is logged."""
+    title = (initiative.title or "").strip() or None
+    solution = (initiative.solution or "").strip() or None
+    try:
+        found: list[SimilarFound] = []
+        if title is not None or solution is not None:
+            within = await match_scope(uow, initiative.unit_id)
+            query = SimilarQuery(title, solution, within=within, rules=rules,
+                                 exclude=initiative.id, limit=RECORDED)  # fmt: skip
+            found = await uow.similar.find(query)
+        await uow.similar.record(initiative.id, initiative.version, found)
+    except Exception:
+        # A courtesy to the reviewer: the submission goes on without it.
+        log.exception("similar initiatives of %s could not be recorded", initiative.id)
 
 
 async def since_last_version(uow: CardStore, initiative: Initiative) -> list[Text]:
@@ -295,13 +361,11 @@ def _buttons(initiative: Initiative) -> tuple[tuple[Button, ...], ...]:
     )  # fmt: skip
 
 
-async def review_card(
-    uow: CardStore, initiative: Initiative, decided: HistoryEntry | None = None
-) -> Reply:
-    """The card: the version's essentials, with the decision buttons or the decision."""
+async def _card_lines(uow: CardStore, initiative: Initiative) -> list[Text]:
+    """The version's essentials, the same for every reader."""
     unit = await uow.units.get(initiative.unit_id)
     kind, field = initiative.kind, initiative.field
-    lines: list[Text] = [
+    return [
         _("📥 Initiative {number} awaits review (version {version})",
           number=initiative.number, version=initiative.version),
         *await since_last_version(uow, initiative),
@@ -312,9 +376,71 @@ async def review_card(
         *await _people(uow, initiative),
         *_content(initiative, unit.name if unit else ""),
     ]  # fmt: skip
+
+
+def similar_matches(found: Sequence[SimilarFound]) -> Text:
+    """ "🔁 Similar: SK-000123 (Approved), SK-000456 (Awaiting review)"."""
+    return _("🔁 Similar: {matches}", matches=tuple(
+        _("{number} ({status})", number=format_number(f.initiative_id),
+          status=status_text(f.status)) for f in found))  # fmt: skip
+
+
+def _similar_row(found: Sequence[SimilarFound]) -> tuple[Button, ...]:
+    return tuple(Button(_("🔁 {number}", number=format_number(f.initiative_id)),
+                        OpenSimilar(f.initiative_id).encode()) for f in found)  # fmt: skip
+
+
+async def card_matches(
+    uow: CardStore, reader: Member, recorded: Sequence[SimilarFound]
+) -> list[SimilarFound]:
+    """The recorded matches a card shows its reader: those they may see, the closest."""
+    return (await visible(uow, reader, recorded))[:CARD_MATCHES]
+
+
+async def recorded_matches(uow: CardStore, initiative_id: int) -> list[SimilarFound]:
+    """What was found like the initiative when it (or a later one like it) was submitted."""
+    return (await uow.similar.recorded([initiative_id])).get(initiative_id, [])
+
+
+def _card(
+    initiative: Initiative,
+    lines: list[Text],
+    matches: Sequence[SimilarFound],
+    decided: HistoryEntry | None,
+) -> Reply:
+    shown = [*lines, similar_matches(matches)] if matches else list(lines)
     if decided is None:
-        return Reply(tuple(lines), _buttons(initiative))
-    lines.append(decided_line(decided))
+        similar = (_similar_row(matches),) if matches else ()
+        return Reply(tuple(shown), (*_buttons(initiative), *similar))
+    shown.append(decided_line(decided))
     if reason := reason_text(decided.note):
-        lines.append(_("Reason: {reason}", reason=reason))
-    return Reply(tuple(lines))
+        shown.append(_("Reason: {reason}", reason=reason))
+    return Reply(tuple(shown))
+
+
+async def review_cards(
+    uow: CardStore,
+    initiative: Initiative,
+    readers: Sequence[Member | None],
+    decided: HistoryEntry | None = None,
+) -> list[Reply]:
+    """The card as each reader sees it: the version's essentials, the similar initiatives
+    that reader may see, and the decision buttons or the decision. Drawn once; only the
+    similar line differs, since a confidential match shows only to those who may read it."""
+    lines = await _card_lines(uow, initiative)
+    recorded = await recorded_matches(uow, initiative.id) if any(readers) else []
+    cards = []
+    for reader in readers:
+        matches = await card_matches(uow, reader, recorded) if reader and recorded else []
+        cards.append(_card(initiative, lines, matches, decided))
+    return cards
+
+
+async def review_card(
+    uow: CardStore,
+    initiative: Initiative,
+    decided: HistoryEntry | None = None,
+    reader: Member | None = None,
+) -> Reply:
+    """The card as ``reader`` sees it (without similar initiatives when no one is named)."""
+    return (await review_cards(uow, initiative, [reader], decided))[0]

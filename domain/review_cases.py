@@ -41,6 +41,7 @@ from domain.ports import (
     UnitRepository,
     Waiting,
 )
+from domain.ports_similar import SimilarInitiatives, SimilarRules
 from domain.progress import count_change
 from domain.review_card import (
     PresetReason,
@@ -48,8 +49,9 @@ from domain.review_card import (
     name_of,
     preset_note,
     reason_text,
+    record_similar,
     remember_version,
-    review_card,
+    review_cards,
 )
 from domain.roles import RoleScope, covers, units_held
 from domain.text import Text, Verbatim, _
@@ -62,6 +64,10 @@ log = logging.getLogger("domain.review")
 REASON_LIMIT = 1000
 ADMIN = RoleKind.ADMIN.value
 DECISIONS = frozenset(d.value for d in Decision)
+# How close is close, until the settings say otherwise.
+RULES = SimilarRules()
+# What a duplicate cannot name as its original: nobody else has seen these.
+NEVER_ORIGINAL = frozenset({InitiativeStatus.DRAFT, InitiativeStatus.DISCARDED})
 
 
 class ReviewStore(Protocol):
@@ -74,13 +80,16 @@ class ReviewStore(Protocol):
     cards: ReviewCardRepository
     snapshots: SubmissionSnapshots
     progress: ProgressRepository
+    similar: SimilarInitiatives
 
 
 @dataclass(frozen=True, slots=True)
 class Preset:
-    """One of the reasons offered as buttons, shown in each reader's language."""
+    """One of the reasons offered as buttons, shown in each reader's language; a duplicate
+    may name the initiative it duplicates."""
 
     reason: PresetReason
+    original: int | None = None
 
 
 # A preset reason, or the reviewer's own words.
@@ -189,19 +198,21 @@ def unseen(initiative_id: int | str) -> NotFound:
 
 
 async def route_to_reviewers(
-    store: ReviewStore, initiative: Initiative, now: dt.datetime
+    store: ReviewStore, initiative: Initiative, now: dt.datetime, rules: SimilarRules = RULES
 ) -> Routed:
-    """A version was just submitted: keep what it says (for the next version's card), and
-    send the review card to everyone who must decide."""
+    """A version was just submitted: keep what it says (for the next version's card) and
+    the initiatives like it, and send the review card to everyone who must decide, each
+    with the similar initiatives they may see."""
     await remember_version(store, initiative, now)
+    await record_similar(store, initiative, rules)
     reviewers = await reviewers_for(store, initiative.unit_id)
     if not reviewers:
         log.error("initiative %s of unit %s has no admin on its path",
                   initiative.id, initiative.unit_id)  # fmt: skip
         return Routed((), NO_NOTICES)
-    card = await review_card(store, initiative)
+    cards = await review_cards(store, initiative, reviewers)
     deliveries = tuple(Delivery(reviewer, card, card=(initiative.id, initiative.version))
-                       for reviewer in reviewers)  # fmt: skip
+                       for reviewer, card in zip(reviewers, cards, strict=True))  # fmt: skip
     return Routed(tuple(reviewers), Notices(deliveries))
 
 
@@ -243,11 +254,28 @@ async def awaiting_decision(
     return initiative
 
 
+async def named_original(
+    store: ReviewStore, actor: Member, initiative: Initiative, original_id: int
+) -> Initiative:
+    """The initiative an admin names as the one ``initiative`` duplicates: another one,
+    submitted, and not confidential unless the admin may read it; else refused, without
+    telling whether it exists."""
+    original = await store.initiatives.get(original_id) if original_id != initiative.id else None
+    if (
+        original is None
+        or original.status in NEVER_ORIGINAL
+        or (original.confidential and not await may_read(store, actor, original))
+    ):
+        raise InputError(_("There is no initiative {number} that you may name as the "
+                           "original.", number=format_number(original_id)))  # fmt: skip
+    return original
+
+
 def _note(reason: Reason | None) -> str | None:
     if reason is None:
         return None
     if isinstance(reason, Preset):
-        return preset_note(reason.reason)
+        return preset_note(reason.reason, reason.original)
     return clean_text(reason, limit=REASON_LIMIT)
 
 
@@ -263,6 +291,8 @@ async def decide(
     """Approve, return or reject one version, once: whoever comes second gets
     ``ReviewOutdated`` naming who decided. A return or rejection needs a reason."""
     initiative = await awaiting_decision(store, actor, initiative_id, version)
+    if isinstance(reason, Preset) and reason.original:
+        await named_original(store, actor, initiative, reason.original)
     note = _note(reason)
     if decision is not Decision.APPROVE and not note:
         raise InputError(_("Please choose or type a reason first."))
@@ -291,10 +321,12 @@ async def _cards_shown(
         return NO_NOTICES
     readers = await store.members.by_ids([c.member_id for c in cards])
     languages = {member_id: reader.language for member_id, reader in readers.items()}
-    reply = await review_card(store, initiative, entry)
+    # Each keeps the similar initiatives its reader was shown.
+    replies = await review_cards(store, initiative, [readers.get(c.member_id) for c in cards],
+                                 entry)  # fmt: skip
     return Notices(card_updates=tuple(
         CardUpdate(c.chat_id, c.message_id, languages.get(c.member_id, language), reply)
-        for c in cards
+        for c, reply in zip(cards, replies, strict=True)
     ))  # fmt: skip
 
 

@@ -5,7 +5,8 @@ its record. The same checks as the chat's /pending and "📄 Read in full"."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from domain.errors import NotAllowed, NotFound
 from domain.kept import KeptFile, digest_of
@@ -19,8 +20,11 @@ from domain.model import (
     Unit,
 )
 from domain.ports import PendingFilter, UnitOfWork
+from domain.ports_similar import SimilarFound
+from domain.review_card import card_matches
 from domain.review_cases import PendingPage, Trail, history, read_full, waiting_page
 from domain.roles import units_held
+from domain.similar import is_own
 from domain.text import _
 
 # Days waited a filter may ask for: more than a year means a year.
@@ -40,6 +44,15 @@ class QueueFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class ShownMatch:
+    """A similar initiative as a page lists it: its page opens only for an admin who may
+    read it (the rest is its number and status)."""
+
+    found: SimilarFound
+    readable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class QueueView:
     """One page of the queue, and the units the admin may narrow it to."""
 
@@ -47,15 +60,18 @@ class QueueView:
     units: tuple[Unit, ...]
     # The name of the unit of each initiative on the page.
     unit_names: dict[int, str]
+    # The similar initiatives of each initiative on the page that the admin may see.
+    similar: Mapping[int, tuple[ShownMatch, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """An initiative in full, its record, and its unit."""
+    """An initiative in full, its record, its unit, and the similar initiatives."""
 
     initiative: Initiative
     trail: Trail
     unit: Unit | None
+    similar: tuple[ShownMatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +98,47 @@ async def review_queue(
     shown = {item.unit_id for item in listing.items}
     found = [await uow.units.get(unit_id) for unit_id in sorted(shown)]
     names = {unit.id: unit.name for unit in found if unit is not None}
-    return QueueView(listing, await _offered(uow, actor, within), names)
+    similar = await similar_shown(uow, actor, [item.id for item in listing.items])
+    return QueueView(listing, await _offered(uow, actor, within), names, similar)
+
+
+async def similar_shown(
+    uow: UnitOfWork, actor: Member, initiative_ids: Sequence[int]
+) -> dict[int, tuple[ShownMatch, ...]]:
+    """The similar initiatives of each, as its card shows them to this admin, read in one
+    query for the whole page; each says whether the admin may open it."""
+    if not initiative_ids:
+        return {}
+    recorded = await uow.similar.recorded(initiative_ids)
+    held = frozenset(await units_held(uow, actor.id, RoleKind.ADMIN))
+    known: dict[int, bool] = {}
+    shown: dict[int, tuple[ShownMatch, ...]] = {}
+    for initiative_id, found in recorded.items():
+        matches = await card_matches(uow, actor, found) if found else []
+        shown[initiative_id] = tuple([
+            ShownMatch(m, is_own(actor, m) or await _covered(uow, held, m.unit_id, known))
+            for m in matches
+        ])  # fmt: skip
+    return shown
+
+
+async def _covered(
+    uow: UnitOfWork, held: frozenset[int], unit_id: int, known: dict[int, bool]
+) -> bool:
+    """Whether the unit is one of ``held`` or lies below one; ``known`` remembers every unit
+    walked through, so the matches of a page share their ancestors' answers."""
+    walked: list[int] = []
+    current: int | None = unit_id
+    while current is not None and current not in known and current not in walked:
+        if current in held:
+            known[current] = True
+            break
+        walked.append(current)
+        unit = await uow.units.get(current)
+        current = unit.parent_id if unit is not None else None
+    answer = known.get(current, False) if current is not None else False
+    known.update(dict.fromkeys(walked, answer))
+    return answer
 
 
 async def _offered(uow: UnitOfWork, actor: Member, within: Unit | None) -> tuple[Unit, ...]:
@@ -103,7 +159,8 @@ async def open_initiative(uow: UnitOfWork, actor: Member, initiative_id: int) ->
     """One initiative in full, confidential parts included, for those who may read it."""
     initiative = await read_full(uow, actor, initiative_id)
     trail = await history(uow, actor, initiative_id)
-    return Opened(initiative, trail, await uow.units.get(initiative.unit_id))
+    similar = (await similar_shown(uow, actor, [initiative.id])).get(initiative.id, ())
+    return Opened(initiative, trail, await uow.units.get(initiative.unit_id), similar)
 
 
 async def open_file(

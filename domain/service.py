@@ -26,6 +26,7 @@ from domain.model import (
 )
 from domain.numbered import chosen, last_choices
 from domain.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from domain.ports_similar import SimilarRules
 from domain.preferences import LANGUAGES
 from domain.privacy import ConsentGate
 from domain.privacy_copy import PersonalCopies, prepare_copies
@@ -100,6 +101,7 @@ class ConversationService:
         exporter: Exporter | None = None,
         copies: PersonalCopies | None = None,
         paces: Paces | None = None,
+        similar: SimilarRules | None = None,
     ) -> None:
         self._uow = units_of_work
         self._clock = clock
@@ -118,7 +120,8 @@ class ConversationService:
                             default=0)  # fmt: skip
         feature_settings = FeatureSettings(timezone, invite_link, invite_lifetime, schedule,
                                            caption_limit, _labels(self._channels),
-                                           web_address, paces)  # fmt: skip
+                                           web_address, paces,
+                                           similar or SimilarRules())  # fmt: skip
         features = register(
             Engine(self._prompt, self._spell, self._button, self._cancel), feature_settings
         )

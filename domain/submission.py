@@ -29,8 +29,9 @@ from domain.ports import (
     InitiativeRepository,
     ProgressRepository,
 )
+from domain.ports_similar import SimilarRules
 from domain.progress import count_change, phase_on
-from domain.review_cases import ReviewStore, route_to_reviewers
+from domain.review_cases import RULES, ReviewStore, route_to_reviewers
 from domain.text import Verbatim, _
 from domain.ui import Delivery, Reply
 from domain.usecase import Notices
@@ -90,10 +91,12 @@ def _role(actor: Member, draft: Initiative) -> str:
 
 
 class Submission:
-    """Submitting needs the union's clock: the day decides the phase it counts in."""
+    """Submitting needs the union's clock: the day decides the phase it counts in; and
+    how close a similar initiative must be to be recorded for the reviewers."""
 
-    def __init__(self, timezone: ZoneInfo) -> None:
+    def __init__(self, timezone: ZoneInfo, similar: SimilarRules = RULES) -> None:
         self._tz = timezone
+        self._similar = similar
 
     async def submit(
         self, store: SubmissionStore, actor: Member, draft_id: int, now: dt.datetime
@@ -120,7 +123,7 @@ class Submission:
         await store.initiatives.save(draft)
         action = "resubmitted" if resubmitted else "submitted"
         await store.initiatives.record(draft, actor.id, action, now, role=_role(actor, draft))
-        notices = (await route_to_reviewers(store, draft, now)).notices
+        notices = (await route_to_reviewers(store, draft, now, self._similar)).notices
         if actor.id != draft.author_id:
             notices += await _tell_author(store, actor, draft)
         unit = await store.units.get(draft.unit_id)

@@ -42,6 +42,13 @@ class Moment:
 
 
 @dataclass(frozen=True, slots=True)
+class Month:
+    """A calendar month, shown as mm/yyyy; an instant is taken in the union's clock."""
+
+    value: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class Percent:
     """A percentage given as a fraction of 100 (12.5 means 12,5%)."""
 

@@ -23,7 +23,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 from babel.units import format_unit
 
-from domain.text import Amount, Day, Duration, Moment, Money, Percent, Text, Verbatim
+from domain.text import Amount, Day, Duration, Moment, Money, Month, Percent, Text, Verbatim
 
 CATALOG_DIR = Path(__file__).parent
 DOMAIN = "messages"
@@ -114,6 +114,12 @@ class Translator:
             return format_currency(value.vnd, "VND", locale=locale)
         return format_percent(Decimal(str(value.value)) / 100, format="#,##0.#%", locale=locale)
 
+    def _month(self, value: dt.date, locale: Locale) -> str:
+        """mm/yyyy; an instant in the union's clock, where its month may differ."""
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(self._tz)
+        return format_date(value, "MM/yyyy", locale=locale)
+
     def _value(self, value: object, language: str) -> str:
         locale = self._locales.get(language) or self._locales["vi"]
         if isinstance(value, Verbatim):
@@ -130,6 +136,8 @@ class Translator:
             return self._measure(value, language, locale)
         if isinstance(value, Day):
             return format_date(value.value, "dd/MM/yyyy", locale=locale)
+        if isinstance(value, Month):
+            return self._month(value.value, locale)
         if isinstance(value, Moment):
             return format_datetime(value.value.astimezone(self._tz), "HH:mm dd/MM/yyyy",
                                    tzinfo=self._tz, locale=locale)  # fmt: skip

@@ -193,6 +193,12 @@ class InitiativeRow(Base):
               "unit_id", **_PENDING_ONLY),
         Index("ix_initiatives_pending_unit", "unit_id", "status", "submitted_at", "id", "kind",
               "field", **_PENDING_ONLY),
+        # The folded titles of a scope's findable initiatives, read from the index alone
+        # when similar initiatives are looked for (storage/repositories/similar.py).
+        # (SQLite's indexes hold the id anyway.)
+        Index("ix_initiatives_similar_unit", "unit_id", "similar_title",
+              sqlite_where=text("similar_title <> ''"), postgresql_include=["id"],
+              postgresql_where=text("similar_title <> ''")),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -205,6 +211,10 @@ class InitiativeRow(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     # The title folded (lower case, no diacritics), kept with every save, for search.
     search_text: Mapped[str] = mapped_column(Text, server_default="")
+    # The title and the start of the solution folded for finding similar initiatives
+    # (domain/similarity.py); empty unless pending, returned or approved.
+    similar_title: Mapped[str] = mapped_column(Text, server_default="")
+    similar_solution: Mapped[str] = mapped_column(Text, server_default="")
     kind: Mapped[str | None] = mapped_column(String(16))
     field: Mapped[str | None] = mapped_column(String(16))
     problem: Mapped[str | None] = mapped_column(Text)
@@ -656,3 +666,7 @@ class WebSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+# The tables of later features, in their own modules, belong to the same metadata.
+import storage.models_similar  # noqa: E402, F401

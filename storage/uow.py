@@ -28,6 +28,7 @@ from domain.ports import (
     ReportSource,
     ReviewCardRepository,
     RoleRepository,
+    SimilarInitiatives,
     SubmissionSnapshots,
     UnitRepository,
     WebAccess,
@@ -61,6 +62,7 @@ from storage.repositories.privacy_claims import SqlClaims
 from storage.repositories.privacy_consents import SqlConsentLog
 from storage.repositories.privacy_copy import SqlPersonalData
 from storage.repositories.privacy_erase import SqlErasureStore
+from storage.repositories.similar_guard import GuardedSimilarInitiatives
 
 
 class SqlUnitOfWork:
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
     consents: ConsentLog
     erasure: ErasureStore
     claims: ClaimStore
+    similar: SimilarInitiatives
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None) -> None:
         self._engine = engine
@@ -133,6 +136,7 @@ class SqlUnitOfWork:
         self.consents = SqlConsentLog(executor)
         self.erasure = SqlErasureStore(executor)
         self.claims = SqlClaims(executor)
+        self.similar = GuardedSimilarInitiatives(executor)
         self._executor = executor
         return self
 

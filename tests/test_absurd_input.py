@@ -46,6 +46,7 @@ def kinds_of_press() -> list[str]:
         *(f"r:{action}:#:#" for action in (*DECISION_CODES, "yes", "no")),
         "r:full:#",
         *(f"r:why:#:#:{reason}" for reason in PRESET_REASONS),
+        "r:dup:#:#:#",
     ]
     return [
         *drafts,
@@ -63,6 +64,7 @@ def kinds_of_press() -> list[str]:
         "h:other", "h:self", "h:pick:#", "h:new",
         "m:open:#:#", "m:page:#",
         "s:c:#:#", "s:u:#:#",
+        "sm:open:#",
     ]  # fmt: skip
 
 

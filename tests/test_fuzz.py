@@ -86,7 +86,7 @@ COMMANDS = (
     "new", "new", "pending", "announce", "targets", "stats", "my", "card",
     "start", "new", "my", "help", "cancel", "unit", "lang", "settings", "stats", "top",
     "pending", "announce", "targets", "invite", "roles", "card", "linkchat", "unlinkchat",
-    "history", "reopen", "skip", "khonghieu", "START", "start@sangkien_test_bot", "",
+    "history", "reopen", "skip", "khonghieu", "START", "start@sangkien_test_bot", "", "xem",
 )  # fmt: skip
 ARGUMENTS = (
     "", "HN-LB-MAY10", "TH-KCN-ANNORA", "HN", "HN-LB", "KHONG-CO", "SK-000001",

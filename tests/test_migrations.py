@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from storage.db import create_engine, current_revision, head_revision
 from storage.models import Base
+from storage.models_similar import modelled
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -17,7 +18,7 @@ async def test_migrated_schema_matches_the_models(database_url: str) -> None:
         assert await current_revision(engine) == head_revision()
 
         def differences(connection: Any) -> list[Any]:
-            context = MigrationContext.configure(connection)
+            context = MigrationContext.configure(connection, opts={"include_name": modelled})
             return list(compare_metadata(context, Base.metadata))
 
         async with engine.connect() as connection:

@@ -4,11 +4,13 @@ a resubmission why it came back and what changed; and what the author is told.""
 from __future__ import annotations
 
 from domain.model import RoleKind
+from domain.review import NUMBER_NOT_KNOWN
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakebotapi import Harness, Member
 from tests.scenario import answer_all, join
 from tests.test_review import grant, setup, submit
+from tests.test_review_similar import vi
 
 HELPER = 951
 # 265 characters; a plain cut at 199 would leave "… hơn, t…" of "trưởng".
@@ -163,6 +165,8 @@ async def test_the_author_hears_rejected_or_changes_requested_with_the_reason(
     await in_english(worker)
     await a.press("r:rej:3:1")
     await a.tap("Trùng sáng kiến đã có")
+    # Like the ones before it (the same solution): which one is asked; not known.
+    await a.tap(vi(NUMBER_NOT_KNOWN))
     await a.tap("Xác nhận")
     told = worker.last().text
     assert "❌ Your initiative SK-000003 “Spool holder” has been rejected." in told, told

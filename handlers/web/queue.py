@@ -4,7 +4,7 @@ initiative in full; and the decision, taken by the same use case as the chat's b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,14 @@ from aiohttp import web
 from domain import dialog
 from domain.erased import name_text, title_text
 from domain.errors import InputError, NotAllowed, NotFound
-from domain.model import Decision, FieldOfUse, InitiativeStatus, SolutionKind
+from domain.model import (
+    Decision,
+    FieldOfUse,
+    InitiativeStatus,
+    SolutionKind,
+    format_number,
+    parse_number,
+)
 from domain.ports import NARROWED_COUNT_LIMIT, UnitOfWork
 from domain.review import ACTION_LABELS
 from domain.review_card import PRESET_REASONS, reason_text
@@ -23,9 +30,12 @@ from domain.review_queue import (
     Opened,
     QueueFilter,
     QueueView,
+    ShownMatch,
     open_initiative,
     review_queue,
 )
+from domain.similar import TITLE_EXCERPT as SIMILAR_TITLE
+from domain.similar import status_text
 from domain.text import Day, Moment, Text, Verbatim, _
 from handlers.web.context import PREFIX, Web, staff
 from handlers.web.files import shown_files
@@ -34,6 +44,10 @@ from handlers.web.words import DAYS, WAITED_DAYS
 # Page numbers a query may ask for; the last page there is answers anything beyond.
 MAX_PAGE = 100_000
 MAX_ID = 2**62
+# A typed number of an original is short: "SK-000123".
+MAX_TYPED = 40
+ORIGINAL_EXAMPLE = _("Please type the number of the initiative it duplicates, for example "
+                     "SK-000123, or choose below.")  # fmt: skip
 
 
 def _number(query: Mapping[str, str], name: str, top: int) -> int:
@@ -72,12 +86,33 @@ def _text(value: object) -> Text:
 
 
 def _reason(form: Mapping[str, Any]) -> Reason | None:
-    """The preset chosen, else the reason typed, else none."""
+    """The preset chosen (a duplicate with the original it names, if any), else the reason
+    typed, else none."""
     preset = str(form.get("preset", ""))
     if preset in PRESET_REASONS:
-        return Preset(preset)
+        return Preset(preset, _original(form) if preset == "duplicate" else None)
     typed = str(form.get("reason", "")).strip()
     return typed or None
+
+
+def _original(form: Mapping[str, Any]) -> int | None:
+    """The initiative a duplicate names: the number typed, else the one chosen."""
+    typed = str(form.get("original_number", "")).strip()[:MAX_TYPED]
+    if typed:
+        number = parse_number(typed)
+        if number is None:
+            raise InputError(ORIGINAL_EXAMPLE)
+        return number
+    return _number({"o": str(form.get("original", ""))}, "o", MAX_ID) or None
+
+
+def _similar(matches: Sequence[ShownMatch]) -> list[dict[str, Any]]:
+    """Similar initiatives as a page lists them: a link to each the admin may read."""
+    return [{
+        "number": format_number(m.found.initiative_id), "status": status_text(m.found.status),
+        "url": f"{PREFIX}/queue/{m.found.initiative_id}" if m.readable else None,
+        "id": m.found.initiative_id, "title": title_text(m.found.title, limit=SIMILAR_TITLE),
+    } for m in matches]  # fmt: skip
 
 
 class QueuePages:
@@ -144,6 +179,7 @@ class QueuePages:
             unit=opened.unit.name if opened.unit else "",
             files=shown_files(initiative, self._config.channel_files is not None),
             history=_history(opened), notice=notice, presets=PRESET_REASONS,
+            similar=_similar(opened.similar),
             pending=initiative.status is InitiativeStatus.PENDING, csrf=signed_in.session.csrf,
         )  # fmt: skip
 
@@ -160,7 +196,10 @@ class QueuePages:
         version = _number({"v": str(form.get("version", ""))}, "v", MAX_ID)
         if chosen is None or not version:
             return await self.show(request, initiative_id, status=400)
-        reason = _reason(form)
+        try:
+            reason = _reason(form)
+        except InputError as wrong:
+            return await self.show(request, initiative_id, wrong.text, status=400)
 
         async def case(uow: UnitOfWork, actor: Any, now: dt.datetime) -> Any:
             return await decide(uow, actor, initiative_id, version, chosen, reason, now)
@@ -198,7 +237,7 @@ def _rows(shown: QueueView, now: dt.datetime) -> list[dict[str, Any]]:
             "kind": dialog.KIND_LABELS[item.kind] if item.kind else None,
             "field": dialog.FIELD_LABELS[item.field] if item.field else None,
             "submitted": _text(Day(since.astimezone(now.tzinfo).date())),
-            "days": (now - since).days,
+            "days": (now - since).days, "similar": _similar(shown.similar.get(item.id, ())),
         })  # fmt: skip
     return rows
 

@@ -36,6 +36,7 @@ from storage.repositories._base import (
     members,
     units,
 )
+from storage.repositories.similar import FOUND, similar_values
 from storage.repositories.waiting import narrowed as _narrowed
 
 # Scalar columns shared one-to-one by an initiative and its row.
@@ -55,6 +56,7 @@ def _initiative_values(initiative: Initiative) -> dict[str, Any]:
     values["kind"] = initiative.kind.value if initiative.kind else None
     values["field"] = initiative.field.value if initiative.field else None
     values["search_text"] = normalize_search(initiative.title or "")
+    values.update(similar_values(initiative.status, initiative.title, initiative.solution))
     return values
 
 
@@ -403,7 +405,18 @@ class SqlInitiativeRepository:
             .values(status=InitiativeStatus.RETURNED.value, updated_at=now)
         )
         self._loaded.pop(initiative_id, None)
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        # A rejected one was out of the similar-initiatives index: it is back in.
+        row = (await self._db.execute(
+            select(initiatives.c.title, initiatives.c.solution)
+            .where(initiatives.c.id == initiative_id)
+        )).one()  # fmt: skip
+        await self._db.execute(
+            update(initiatives).where(initiatives.c.id == initiative_id)
+            .values(similar_values(InitiativeStatus.RETURNED, row.title, row.solution))
+        )  # fmt: skip
+        return True
 
     async def waiting_since(self, cutoff: dt.datetime) -> list[Initiative]:
         """Pending initiatives submitted before ``cutoff``, oldest first."""
@@ -425,16 +438,18 @@ class SqlInitiativeRepository:
         One conditional UPDATE: of two reviewers deciding at once, the database lets
         exactly one change the row (PostgreSQL re-checks the condition after the lock).
         """
-        result = await self._db.execute(
-            _DECIDE,
-            {
-                "b_id": initiative_id,
-                "b_version": version,
-                "b_pending": InitiativeStatus.PENDING.value,
-                "status": status.value,
-                "updated_at": now,
-            },
-        )
+        values: dict[str, Any] = {
+            "b_id": initiative_id,
+            "b_version": version,
+            "b_pending": InitiativeStatus.PENDING.value,
+            "status": status.value,
+            "updated_at": now,
+        }
+        if status not in FOUND:
+            # Turned down: out of the similar-initiatives index (the texts of what stays
+            # in it, pending before, are folded already).
+            values.update(similar_values(status, None, None))
+        result = await self._db.execute(_DECIDE, values)
         self._loaded.pop(initiative_id, None)
         return bool(result.rowcount == 1)
 

@@ -36,6 +36,7 @@ from storage.repositories._base import (
     web_sessions,
 )
 from storage.repositories.initiatives import SqlInitiativeRepository
+from storage.repositories.similar import SqlSimilarInitiatives
 
 consents = cast(Table, ConsentRow.__table__)
 erasures = cast(Table, ErasureRow.__table__)
@@ -247,9 +248,11 @@ class SqlErasureStore:
             await self._db.execute(
                 update(initiatives).where(initiatives.c.id.in_(chunk)).values(
                     title="", search_text="", problem=None, solution=None, effect=None,
-                    confidential_note=None,
+                    confidential_note=None, similar_title="", similar_solution="",
                 )
             )  # fmt: skip
+            # Nothing is found like a text that is gone, nor shown as like another one.
+            await SqlSimilarInitiatives(self._db).forget(chunk)
             await self._db.execute(delete(coauthors).where(coauthors.c.initiative_id.in_(chunk)))
             rows = await self._db.execute(
                 select(snapshots).where(snapshots.c.initiative_id.in_(chunk))
@@ -435,6 +438,7 @@ class SqlErasureStore:
                 update(conversations).where(conversations.c.draft_id.in_(chunk))
                 .values(draft_id=None, state="idle", data={}, choices=None)
             )  # fmt: skip
+            await SqlSimilarInitiatives(self._db).forget(chunk)
             for table in (coauthors, attachments, events, cards, snapshots):
                 await self._db.execute(delete(table).where(table.c.initiative_id.in_(chunk)))
             result = await self._db.execute(delete(initiatives).where(initiatives.c.id.in_(chunk)))
