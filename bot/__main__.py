@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot [run [--webhook] | units ... | db upgrade | db current]``."""
+"""Command line: ``python -m bot [run [--webhook] | units ... | db upgrade | db current |
+db copy --to URL]``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot import copy_cli, erase_cli
+from bot import copy_cli, db_copy_cli, erase_cli
 from bot.logs import configure
 from bot.preflight import InstanceLock, StartError, check_schema
 from bot.serve import build_runtime, run_until_signalled
@@ -292,6 +293,11 @@ def db_command(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def db_copy(args: argparse.Namespace) -> int:
+    """Copy the whole database into another, empty one, and verify it."""
+    return db_copy_cli.db_copy(args, _database_url(args))
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -368,9 +374,15 @@ def parser() -> argparse.ArgumentParser:
     ).add_subparsers(dest="data_command", required=True)
     erase_cli.add_parser(data, data_erase)
     copy_cli.add_parser(data, data_export)
-    database = commands.add_parser("db", help="database schema")
-    database.add_argument("action", choices=("upgrade", "current"))
-    database.set_defaults(func=db_command)
+    database = commands.add_parser("db", help="database schema, and copying the database")
+    database_commands = database.add_subparsers(dest="action", required=True)
+    database_commands.add_parser("upgrade", help="apply the migrations").set_defaults(
+        func=db_command
+    )
+    database_commands.add_parser("current", help="show the schema's revision").set_defaults(
+        func=db_command
+    )
+    db_copy_cli.add_parser(database_commands, db_copy)
     return root
 
 

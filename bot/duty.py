@@ -107,12 +107,12 @@ class Duty:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         await self._stop_senders()
-        if self._trusted_until:
-            self._trusted_until = 0.0
-            try:
-                await asyncio.wait_for(self._lease.release(), RELEASE_TIMEOUT)
-            except Exception:
-                log.warning("the job lease could not be released; it lapses by itself")
+        # Every process gives up its row of the live ones, holder of the job lease or not.
+        self._trusted_until = 0.0
+        try:
+            await asyncio.wait_for(self._lease.release(), RELEASE_TIMEOUT)
+        except Exception:
+            log.warning("the job lease could not be released; it lapses by itself")
 
     def kill(self) -> None:
         """Stop at once without a word to the database, as a crash would (for tests)."""

@@ -7,17 +7,21 @@ import fcntl
 import socket
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.settings import DEFAULT_API_BASE_URL, Settings
 from handlers.zalo.api import ZaloError, ZaloNetworkError, ZaloUnauthorized
-from storage.db import current_revision, head_revision, known_revision, upgrade
+from storage.db import (
+    current_revision,
+    head_revision,
+    known_revision,
+    sqlite_lock_path,
+    upgrade,
+)
 
 
 class StartError(Exception):
@@ -49,13 +53,7 @@ class InstanceLock:
     """An exclusive lock beside a SQLite file, held while the bot runs."""
 
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        database = url.database or ""
-        self._path = (
-            Path(f"{database}.lock")
-            if url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
-            else None
-        )
+        self._path = sqlite_lock_path(database_url)
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -123,3 +124,25 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
+
+
+def sqlite_lock_path(url: str) -> Path | None:
+    """The lock file beside a SQLite database, held by the process running on it; None
+    for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return Path(f"{database}.lock")
+
+
+async def after_bulk_load(connection: AsyncConnection) -> None:
+    """Bring what an engine derives from the tables up to date after rows were loaded in
+    bulk (``storage.copying``), in the load's transaction."""
+    if connection.dialect.name == "postgresql":
+        # Without statistics the planner guesses a freshly loaded table is small until
+        # autovacuum's next round; the first pages after a move would pay for it.
+        await connection.execute(text("ANALYZE"))
+    # SQLite: nothing. Its planner runs without statistics on purpose (the indexes of
+    # storage.models are laid out for that), and a search index a migration fills by
+    # triggers (FTS5) is filled as the rows go in; one that needs a rebuild goes here.

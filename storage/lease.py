@@ -72,8 +72,7 @@ class Lease:
     async def processes(self) -> int:
         """Mark this process alive for the lease's time, and count the live ones."""
         now = self._clock()
-        name = "process:" + hashlib.sha1(self.holder.encode()).hexdigest()[:24]
-        values = {"name": name, "holder": self.holder, "expires_at": now + self._ttl,
+        values = {"name": self._process_name, "holder": self.holder, "expires_at": now + self._ttl,
                   "acquired_at": now}  # fmt: skip
         insert = _INSERT[self._uow.dialect](leases).values(**values)
         statement = insert.on_conflict_do_update(
@@ -87,12 +86,17 @@ class Lease:
             await uow.commit()
         return count
 
+    @property
+    def _process_name(self) -> str:
+        return "process:" + hashlib.sha1(self.holder.encode()).hexdigest()[:24]
+
     async def release(self) -> None:
-        """Give the lease up (a clean stop), so another process takes it at once."""
+        """Give the lease up (a clean stop), so another process takes it at once, and stop
+        counting as alive, so the others take this process's share of the sending (and a
+        database copy does not mistake a stopped bot for a running one)."""
+        mine = leases.c.name.in_([self._name, self._process_name])
         async with self._uow() as uow:
-            await uow.execute(
-                delete(leases).where(leases.c.name == self._name, leases.c.holder == self.holder)
-            )
+            await uow.execute(delete(leases).where(mine, leases.c.holder == self.holder))
             await uow.commit()
 
     async def current(self) -> str | None:

@@ -53,6 +53,22 @@ async def test_one_holder_until_it_lapses_or_lets_go(database_url: str) -> None:
         await engine.dispose()
 
 
+async def test_a_clean_stop_no_longer_counts_as_a_live_process(database_url: str) -> None:
+    now = dt.datetime(2026, 12, 4, 1, 0, tzinfo=dt.UTC)
+    engine = create_engine(database_url)
+    units_of_work = SqlUnitOfWorkFactory(engine)
+    try:
+        first = Lease(units_of_work, "jobs", "host-a:1", TTL, lambda: now)
+        second = Lease(units_of_work, "jobs", "host-b:2", TTL, lambda: now)
+        assert await first.processes() == 1
+        assert await second.processes() == 2
+        await first.release()  # never held the job lease: still leaves the live ones
+        assert await second.processes() == 1, "the stopped process takes no share"
+    finally:
+        units_of_work.dispose()
+        await engine.dispose()
+
+
 async def test_two_processes_race_for_a_free_lease_and_one_wins(database_url: str) -> None:
     engine = create_engine(database_url)
     units_of_work = SqlUnitOfWorkFactory(engine)
