@@ -6,7 +6,6 @@ from __future__ import annotations
 import fcntl
 import socket
 import urllib.request
-from collections.abc import Iterator
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from bot.settings import DEFAULT_API_BASE_URL, Settings
 from handlers.zalo.api import ZaloError, ZaloNetworkError, ZaloUnauthorized
 from storage.db import (
     current_revision,
+    error_causes,
     head_revision,
     known_revision,
     sqlite_lock_path,
@@ -123,7 +123,7 @@ def zalo_refusal(error: ZaloError | ZaloNetworkError, settings: Settings) -> str
 
 def _failure(error: TelegramError) -> str:
     """What went wrong on the way, in a few words."""
-    causes = list(_causes(error))
+    causes = list(error_causes(error))
     if any(isinstance(cause, socket.gaierror) for cause in causes):
         return "the name does not resolve (no network, or DNS fails)"
     if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
@@ -138,16 +138,6 @@ def _failure(error: TelegramError) -> str:
         return "the network failed"
     # Something answered, but not as the Bot API does (a 5xx, or another kind of server).
     return f"the answer was an error ({type(error).__name__})"
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error and the ones it was raised from, outermost first."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _proxy(base_url: str) -> tuple[str, str] | None:

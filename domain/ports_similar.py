@@ -34,6 +34,10 @@ class SimilarQuery:
     rules: SimilarRules
     exclude: int | None = None
     limit: int = 10
+    # Also those of this unit's subtree whose solution is nearly the same under another
+    # title: dearer (every solution there is read), so for recording at submission, in
+    # the author's own union (a helper's second entry, the next line's copy).
+    same_solution_in: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

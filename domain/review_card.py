@@ -287,7 +287,8 @@ async def record_similar(uow: CardStore, initiative: Initiative, rules: SimilarR
         if title is not None or solution is not None:
             within = await match_scope(uow, initiative.unit_id)
             query = SimilarQuery(title, solution, within=within, rules=rules,
-                                 exclude=initiative.id, limit=RECORDED)  # fmt: skip
+                                 exclude=initiative.id, limit=RECORDED,
+                                 same_solution_in=initiative.unit_id)  # fmt: skip
             found = await uow.similar.find(query)
         await uow.similar.record(initiative.id, initiative.version, found)
     except Exception:

@@ -97,8 +97,11 @@ def probe(title: str | None, solution: str | None, fields: Sequence[SimilarField
 
 
 # Below this, titles are about different things: their solutions are not compared
-# (counted as nothing in common), which also spares comparing most solutions at all.
+# (counted as nothing in common), which also spares comparing most solutions at all...
 TITLE_FLOOR = 0.4
+# ... unless the solutions are this alike: the same idea entered again under another
+# title (a helper's second entry, the next line's copy) counts as alike as its solution.
+SAME_SOLUTION = 0.8
 
 
 def title_score(query: Probe, title: str) -> float | None:
@@ -121,11 +124,14 @@ def score(query: Probe, title: str, solution: str, title_part: float | None = No
         title_part = title_score(query, title)
     if query.solution is None or not solution:
         return title_part or 0.0
+    solution_part = jaccard(query.solution, trigrams(solution))
     if title_part is None:
-        return jaccard(query.solution, trigrams(solution))
+        return solution_part
+    if solution_part >= SAME_SOLUTION:
+        return max(solution_part, (title_part + solution_part) / 2)
     if title_part < TITLE_FLOOR:
         return title_part / 2
-    return (title_part + jaccard(query.solution, trigrams(solution))) / 2
+    return (title_part + solution_part) / 2
 
 
 # Words this short say little about what an initiative is, and match inside most words;

@@ -29,6 +29,7 @@ from storage.db import (
     after_bulk_load,
     create_engine,
     current_revision,
+    error_causes,
     head_revision,
     sqlite_lock_path,
     upgrade,
@@ -223,19 +224,9 @@ async def _revision(engine: AsyncEngine, url: URL, role: str) -> tuple[str | Non
     return revision, tables
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error and those it came from."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _unreachable(error: BaseException, url: URL, role: str) -> str:
     """Why the database cannot be opened, in a sentence."""
-    causes = list(_causes(error))
+    causes = list(error_causes(error))
     states = {getattr(cause, "sqlstate", None) for cause in causes}
     where = f"{url.host or 'localhost'}:{url.port or 5432}"
     if url.get_backend_name() == "sqlite":

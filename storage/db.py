@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,17 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
+
+
+def error_causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and the ones it was raised from, outermost first: what a driver says
+    lies a few causes deep in what SQLAlchemy or the Bot API client raises."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def sqlite_lock_path(url: str) -> Path | None:

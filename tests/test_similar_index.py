@@ -171,6 +171,28 @@ async def test_the_solution_counts_when_given(
     assert [f.initiative_id for f in alone] == [same_idea]
 
 
+async def test_the_same_solution_under_another_title_is_recorded_not_hinted(
+    units_of_work: SqlUnitOfWorkFactory, path: str
+) -> None:
+    sibling = await _member(units_of_work, "HN-LB-DUCGIANG", "2")
+    entered_again = await _add(units_of_work, sibling, "Cải tiến khâu hoàn thiện sản phẩm")
+    await _add(units_of_work, sibling, "Sổ tay an toàn lao động",
+               solution="Phát sổ tay bỏ túi in hình minh họa cho công nhân mới.")  # fmt: skip
+    async with units_of_work() as uow:
+        unit = await uow.units.by_code("HN-LB")
+        assert unit is not None
+        own = await uow.units.by_code("HN-LB-DUCGIANG")
+        assert own is not None
+        query = SimilarQuery(TITLE, SOLUTION.lower(), unit.id, RULES, same_solution_in=own.id)
+        recorded = await uow.similar.find(query)
+        hinted = await uow.similar.find(SimilarQuery(TITLE, SOLUTION, unit.id, RULES))
+    # A helper's second entry of the same idea: its solution says it, not its title.
+    assert [f.initiative_id for f in recorded] == [entered_again]
+    assert recorded[0].score >= 0.8
+    # The hint, measured by the millisecond, reads titles only.
+    assert hinted == [] or path == "index"
+
+
 async def test_index_follows_decisions_edits_and_rollbacks(
     units_of_work: SqlUnitOfWorkFactory, path: str
 ) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from domain.model import InitiativeStatus
 from domain.ports_similar import SimilarFound, SimilarQuery
 from domain.similarity import (
+    SAME_SOLUTION,
     Probe,
     fold_solution,
     fold_title,
@@ -135,6 +136,11 @@ class SqlSimilarInitiatives:
                     for row in await self._proposed(query, wanted)}  # fmt: skip
         else:
             rows = await self._scope_rows(query, wanted)
+            if query.same_solution_in is not None and wanted.solution is not None:
+                rows |= await self._scope_rows(  # with their solutions, already read
+                    query, wanted, on_title=False, share=SAME_SOLUTION,
+                    within=query.same_solution_in,
+                )  # fmt: skip
         rows.pop(query.exclude or 0, None)
         scored = await self._scored(wanted, rows)
         best = sorted(
@@ -182,17 +188,25 @@ class SqlSimilarInitiatives:
         return int(total.scalar_one())
 
     async def _scope_rows(
-        self, query: SimilarQuery, wanted: Probe
+        self,
+        query: SimilarQuery,
+        wanted: Probe,
+        *,
+        on_title: bool = True,
+        share: float | None = None,
+        within: int | None = None,
     ) -> dict[int, tuple[str, str | None]]:
         """The scope's findable initiatives holding enough of the query's key words
         (checked by the engine on the folded titles, read from their index alone; on the
-        solutions when only they are compared): folded title and solution by id, the
-        solution None when not read yet."""
-        on_title = wanted.title is not None
+        solutions when only they are compared, or ``on_title`` is False): folded title and
+        solution by id, the solution None when not read yet. ``share``: how alike they
+        must be, the threshold unless said; ``within``: the scope, the
+        query's unless said."""
+        on_title = on_title and wanted.title is not None
         column = initiatives.c.similar_title if on_title else initiatives.c.similar_solution
         key = key_words(fold_title(query.title) if on_title else fold_solution(query.solution))
-        needed = words_needed(key, query.rules.threshold)
-        conditions = [_in_scope(query.within), column != ""]
+        needed = words_needed(key, query.rules.threshold if share is None else share)
+        conditions = [_in_scope(query.within if within is None else within), column != ""]
         order: list[Any] = []
         if needed:
             find = func.instr if self._db.dialect.name == "sqlite" else func.strpos
