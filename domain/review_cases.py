@@ -47,6 +47,7 @@ from domain.review_card import (
     PresetReason,
     decided_line,
     name_of,
+    original_of,
     preset_note,
     reason_text,
     record_similar,
@@ -54,6 +55,7 @@ from domain.review_card import (
     review_cards,
 )
 from domain.roles import RoleScope, covers, units_held
+from domain.similar import open_button
 from domain.text import Text, Verbatim, _
 from domain.ui import Button, CardUpdate, Delivery, Reply
 from domain.usecase import NO_NOTICES, Notices
@@ -335,6 +337,9 @@ def _decision_message(
 ) -> tuple[list[Text], tuple[tuple[Button, ...], ...]]:
     reason = reason_text(note)
     title = Verbatim(initiative.title or "")
+    # A duplicate's original, one tap away: the author sees what it duplicates.
+    original = original_of(note)
+    view = ((open_button(original),),) if original is not None else ()
     if decision is Decision.APPROVE:
         lines = [_("🎉 Your initiative {number} “{title}” has been approved. Thank you!",
                    number=initiative.number, title=title)]  # fmt: skip
@@ -349,12 +354,12 @@ def _decision_message(
             _("Edit it and send it again; nothing you wrote is lost."),
         ]  # fmt: skip
         edit = Button(_("✏️ Edit and resubmit"), ResumeDraft(initiative.id).encode())
-        return lines, ((edit,),)
+        return lines, ((edit,), *view)
     return [
         _("❌ Your initiative {number} “{title}” has been rejected.",
           number=initiative.number, title=title),
         _("Reason: {reason}", reason=reason or _("—")),
-    ], ()  # fmt: skip
+    ], view  # fmt: skip
 
 
 async def _tell_author(

@@ -149,6 +149,10 @@ async def test_a_duplicate_named_by_button_reaches_the_author_and_history(
     await a.tap("Xác nhận")
     told = worker.last().text
     assert "từ chối" in told and duplicates(approved) in told, told
+    # The original is one tap away from the notice.
+    await worker.tap(f"📄 Xem {number(approved)}")
+    opened = worker.last().text
+    assert opened.startswith(f"📄 {number(approved)} · Đã duyệt"), worker.transcript()
     stored = await load(database_url, mine)
     assert stored.status is InitiativeStatus.REJECTED
     assert stored.history[-1].note == f"preset:duplicate:{approved}"  # type: ignore[attr-defined]

@@ -203,7 +203,9 @@ async def test_the_hint_lists_what_is_close_and_opens_each_with_a_button() -> No
 async def test_without_buttons_the_hint_offers_no_choices_but_the_command() -> None:
     store = Store(similar=Similar([match(123)]))
     written = draft(solution="Dùng dao nhiệt")
-    shown = await hint(typed(store), person(WORKER), written, Step.SOLUTION, SimilarRules(),
+    # Compared on the solution alone, so nothing was hinted after the title.
+    rules = SimilarRules(fields=("solution",))
+    shown = await hint(typed(store), person(WORKER), written, Step.SOLUTION, rules,
                        buttons=False)  # fmt: skip
     assert shown is not None
     assert shown.buttons == (), "numbers here would be taken for the next question's"

@@ -119,6 +119,26 @@ async def test_close_initiatives_are_hinted_and_the_dialog_goes_on(
     await worker.tap("Xong")
     await worker.say("Lắp dao nhiệt cắt chỉ ngay dưới chân vịt.")
     calls = await worker.tap("Xong")
+    assert hint_of(calls) is None, "nothing new since the title's hint: not said twice"
+    assert "áp dụng" in calls[-1].text, "the question after the solution"
+
+
+async def test_the_solution_brings_what_the_title_alone_did_not(
+    bot: Harness, database_url: str
+) -> None:
+    # Its title is not quite close enough alone; its solution is the same.
+    ids = await seed(
+        database_url, Seed(DUCGIANG, "Dao cắt chỉ thừa tự động cho máy may công nghiệp")
+    )
+    worker = await worker_with_draft(bot)
+    calls = await worker.say("ga cat chi thua tu dong")
+    assert hint_of(calls) is None, texts(calls)
+    await worker.tap("Giải pháp kỹ thuật")
+    await worker.tap("Sản xuất")
+    await worker.say("Cắt chỉ bằng kéo tay.")
+    await worker.tap("Xong")
+    await worker.say(SOLUTION)
+    calls = await worker.tap("Xong")
     hint = hint_of(calls)
     assert hint is not None and f"SK-{ids[0]:06d}" in hint.text, texts(calls)
     assert "áp dụng" in calls[-1].text, "then the question after the solution"
