@@ -55,6 +55,8 @@ class SimilarFound:
     # When it last changed: for a decided initiative, when it was decided.
     updated_at: dt.datetime
     score: float
+    # How alike the titles alone are, when titles were compared.
+    title_score: float | None = None
 
 
 class SimilarInitiatives(Protocol):

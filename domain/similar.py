@@ -173,12 +173,14 @@ async def hint(
     try:
         within = await match_scope(store, draft.unit_id)
         found = await find_visible(store, reader, _query(draft, field, within, rules))
-        if found and field == "solution" and "title" in rules.fields:
-            # What the title alone found was hinted a question ago: only something new
-            # is worth the worker's second look.
-            seen = await find_visible(store, reader, _query(draft, "title", within, rules))
-            if {f.initiative_id for f in found} <= {f.initiative_id for f in seen}:
-                return None
+        if (
+            field == "solution"
+            and "title" in rules.fields
+            and all((f.title_score or 0.0) >= rules.threshold for f in found)
+        ):
+            # Each was close by its title alone, so hinted a question ago: only something
+            # the solution brings is worth the worker's second look.
+            return None
     except Exception:
         # A hint is a courtesy: whatever goes wrong in the search, the answer is saved and
         # the next question is asked.

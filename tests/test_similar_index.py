@@ -160,6 +160,9 @@ async def test_the_solution_counts_when_given(
     both = await _find(units_of_work, "HN-LB", "Dao tia chi gan chan vit", SOLUTION)
     assert [f.initiative_id for f in title_only] == [same_idea, other]
     assert both[0].initiative_id == same_idea
+    # The titles' part is told apart: the hint after the solution knows what the title
+    # alone already found.
+    assert [f.title_score for f in both] == [f.score for f in title_only][: len(both)]
     # Another way of doing it is less alike once the solutions are compared.
     assert {f.initiative_id: f.score for f in both}.get(other, 0) < title_only[1].score
     # Compared on the solution alone, whatever the title.

@@ -104,11 +104,12 @@ def _any_of(name: str, pieces: Sequence[str]) -> str:
     return f"{name}: (" + " OR ".join(f'"{piece}"' for piece in pieces) + ")"
 
 
-def _found(row: Any, value: float) -> SimilarFound:
+def _found(row: Any, value: float, titles: float | None = None) -> SimilarFound:
     return SimilarFound(
         initiative_id=row.id, title=row.title or "", status=InitiativeStatus(row.status),
         unit_id=row.unit_id, author_id=row.author_id, entered_by_id=row.entered_by_id,
         confidential=bool(row.confidential), updated_at=row.updated_at, score=value,
+        title_score=titles,
     )  # fmt: skip
 
 
@@ -142,7 +143,7 @@ class SqlSimilarInitiatives:
                     within=query.same_solution_in,
                 )  # fmt: skip
         rows.pop(query.exclude or 0, None)
-        scored = await self._scored(wanted, rows)
+        titles, scored = await self._scored(wanted, rows)
         best = sorted(
             ((value, row_id) for row_id, value in scored.items() if value >= query.rules.threshold),
             key=lambda p: (-p[0], -p[1]),
@@ -156,14 +157,15 @@ class SqlSimilarInitiatives:
                 select(*_SHOWN).where(initiatives.c.id.in_([row_id for _, row_id in best]))
             )
         }
-        return [_found(details[row_id], value) for value, row_id in best
+        return [_found(details[row_id], value, titles[row_id]) for value, row_id in best
                 if row_id in details]  # fmt: skip
 
     async def _scored(
         self, wanted: Probe, rows: dict[int, tuple[str, str | None]]
-    ) -> dict[int, float]:
-        """Each candidate's score; solutions not read yet (None) are read only for the
-        candidates whose titles are alike enough for them to count."""
+    ) -> tuple[dict[int, float | None], dict[int, float]]:
+        """Each candidate's titles' similarity and score; solutions not read yet (None)
+        are read only for the candidates whose titles are alike enough for them to
+        count."""
         titles = {row_id: title_score(wanted, title) for row_id, (title, _s) in rows.items()}
         unread = sorted(
             row_id
@@ -175,8 +177,8 @@ class SqlSimilarInitiatives:
             solutions.update((row.id, row.similar_solution) for row in await self._db.execute(
                 select(initiatives.c.id, initiatives.c.similar_solution)
                 .where(initiatives.c.id.in_(unread[start : start + _CHUNK]))))  # fmt: skip
-        return {row_id: score(wanted, title, solutions[row_id], titles[row_id])
-                for row_id, (title, _s) in rows.items()}  # fmt: skip
+        return titles, {row_id: score(wanted, title, solutions[row_id], titles[row_id])
+                        for row_id, (title, _s) in rows.items()}  # fmt: skip
 
     async def _findable(self, within: int) -> int:
         """About how many findable initiatives the scope holds (the running figures of
