@@ -32,6 +32,7 @@ from domain.ui import (
     Reply,
     caption_length,
 )
+from handlers import splitting
 from handlers.telegram.context import BotContext
 from locales import Translator
 
@@ -51,26 +52,9 @@ CAPABILITIES = Capabilities(
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut a long text at line ends into pieces Telegram accepts (4.096 characters)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        if not current:
-            current = line
-        elif len(current) + 1 + len(line) <= limit:
-            current = f"{current}\n{line}"
-        else:
-            pieces.append(current)
-            current = line
-    if current or not pieces:
-        pieces.append(current or "…")
-    return pieces
+    """A long text cut into pieces Telegram accepts (4.096 characters), at paragraph,
+    line, sentence or word ends; never an empty one."""
+    return splitting.split_text(text, limit) or ["…"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,10 @@ per language, when the sender sends it."""
 
 from __future__ import annotations
 
-import re
-
 from domain.numbered import numbered
 from domain.text import Text, _
 from domain.ui import Capabilities, Reply, caption_length
+from handlers import splitting
 from locales import Translator
 
 CHANNEL = "zalo"
@@ -17,15 +16,6 @@ CHANNEL = "zalo"
 # members' notifications from the delivery queue, at its pace.
 CAPABILITIES = Capabilities(
     buttons=False, text_limit=2000, caption_limit=2000, queued=True, label="Zalo"
-)
-
-# Where a long text may be cut, best first: between paragraphs, lines, sentences, words.
-# Each pattern captures the whitespace it cuts at, which is dropped at a cut.
-_BOUNDARIES = (
-    re.compile(r"(\n[ \t]*\n\s*)"),
-    re.compile(r"(\n)"),
-    re.compile(r"(?<=[.!?…])([ \t]+)"),
-    re.compile(r"([ \t]+)"),
 )
 
 
@@ -83,52 +73,6 @@ def pieces(text: str, choices: str, limit: int = CAPABILITIES.text_limit) -> lis
 
 
 def split_text(text: str, limit: int = CAPABILITIES.text_limit) -> list[str]:
-    """Cut a text into pieces of at most ``limit`` characters (UTF-16 units, the stricter
-    count) at paragraph, then line, then sentence, then word ends; a word longer than a
-    message is the one thing cut in the middle. Blank pieces are left out, since Zalo
+    """A text cut into Zalo's messages (2.000 characters), blank pieces left out: Zalo
     refuses an empty text."""
-    return [piece for piece in _pack(text, limit, 0) if piece.strip()]
-
-
-def _pack(text: str, limit: int, level: int) -> list[str]:
-    """Pieces of ``text`` cut at the boundaries of ``level`` (and finer ones inside a
-    part too long), each piece holding as many whole parts as fit."""
-    if caption_length(text) <= limit:
-        return [text]
-    if level == len(_BOUNDARIES):
-        return _cut(text, limit)
-    # [part, separator, part, separator, …, part]
-    tokens = _BOUNDARIES[level].split(text)
-    pieces: list[str] = []
-    current, size = "", 0
-    for index in range(0, len(tokens), 2):
-        separator = tokens[index - 1] if index else ""
-        chunks = _pack(tokens[index], limit, level + 1)
-        first = caption_length(chunks[0])
-        joined = size + caption_length(separator) + first
-        if current and joined <= limit:
-            current, size = current + separator + chunks[0], joined
-        else:
-            if current:
-                pieces.append(current)
-            current, size = chunks[0], first
-        if len(chunks) > 1:
-            pieces.append(current)
-            pieces.extend(chunks[1:-1])
-            current, size = chunks[-1], caption_length(chunks[-1])
-    pieces.append(current)
-    return pieces
-
-
-def _cut(text: str, limit: int) -> list[str]:
-    """A text without a boundary cut every ``limit`` units, never inside a character."""
-    pieces: list[str] = []
-    start, size = 0, 0
-    for index, character in enumerate(text):
-        width = caption_length(character)
-        if size + width > limit:
-            pieces.append(text[start:index])
-            start, size = index, 0
-        size += width
-    pieces.append(text[start:])
-    return pieces
+    return splitting.split_text(text, limit)
