@@ -113,8 +113,12 @@ class Linking:
         owner_id = await links.taken(code_hash(code), now)
         if owner_id is None:
             await links.failed(member.id, now - FAILURE_WINDOW, now)
+            # The code may be one's own (another account's /link) or a claim code a
+            # helper gave for a record they entered (/claimcode): say where each comes from.
             await self._prompt(turn, _(
-                "This code is wrong or has expired. Send /link on your other account for a new one."
+                "This code is wrong or has expired. For a new one, send /link on your other "
+                "account; or, if the initiative support team gave you the code, ask them for "
+                "a new one."
             ))  # fmt: skip
             return
         if owner_id == member.id:

@@ -166,6 +166,7 @@ async def test_wrong_expired_replaced_and_used_codes_are_refused(
     clock.now += CLAIM_LIFETIME + dt.timedelta(minutes=1)
     await person.say(f"/link {code}")
     assert "sai hoặc đã hết hạn" in person.last().text, "expired"
+    assert "nhờ tổ cấp mã mới" in person.last().text, "who gives a claim code again"
     assert (await teo(database_url)).channel == "proxy"
 
     code = await claim_code(helper)
