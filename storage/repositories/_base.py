@@ -14,13 +14,16 @@ from storage.models import (
     AttachmentRow,
     BroadcastRow,
     CoauthorRow,
+    ConsentRow,
     ConversationRow,
     EmulationGroupRow,
     EmulationMemberRow,
+    ErasureRow,
     IdentityRow,
     InitiativeEventRow,
     InitiativeRow,
     InviteRow,
+    KeptFileRow,
     LinkAttemptRow,
     LinkCodeRow,
     LinkedChatRow,
@@ -34,6 +37,7 @@ from storage.models import (
     ReminderRow,
     ReviewCardRow,
     RoleRow,
+    SubmissionSnapshotRow,
     TargetRow,
     UnitAncestorRow,
     UnitCountRow,
@@ -71,6 +75,10 @@ outgoing = cast(Table, OutgoingRow.__table__)
 linked_chats = cast(Table, LinkedChatRow.__table__)
 emulation_groups = cast(Table, EmulationGroupRow.__table__)
 emulation_members = cast(Table, EmulationMemberRow.__table__)
+snapshots = cast(Table, SubmissionSnapshotRow.__table__)
+kept_files = cast(Table, KeptFileRow.__table__)
+consents = cast(Table, ConsentRow.__table__)
+erasures = cast(Table, ErasureRow.__table__)
 
 
 def _by_dialect(build: Any) -> dict[str, Any]:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, delete, select, update
+from sqlalchemy import Row, delete, select, update
 
 from domain.kept import KeptFile
 from storage.executor import Executor
-from storage.models import KeptFileRow
-from storage.repositories._base import _by_dialect
+from storage.repositories._base import _by_dialect, kept_files
 
-kept_files = cast(Table, KeptFileRow.__table__)
 _ADD = _by_dialect(lambda insert_: insert_(kept_files).on_conflict_do_nothing())
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 
 from domain.ports_privacy import ConsentAction
 from storage.executor import Executor
-from storage.models import ConsentRow
-from storage.repositories._base import identities
-
-consents = cast(Table, ConsentRow.__table__)
+from storage.repositories._base import consents, identities
 
 
 class SqlClaims:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, insert, or_, select
 
 from domain.ports_privacy import Consent
 from storage.executor import Executor
-from storage.models import ConsentRow, ErasureRow
 from storage.repositories._base import (
     broadcasts,
     cards,
+    consents,
     conversations,
+    erasures,
     events,
     identities,
     initiatives,
@@ -28,9 +27,6 @@ from storage.repositories._base import (
     web_logins,
     web_sessions,
 )
-
-consents = cast(Table, ConsentRow.__table__)
-erasures = cast(Table, ErasureRow.__table__)
 
 
 class SqlConsentLog:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 
 from domain.model import HistoryEntry, Initiative, InitiativeStatus
 from domain.ports_privacy import (
@@ -19,12 +18,12 @@ from domain.ports_privacy import (
     SnapshotEntry,
 )
 from storage.executor import Executor
-from storage.models import ConsentRow, SubmissionSnapshotRow
 from storage.repositories._base import (
     _member,
     _unit,
     _with_flags,
     broadcasts,
+    consents,
     events,
     identities,
     initiatives,
@@ -33,13 +32,12 @@ from storage.repositories._base import (
     outgoing,
     reminders,
     roles,
+    snapshots,
     units,
     web_sessions,
 )
 from storage.repositories.initiatives import SqlInitiativeRepository
 
-consents = cast(Table, ConsentRow.__table__)
-snapshots = cast(Table, SubmissionSnapshotRow.__table__)
 # The broadcasts that are the weekly commendation (domain.commend queues them so).
 _COMMENDATION = "weekly"
 

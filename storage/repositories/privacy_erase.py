@@ -8,14 +8,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy import Text as SqlText
+from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
 
 from domain.kept import KEPT_PREFIX
 from domain.model import AttachmentKind, Initiative, InitiativeStatus, Member, Step
 from domain.ports_privacy import ErasureCounts, ErasurePlan
 from storage.executor import Executor
-from storage.models import ConsentRow, ErasureRow, KeptFileRow, SubmissionSnapshotRow
 from storage.repositories._base import (
     _member,
     _with_flags,
@@ -23,25 +22,24 @@ from storage.repositories._base import (
     broadcasts,
     cards,
     coauthors,
+    consents,
     conversations,
+    erasures,
     events,
     identities,
     initiatives,
+    kept_files,
     link_attempts,
     link_codes,
     members,
     outgoing,
     roles,
+    snapshots,
     web_logins,
     web_sessions,
 )
 from storage.repositories.initiatives import SqlInitiativeRepository
 from storage.repositories.similar import SqlSimilarInitiatives
-
-consents = cast(Table, ConsentRow.__table__)
-erasures = cast(Table, ErasureRow.__table__)
-kept_files = cast(Table, KeptFileRow.__table__)
-snapshots = cast(Table, SubmissionSnapshotRow.__table__)
 
 ERASED_CHANNEL = "erased"
 RECORDINGS = (AttachmentKind.VOICE.value, AttachmentKind.VIDEO_NOTE.value)

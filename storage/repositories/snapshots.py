@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from storage.executor import Executor
-from storage.models import SubmissionSnapshotRow
-from storage.repositories._base import _by_dialect
+from storage.repositories._base import _by_dialect, snapshots
 
-snapshots = cast(Table, SubmissionSnapshotRow.__table__)
 _ADD = _by_dialect(lambda insert_: insert_(snapshots).on_conflict_do_nothing())
 
 
