@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,26 +32,18 @@ from domain.text import Verbatim, _
 from handlers.zalo.pictures import NO_FILES
 from locales import Translator
 from reports.xlsx import XlsxWriter
-from tests.conftest import StartBot, seed_units
+from tests.conftest import StartBot
 from tests.fakebotapi import Harness
 from tests.test_review import grant
 from tests.test_stats import seed
-from tests.test_usecases_review import NOW, Union
+from tests.test_usecases_review import NOW, Union, union
 from tests.test_zalo_media import fetch, public_bot
 from tests.zalo_world import Worker, zalo_admins
 
+__all__ = ["union"]  # the fixture, shared
+
 TODAY = NOW.date()
 VI = Translator(UNION_TIMEZONE)
-
-
-@pytest.fixture
-async def union(database_url: str) -> AsyncIterator[Union]:
-    await seed_units(database_url)
-    world = Union(database_url)
-    try:
-        yield world
-    finally:
-        await world.close()
 
 
 def sheet(data: bytes) -> list[tuple[Any, ...]]:

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +35,20 @@ from domain.text import _
 from locales import Translator
 from reports.xlsx import XlsxWriter
 from storage.models import ConsentRow
-from tests.conftest import StartBot, seed_units
+from tests.conftest import StartBot
 from tests.fakebotapi import Harness
 from tests.scenario import answer_all, join
-from tests.test_usecases_review import NOW, People, Union
+from tests.test_usecases_review import NOW, People, Union, union
 from tests.test_zalo_media import fetch, public_bot
 from tests.zalo_world import Worker, submit_by_typing
+
+__all__ = ["union"]  # the fixture, shared
 
 SAY = Translator(UNION_TIMEZONE)
 OTHER_TITLE = "Máy dán nhãn tự động của Khải"
 OTHER_NAME = "Phạm Văn Khải"
 SHEETS_EN = ["Profile", "Consents", "Linked accounts", "Roles", "Initiatives", "Drafts",
              "Co-authors", "Files", "Record", "Versions", "Messages"]  # fmt: skip
-
-
-@pytest.fixture
-async def union(database_url: str) -> AsyncIterator[Union]:
-    await seed_units(database_url)
-    world = Union(database_url)
-    try:
-        yield world
-    finally:
-        await world.close()
 
 
 def copies(union: Union) -> PersonalCopies:
