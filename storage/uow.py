@@ -62,7 +62,7 @@ from storage.repositories.privacy_claims import SqlClaims
 from storage.repositories.privacy_consents import SqlConsentLog
 from storage.repositories.privacy_copy import SqlPersonalData
 from storage.repositories.privacy_erase import SqlErasureStore
-from storage.repositories.similar_guard import GuardedSimilarInitiatives
+from storage.repositories.similar import SqlSimilarInitiatives
 
 
 class SqlUnitOfWork:
@@ -136,7 +136,7 @@ class SqlUnitOfWork:
         self.consents = SqlConsentLog(executor)
         self.erasure = SqlErasureStore(executor)
         self.claims = SqlClaims(executor)
-        self.similar = GuardedSimilarInitiatives(executor)
+        self.similar = SqlSimilarInitiatives(executor)
         self._executor = executor
         return self
 

@@ -278,7 +278,7 @@ async def test_a_failing_search_never_loses_the_submission(
     async def broken(_self: object, _query: object) -> list[object]:
         raise RuntimeError("the index is unwell")
 
-    monkeypatch.setattr(SqlSimilarInitiatives, "find", broken)
+    monkeypatch.setattr(SqlSimilarInitiatives, "_find", broken)
     worker, a, _b, _upper = await setup(bot, database_url)
     await submit(worker)
     assert "SK-000002" in a.last().text and "🔁" not in a.last().text, a.transcript()

@@ -271,11 +271,12 @@ async def test_a_failing_search_never_stops_the_dialog(
     await seed(database_url, Seed(MAY10))
 
     async def broken(self: SqlSimilarInitiatives, query: object) -> list[object]:
-        # A statement the database refuses: on PostgreSQL it would abort the transaction.
+        # A statement the database refuses: on PostgreSQL it would abort the transaction
+        # but for the savepoint find() runs the search in.
         await self._db.execute(text("SELECT 1 / 0"))
         raise AssertionError("unreachable")
 
-    monkeypatch.setattr(SqlSimilarInitiatives, "find", broken)
+    monkeypatch.setattr(SqlSimilarInitiatives, "_find", broken)
     worker = await worker_with_draft(bot)
     calls = await worker.say(TITLE)
     assert hint_of(calls) is None

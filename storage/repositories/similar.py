@@ -72,6 +72,7 @@ SCOPE_CANDIDATES = 200
 _MARGIN = 0.02
 # Ids per statement when the solutions of the candidates are read.
 _CHUNK = 500
+_SAVEPOINT = "similar_find"
 
 
 def similar_values(status: InitiativeStatus | str, title: str | None, solution: str | None
@@ -128,7 +129,24 @@ class SqlSimilarInitiatives:
 
     async def find(self, query: SimilarQuery) -> list[SimilarFound]:
         """The closest initiatives at or above the threshold, closest first, ties newest
-        first."""
+        first. The search is a courtesy inside a dialog step (a hint) or a submission (the
+        reviewer's list): on PostgreSQL, where a failed statement aborts the whole
+        transaction and the commit would silently lose the member's answer, it runs in a
+        savepoint, so that a failure is undone alone and its error reaches the caller,
+        which carries on without matches. SQLite keeps its transaction after a failed
+        statement."""
+        if self._db.dialect.name != "postgresql":
+            return await self._find(query)
+        await self._db.execute(text(f"SAVEPOINT {_SAVEPOINT}"))
+        try:
+            found = await self._find(query)
+        except BaseException:
+            await self._db.execute(text(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}"))
+            raise
+        await self._db.execute(text(f"RELEASE SAVEPOINT {_SAVEPOINT}"))
+        return found
+
+    async def _find(self, query: SimilarQuery) -> list[SimilarFound]:
         wanted = probe(query.title, query.solution, query.rules.fields)
         if wanted.empty or query.limit <= 0:
             return []
